@@ -1,0 +1,117 @@
+package dev.outboxsaga.core;
+
+import dev.outboxsaga.core.internal.HandlerContext;
+import dev.outboxsaga.core.internal.InboxStore;
+import dev.outboxsaga.core.internal.RecordReader;
+import dev.outboxsaga.core.internal.Transactions;
+import java.util.List;
+import java.util.Optional;
+import javax.sql.DataSource;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+
+/**
+ * The parked messages of one {@link InboxConsumer}: list them, replay them through the consumer's
+ * handler once the cause is fixed, or discard them with a note. Obtained from
+ * {@link InboxConsumer#deadLetters()}; usable whether or not the consumer is running.
+ */
+public final class DeadLetterQueue {
+
+    private final DataSource dataSource;
+    private final InboxStore store;
+    private final MessageHandler handler;
+    private final Outbox outbox;
+    private final PayloadCodec payloadCodec;
+
+    DeadLetterQueue(DataSource dataSource, InboxStore store, MessageHandler handler, Outbox outbox,
+            PayloadCodec payloadCodec) {
+        this.dataSource = dataSource;
+        this.store = store;
+        this.handler = handler;
+        this.outbox = outbox;
+        this.payloadCodec = payloadCodec;
+    }
+
+    /** Parked (unresolved) dead letters, oldest first, at most {@code limit}. */
+    public List<DeadLetter> parked(int limit) {
+        return list(DeadLetter.Status.PARKED, 0, limit);
+    }
+
+    /**
+     * Dead letters in id order after {@code afterId} (0 for the first page), at most {@code limit}.
+     *
+     * @param status only those in this status, or every status when null
+     */
+    public List<DeadLetter> list(DeadLetter.Status status, long afterId, int limit) {
+        if (limit < 1) {
+            throw new IllegalArgumentException("limit must be at least 1, but was " + limit);
+        }
+        return Transactions.inTransaction(dataSource, connection -> store.list(connection, status, afterId, limit));
+    }
+
+    /** One dead letter by id. */
+    public Optional<DeadLetter> find(long id) {
+        return Optional.ofNullable(Transactions.inTransaction(dataSource, connection -> store.find(connection, id, false)));
+    }
+
+    /** How many dead letters wait for an operator. */
+    public long countParked() {
+        return Transactions.inTransaction(dataSource, store::countParked);
+    }
+
+    /**
+     * Runs the consumer's handler once more on a parked message, in one transaction with marking it
+     * {@code REPLAYED}; so a replay takes effect at most once, even if called twice.
+     *
+     * @throws IllegalStateException when no parked dead letter has this id, or it has no message id
+     * @throws OutboxException       when the handler fails again; the failure is recorded on the
+     *                               dead letter, which stays parked
+     */
+    public void replay(long id) {
+        DeadLetter replayed;
+        try {
+            replayed = Transactions.inTransaction(dataSource, connection -> {
+                DeadLetter deadLetter = store.find(connection, id, true);
+                if (deadLetter == null) {
+                    throw new IllegalStateException("no parked dead letter " + id + " for consumer " + store.consumer());
+                }
+                if (deadLetter.messageId() == null) {
+                    throw new IllegalStateException("dead letter " + id + " has no message id, so a replay could not "
+                            + "be deduplicated; discard it and republish the message with an id instead");
+                }
+                ConsumerRecord<byte[], byte[]> record = RecordReader.original(deadLetter);
+                InboundMessage message = RecordReader.read(record);
+                handler.handle(message, new HandlerContext(connection, message, deadLetter.attempts() + 1, outbox,
+                        payloadCodec));
+                store.claim(connection, deadLetter.messageId(), InboxStore.PROCESSED, record);
+                store.markProcessed(connection, deadLetter.messageId());
+                store.resolve(connection, id, DeadLetter.Status.REPLAYED, null);
+                return deadLetter;
+            });
+        } catch (IllegalStateException notReplayable) {
+            throw notReplayable;
+        } catch (Exception handlerFailure) {
+            Transactions.inTransaction(dataSource, connection -> {
+                store.recordReplayFailure(connection, id, handlerFailure);
+                return null;
+            });
+            throw new OutboxException("replay of dead letter " + id + " failed again: " + handlerFailure,
+                    handlerFailure);
+        }
+        if (replayed == null) {
+            throw new IllegalStateException("dead letter " + id + " was not replayed");
+        }
+    }
+
+    /**
+     * Marks a parked message {@code DISCARDED} with the operator's note; it stays in the table.
+     *
+     * @throws IllegalStateException when no parked dead letter has this id
+     */
+    public void discard(long id, String note) {
+        boolean discarded = Transactions.inTransaction(dataSource,
+                connection -> store.resolve(connection, id, DeadLetter.Status.DISCARDED, note));
+        if (!discarded) {
+            throw new IllegalStateException("no parked dead letter " + id + " for consumer " + store.consumer());
+        }
+    }
+}

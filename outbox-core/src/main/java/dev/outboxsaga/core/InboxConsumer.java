@@ -1,0 +1,371 @@
+package dev.outboxsaga.core;
+
+import dev.outboxsaga.core.internal.InboxHooks;
+import dev.outboxsaga.core.internal.InboxMetrics;
+import dev.outboxsaga.core.internal.InboxStore;
+import dev.outboxsaga.core.internal.InboxWorker;
+import dev.outboxsaga.core.internal.Sql;
+import dev.outboxsaga.core.internal.SqlIdentifiers;
+import dev.outboxsaga.core.internal.Transactions;
+import java.sql.PreparedStatement;
+import java.sql.Timestamp;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import javax.sql.DataSource;
+
+/**
+ * Consumes Kafka topics so that each message takes effect exactly once in the service's database.
+ *
+ * <p>For every record, in partition order, one database transaction inserts
+ * {@code (consumer, message id)} into the inbox table, runs the {@link MessageHandler} on the same
+ * connection (with an outbox for follow-up messages), and commits; only then is the record's offset
+ * committed to Kafka. A redelivered message finds its inbox row and is skipped. A failing handler is
+ * retried per the {@link RetryPolicy}, then the record is parked in the dead-letter table with its
+ * reason and original bytes, and the partition moves on. Offsets of finished records are committed
+ * when partitions are revoked and on {@link #close()}.
+ *
+ * <pre>{@code
+ * InboxConsumer consumer = InboxConsumer.builder()
+ *         .name("billing")
+ *         .dataSource(dataSource)
+ *         .bootstrapServers("localhost:9092")
+ *         .topics("outbox.event.order")
+ *         .handler((message, context) -> charge(context.connection(), message.payload()))
+ *         .build();
+ * consumer.start();
+ * }</pre>
+ */
+public final class InboxConsumer implements AutoCloseable {
+
+    /**
+     * Counts since start, over all threads.
+     *
+     * @param processed  messages whose handler committed
+     * @param duplicates deliveries skipped because the inbox already held the message
+     * @param parked     messages parked as dead letters
+     * @param retries    handler attempts that failed and were retried
+     */
+    public record Stats(long processed, long duplicates, long parked, long retries) {
+    }
+
+    private final String name;
+    private final int concurrency;
+    private final Duration shutdownTimeout;
+    private final InboxWorker.Settings settings;
+    private final DeadLetterQueue deadLetters;
+    private final Sql.Inbox sql;
+    private final List<InboxWorker> workers = new ArrayList<>();
+    private final List<Thread> threads = new ArrayList<>();
+    private boolean started;
+    private boolean closed;
+
+    private InboxConsumer(Builder builder) {
+        this.name = builder.name;
+        this.concurrency = builder.concurrency;
+        this.shutdownTimeout = builder.shutdownTimeout;
+        this.sql = Sql.Inbox.forTables(SqlIdentifiers.qualified(builder.schema, builder.inboxTable),
+                SqlIdentifiers.qualified(builder.schema, builder.deadLetterTable));
+        InboxStore store = new InboxStore(name, sql);
+        this.settings = new InboxWorker.Settings(name, builder.dataSource, List.copyOf(builder.topics), builder.handler,
+                builder.retryPolicy, builder.outbox, builder.payloadCodec, store, Map.copyOf(builder.kafkaConfig()),
+                builder.pollTimeout, builder.hooks, new InboxMetrics());
+        this.deadLetters = new DeadLetterQueue(builder.dataSource, store, builder.handler, builder.outbox,
+                builder.payloadCodec);
+    }
+
+    /** A builder; {@code name}, {@code dataSource}, {@code bootstrapServers}, {@code topics} and {@code handler} are required. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /**
+     * Starts the consumer threads and returns.
+     *
+     * @throws IllegalStateException when started before, or closed
+     */
+    public synchronized InboxConsumer start() {
+        if (started || closed) {
+            throw new IllegalStateException("inbox consumer " + name + " was " + (closed ? "closed" : "started")
+                    + " already");
+        }
+        started = true;
+        for (int i = 0; i < concurrency; i++) {
+            InboxWorker worker = new InboxWorker(settings, name + "-" + i);
+            Thread thread = new Thread(worker, "inbox-" + name + "-" + i);
+            workers.add(worker);
+            threads.add(thread);
+            thread.start();
+        }
+        return this;
+    }
+
+    /**
+     * Stops every thread after the record in hand, commits the offsets of finished records, and
+     * waits up to the shutdown timeout for the threads to end. Idempotent.
+     */
+    @Override
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        workers.forEach(InboxWorker::stop);
+        long deadline = System.nanoTime() + shutdownTimeout.toNanos();
+        for (Thread thread : threads) {
+            try {
+                thread.join(Math.max(1, (deadline - System.nanoTime()) / 1_000_000));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+    }
+
+    /** Whether any consumer thread is still running. */
+    public synchronized boolean isRunning() {
+        return threads.stream().anyMatch(Thread::isAlive);
+    }
+
+    /** The consumer's name: its key in the inbox table. */
+    public String name() {
+        return name;
+    }
+
+    /** The parked messages of this consumer. */
+    public DeadLetterQueue deadLetters() {
+        return deadLetters;
+    }
+
+    /** Counts since start. */
+    public Stats stats() {
+        InboxMetrics metrics = settings.metrics();
+        return new Stats(metrics.processed.get(), metrics.duplicates.get(), metrics.parked.get(),
+                metrics.retries.get());
+    }
+
+    /**
+     * Deletes this consumer's inbox rows older than {@code olderThan}, in transactions of at most
+     * {@code batchSize} rows. Keep rows for longer than any message can be redelivered (Kafka's
+     * retention of the topics, at the least): a message whose row is gone would be applied again.
+     *
+     * @return the number of rows deleted
+     */
+    public long purgeInbox(Duration olderThan, int batchSize) {
+        if (olderThan == null || olderThan.isNegative()) {
+            throw new IllegalArgumentException("olderThan must be zero or positive, but was " + olderThan);
+        }
+        if (batchSize < 1) {
+            throw new IllegalArgumentException("batchSize must be at least 1, but was " + batchSize);
+        }
+        Timestamp cutoff = Timestamp.from(Instant.now().minus(olderThan));
+        long total = 0;
+        while (true) {
+            int deleted = Transactions.inTransaction(settings.dataSource(), connection -> {
+                try (PreparedStatement delete = connection.prepareStatement(sql.purgeBatch())) {
+                    delete.setString(1, name);
+                    delete.setTimestamp(2, cutoff);
+                    delete.setInt(3, batchSize);
+                    return delete.executeUpdate();
+                }
+            });
+            total += deleted;
+            if (deleted < batchSize) {
+                return total;
+            }
+        }
+    }
+
+    /** Configures an {@link InboxConsumer}; {@link #build()} validates and names any bad setting. */
+    public static final class Builder {
+        private String name;
+        private DataSource dataSource;
+        private String bootstrapServers;
+        private String groupId;
+        private final List<String> topics = new ArrayList<>();
+        private MessageHandler handler;
+        private RetryPolicy retryPolicy = RetryPolicy.defaults();
+        private int concurrency = 1;
+        private String schema;
+        private String inboxTable = "inbox_message";
+        private String deadLetterTable = "dead_letter";
+        private Outbox outbox = Outbox.builder().build();
+        private PayloadCodec payloadCodec = PayloadCodec.jsonText();
+        private final Map<String, Object> kafkaProperties = new HashMap<>();
+        private Duration pollTimeout = Duration.ofMillis(200);
+        private Duration shutdownTimeout = Duration.ofSeconds(30);
+        private InboxHooks hooks = InboxHooks.NONE;
+
+        private Builder() {
+        }
+
+        /** Required. The consumer's name: its key in the inbox table, and the default Kafka group id. */
+        public Builder name(String name) {
+            this.name = name;
+            return this;
+        }
+
+        /** Required. The database of the inbox, dead-letter and business tables. */
+        public Builder dataSource(DataSource dataSource) {
+            this.dataSource = dataSource;
+            return this;
+        }
+
+        /** Required (here or as {@code bootstrap.servers} in {@link #kafkaProperties}). */
+        public Builder bootstrapServers(String bootstrapServers) {
+            this.bootstrapServers = bootstrapServers;
+            return this;
+        }
+
+        /** The Kafka consumer group; default the consumer's {@link #name(String)}. */
+        public Builder groupId(String groupId) {
+            this.groupId = groupId;
+            return this;
+        }
+
+        /** Required: the topics to read. */
+        public Builder topics(String... topics) {
+            return topics(List.of(topics));
+        }
+
+        /** Required: the topics to read. */
+        public Builder topics(List<String> topics) {
+            this.topics.addAll(topics);
+            return this;
+        }
+
+        /** Required: applies each message. */
+        public Builder handler(MessageHandler handler) {
+            this.handler = handler;
+            return this;
+        }
+
+        /** How failing handlers are retried before parking; default {@link RetryPolicy#defaults()}. */
+        public Builder retryPolicy(RetryPolicy retryPolicy) {
+            this.retryPolicy = Objects.requireNonNull(retryPolicy, "retryPolicy");
+            return this;
+        }
+
+        /** Consumer threads, each with its own Kafka consumer in the group; default 1. */
+        public Builder concurrency(int concurrency) {
+            this.concurrency = concurrency;
+            return this;
+        }
+
+        /** Schema of the inbox and dead-letter tables; default none (the connection's search_path). */
+        public Builder schema(String schema) {
+            this.schema = schema == null ? null : SqlIdentifiers.require("schema", schema);
+            return this;
+        }
+
+        /** The inbox table; default {@code inbox_message}. */
+        public Builder inboxTable(String inboxTable) {
+            this.inboxTable = SqlIdentifiers.require("inboxTable", inboxTable);
+            return this;
+        }
+
+        /** The dead-letter table; default {@code dead_letter}. */
+        public Builder deadLetterTable(String deadLetterTable) {
+            this.deadLetterTable = SqlIdentifiers.require("deadLetterTable", deadLetterTable);
+            return this;
+        }
+
+        /** The outbox for follow-up messages sent by handlers; default {@code Outbox.builder().build()}. */
+        public Builder outbox(Outbox outbox) {
+            this.outbox = Objects.requireNonNull(outbox, "outbox");
+            return this;
+        }
+
+        /** Decodes payloads for {@link MessageContext#payload(Class)}; default {@link PayloadCodec#jsonText()}. */
+        public Builder payloadCodec(PayloadCodec payloadCodec) {
+            this.payloadCodec = Objects.requireNonNull(payloadCodec, "payloadCodec");
+            return this;
+        }
+
+        /**
+         * Further Kafka consumer properties (security, fetch sizes, {@code auto.offset.reset}).
+         * Always overridden: key and value deserializers (bytes), {@code enable.auto.commit=false}
+         * and {@code isolation.level=read_committed}, which exactly-once needs. Defaults otherwise
+         * Kafka's, except {@code auto.offset.reset=earliest}.
+         */
+        public Builder kafkaProperties(Map<String, ?> kafkaProperties) {
+            this.kafkaProperties.putAll(kafkaProperties);
+            return this;
+        }
+
+        /** How long one poll waits for records, which bounds how quickly a stop is noticed; default 200 ms. */
+        public Builder pollTimeout(Duration pollTimeout) {
+            this.pollTimeout = Objects.requireNonNull(pollTimeout, "pollTimeout");
+            return this;
+        }
+
+        /** How long {@link InboxConsumer#close()} waits for threads to finish; default 30 s. */
+        public Builder shutdownTimeout(Duration shutdownTimeout) {
+            this.shutdownTimeout = Objects.requireNonNull(shutdownTimeout, "shutdownTimeout");
+            return this;
+        }
+
+        Builder hooks(InboxHooks hooks) {
+            this.hooks = hooks;
+            return this;
+        }
+
+        /**
+         * @throws IllegalArgumentException naming the first missing or invalid setting
+         */
+        public InboxConsumer build() {
+            if (name == null || name.isBlank() || name.length() > 255) {
+                throw new IllegalArgumentException("name must be 1 to 255 characters and not blank, but was "
+                        + (name == null ? "null" : "'" + name + "'"));
+            }
+            if (dataSource == null) {
+                throw new IllegalArgumentException("dataSource is required");
+            }
+            Object servers = bootstrapServers != null ? bootstrapServers : kafkaProperties.get("bootstrap.servers");
+            if (servers == null || servers.toString().isBlank()) {
+                throw new IllegalArgumentException("bootstrapServers is required");
+            }
+            if (topics.isEmpty() || topics.stream().anyMatch(topic -> topic == null || topic.isBlank())) {
+                throw new IllegalArgumentException("topics must name at least one topic and no blank one, but was "
+                        + topics);
+            }
+            if (handler == null) {
+                throw new IllegalArgumentException("handler is required");
+            }
+            if (concurrency < 1) {
+                throw new IllegalArgumentException("concurrency must be at least 1, but was " + concurrency);
+            }
+            if (pollTimeout.isNegative() || pollTimeout.isZero()) {
+                throw new IllegalArgumentException("pollTimeout must be positive, but was " + pollTimeout);
+            }
+            long maxPollIntervalMs = Long.parseLong(String.valueOf(
+                    kafkaProperties.getOrDefault("max.poll.interval.ms", "300000")));
+            Duration retryWindow = retryPolicy.worstCaseDelay();
+            // Retries happen on the polling thread; outlasting max.poll.interval.ms would evict it from the group.
+            if (retryWindow.toMillis() * 2 >= maxPollIntervalMs) {
+                throw new IllegalArgumentException("retryPolicy waits up to " + retryWindow + " in all, which must be "
+                        + "under half of max.poll.interval.ms (" + maxPollIntervalMs + " ms)");
+            }
+            return new InboxConsumer(this);
+        }
+
+        private Map<String, Object> kafkaConfig() {
+            Map<String, Object> config = new HashMap<>();
+            config.put("auto.offset.reset", "earliest");
+            config.putAll(kafkaProperties);
+            if (bootstrapServers != null) {
+                config.put("bootstrap.servers", bootstrapServers);
+            }
+            config.put("group.id", groupId != null ? groupId : kafkaProperties.getOrDefault("group.id", name));
+            config.put("key.deserializer", "org.apache.kafka.common.serialization.ByteArrayDeserializer");
+            config.put("value.deserializer", "org.apache.kafka.common.serialization.ByteArrayDeserializer");
+            config.put("enable.auto.commit", "false");
+            config.put("isolation.level", "read_committed");
+            return config;
+        }
+    }
+}

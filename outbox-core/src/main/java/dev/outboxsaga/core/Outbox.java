@@ -1,0 +1,325 @@
+package dev.outboxsaga.core;
+
+import dev.outboxsaga.core.internal.Sql;
+import dev.outboxsaga.core.internal.SqlIdentifiers;
+import dev.outboxsaga.core.internal.Transactions;
+import java.sql.Array;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
+import java.sql.Timestamp;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Collection;
+import java.util.List;
+import java.util.Objects;
+import java.util.UUID;
+import javax.sql.DataSource;
+import org.jdbi.v3.core.Handle;
+import dev.outboxsaga.core.internal.Json;
+
+/**
+ * Appends messages to the outbox table inside the caller's transaction.
+ *
+ * <p>The caller owns the transaction: {@link #append(Connection, OutboxMessage)} runs on the given
+ * connection and never commits, rolls back or closes it. {@link #inTransaction(DataSource,
+ * TransactionCallback)} opens, commits (or rolls back) and closes a transaction for you.
+ *
+ * <pre>{@code
+ * Outbox outbox = Outbox.builder().build();
+ * outbox.inTransaction(dataSource, tx -> {
+ *     debit(tx.connection(), account, amount);
+ *     tx.append(outbox.message().aggregate("account", account).type("Debited").payload(json).build());
+ *     return null;
+ * });
+ * }</pre>
+ *
+ * <p>Thread-safe; create one per outbox table and share it.
+ */
+public final class Outbox {
+
+    private final String schema;
+    private final String table;
+    private final boolean deleteAfterInsert;
+    private final int maxPayloadBytes;
+    private final PayloadCodec payloadCodec;
+    private final Sql.Outbox sql;
+
+    private Outbox(Builder builder) {
+        this.schema = builder.schema;
+        this.table = builder.table;
+        this.deleteAfterInsert = builder.deleteAfterInsert;
+        this.maxPayloadBytes = builder.maxPayloadBytes;
+        this.payloadCodec = builder.payloadCodec;
+        this.sql = Sql.Outbox.forTable(SqlIdentifiers.qualified(schema, table));
+    }
+
+    /** A builder with every default; see its setters. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** A message builder whose payload is encoded with this outbox's {@link PayloadCodec}. */
+    public OutboxMessage.Builder message() {
+        return OutboxMessage.builder(payloadCodec);
+    }
+
+    /**
+     * Appends one message in the connection's current transaction.
+     *
+     * @throws InvalidMessageException when the payload is larger than {@link Builder#maxPayloadBytes(int)}
+     * @throws IllegalStateException   when the connection is in auto-commit mode, where the row would
+     *                                 not share the business transaction
+     * @throws OutboxException         when the database refuses the insert
+     */
+    public void append(Connection connection, OutboxMessage message) {
+        Objects.requireNonNull(message, "message");
+        checkSize(message);
+        requireTransaction(connection);
+        try {
+            try (PreparedStatement insert = connection.prepareStatement(sql.insertOne())) {
+                insert.setObject(1, message.id());
+                insert.setString(2, message.aggregateType());
+                insert.setString(3, message.aggregateId());
+                insert.setString(4, message.type());
+                insert.setString(5, message.payload());
+                insert.setString(6, Json.writeObject(message.headers()));
+                insert.setString(7, message.correlationId());
+                insert.executeUpdate();
+            }
+            if (deleteAfterInsert) {
+                try (PreparedStatement delete = connection.prepareStatement(sql.deleteOne())) {
+                    delete.setObject(1, message.id());
+                    delete.executeUpdate();
+                }
+            }
+        } catch (SQLException e) {
+            throw new OutboxException("could not append message " + message.id() + " to outbox table "
+                    + qualifiedTable() + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Appends messages in the connection's current transaction, in order, in one round trip.
+     * All are validated before any is written.
+     *
+     * @throws InvalidMessageException when a payload is too large
+     * @throws IllegalStateException   when the connection is in auto-commit mode
+     * @throws OutboxException         when the database refuses the insert
+     */
+    public void appendAll(Connection connection, Collection<OutboxMessage> messages) {
+        Objects.requireNonNull(messages, "messages");
+        if (messages.isEmpty()) {
+            return;
+        }
+        if (messages.size() == 1) {
+            append(connection, messages.iterator().next());
+            return;
+        }
+        List<OutboxMessage> batch = List.copyOf(messages);
+        batch.forEach(this::checkSize);
+        requireTransaction(connection);
+        int n = batch.size();
+        UUID[] ids = new UUID[n];
+        String[] aggregateTypes = new String[n];
+        String[] aggregateIds = new String[n];
+        String[] types = new String[n];
+        String[] payloads = new String[n];
+        String[] headers = new String[n];
+        String[] correlationIds = new String[n];
+        for (int i = 0; i < n; i++) {
+            OutboxMessage message = batch.get(i);
+            ids[i] = message.id();
+            aggregateTypes[i] = message.aggregateType();
+            aggregateIds[i] = message.aggregateId();
+            types[i] = message.type();
+            payloads[i] = message.payload();
+            headers[i] = Json.writeObject(message.headers());
+            correlationIds[i] = message.correlationId();
+        }
+        try {
+            Array idArray = connection.createArrayOf("uuid", ids);
+            try (PreparedStatement insert = connection.prepareStatement(sql.insertMany())) {
+                insert.setArray(1, idArray);
+                insert.setArray(2, connection.createArrayOf("varchar", aggregateTypes));
+                insert.setArray(3, connection.createArrayOf("varchar", aggregateIds));
+                insert.setArray(4, connection.createArrayOf("varchar", types));
+                insert.setArray(5, connection.createArrayOf("text", payloads));
+                insert.setArray(6, connection.createArrayOf("text", headers));
+                insert.setArray(7, connection.createArrayOf("varchar", correlationIds));
+                insert.executeUpdate();
+            }
+            if (deleteAfterInsert) {
+                try (PreparedStatement delete = connection.prepareStatement(sql.deleteMany())) {
+                    delete.setArray(1, idArray);
+                    delete.executeUpdate();
+                }
+            }
+        } catch (SQLException e) {
+            throw new OutboxException("could not append " + n + " messages to outbox table " + qualifiedTable()
+                    + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** {@link #append(Connection, OutboxMessage)} on a Jdbi handle's transaction. */
+    public void append(Handle handle, OutboxMessage message) {
+        append(handle.getConnection(), message);
+    }
+
+    /** {@link #appendAll(Connection, Collection)} on a Jdbi handle's transaction. */
+    public void appendAll(Handle handle, Collection<OutboxMessage> messages) {
+        appendAll(handle.getConnection(), messages);
+    }
+
+    /**
+     * Runs {@code work} in a new transaction on a connection from {@code dataSource}: commits when it
+     * returns, rolls back when it throws (and rethrows), and always returns the connection.
+     *
+     * @throws X              what the work throws
+     * @throws OutboxException when the database fails to begin or commit
+     */
+    public <R, X extends Exception> R inTransaction(DataSource dataSource, TransactionCallback<R, X> work) throws X {
+        Objects.requireNonNull(work, "work");
+        return Transactions.inTransaction(dataSource, connection -> work.apply(new OutboxTransaction() {
+            @Override
+            public Connection connection() {
+                return connection;
+            }
+
+            @Override
+            public void append(OutboxMessage message) {
+                Outbox.this.append(connection, message);
+            }
+
+            @Override
+            public void appendAll(Collection<OutboxMessage> messages) {
+                Outbox.this.appendAll(connection, messages);
+            }
+        }));
+    }
+
+    /**
+     * Deletes rows created before {@code now - olderThan}, in transactions of at most
+     * {@code batchSize} rows each, so a large backlog never holds long locks. For outboxes that keep
+     * rows ({@link Builder#deleteAfterInsert(boolean)} false); run it on a schedule.
+     *
+     * @return the number of rows deleted
+     */
+    public long purge(DataSource dataSource, Duration olderThan, int batchSize) {
+        if (olderThan == null || olderThan.isNegative()) {
+            throw new IllegalArgumentException("olderThan must be zero or positive, but was " + olderThan);
+        }
+        if (batchSize < 1) {
+            throw new IllegalArgumentException("batchSize must be at least 1, but was " + batchSize);
+        }
+        Timestamp cutoff = Timestamp.from(Instant.now().minus(olderThan));
+        long total = 0;
+        while (true) {
+            int deleted = Transactions.inTransaction(dataSource, connection -> {
+                try (PreparedStatement delete = connection.prepareStatement(sql.purgeBatch())) {
+                    delete.setTimestamp(1, cutoff);
+                    delete.setInt(2, batchSize);
+                    return delete.executeUpdate();
+                }
+            });
+            total += deleted;
+            if (deleted < batchSize) {
+                return total;
+            }
+        }
+    }
+
+    /** The outbox table, qualified with its schema when one is configured. */
+    public String qualifiedTable() {
+        return SqlIdentifiers.qualified(schema, table);
+    }
+
+    /** Whether rows are deleted in the transaction that inserts them. */
+    public boolean deleteAfterInsert() {
+        return deleteAfterInsert;
+    }
+
+    /** The largest payload accepted, in UTF-8 bytes. */
+    public int maxPayloadBytes() {
+        return maxPayloadBytes;
+    }
+
+    /** The codec used by {@link #message()}. */
+    public PayloadCodec payloadCodec() {
+        return payloadCodec;
+    }
+
+    private void checkSize(OutboxMessage message) {
+        int bytes = message.payloadBytes();
+        if (bytes > maxPayloadBytes) {
+            throw new InvalidMessageException("payload", "is " + bytes + " bytes, more than the limit of "
+                    + maxPayloadBytes + " bytes (Outbox.Builder.maxPayloadBytes)");
+        }
+    }
+
+    private static void requireTransaction(Connection connection) {
+        Objects.requireNonNull(connection, "connection");
+        try {
+            if (connection.getAutoCommit()) {
+                throw new IllegalStateException("the connection is in auto-commit mode, so the outbox row would "
+                        + "commit apart from the business change; call setAutoCommit(false) and commit yourself, "
+                        + "or use Outbox.inTransaction");
+            }
+        } catch (SQLException e) {
+            throw new OutboxException("could not read the connection's auto-commit mode", e);
+        }
+    }
+
+    /** Configures an {@link Outbox}. Every setting has a default, stated on its setter. */
+    public static final class Builder {
+        private String schema;
+        private String table = "outbox_event";
+        private boolean deleteAfterInsert;
+        private int maxPayloadBytes = 1024 * 1024;
+        private PayloadCodec payloadCodec = PayloadCodec.jsonText();
+
+        private Builder() {
+        }
+
+        /** The table's schema; default none, so the connection's {@code search_path} decides. */
+        public Builder schema(String schema) {
+            this.schema = schema == null ? null : SqlIdentifiers.require("schema", schema);
+            return this;
+        }
+
+        /** The outbox table; default {@code outbox_event} (created by {@code sql/V1__outbox.sql}). */
+        public Builder table(String table) {
+            this.table = SqlIdentifiers.require("table", table);
+            return this;
+        }
+
+        /**
+         * Whether to delete each row in the same transaction that inserts it; default false. The WAL
+         * still carries the insert to the relay, and the table stays empty. When false, call
+         * {@link Outbox#purge} on a schedule.
+         */
+        public Builder deleteAfterInsert(boolean deleteAfterInsert) {
+            this.deleteAfterInsert = deleteAfterInsert;
+            return this;
+        }
+
+        /** The largest payload accepted, in UTF-8 bytes; default 1 MiB (Kafka's default record limit). */
+        public Builder maxPayloadBytes(int maxPayloadBytes) {
+            if (maxPayloadBytes < 1) {
+                throw new IllegalArgumentException("maxPayloadBytes must be at least 1, but was " + maxPayloadBytes);
+            }
+            this.maxPayloadBytes = maxPayloadBytes;
+            return this;
+        }
+
+        /** How {@link Outbox#message()} encodes payload objects; default {@link PayloadCodec#jsonText()}. */
+        public Builder payloadCodec(PayloadCodec payloadCodec) {
+            this.payloadCodec = Objects.requireNonNull(payloadCodec, "payloadCodec");
+            return this;
+        }
+
+        public Outbox build() {
+            return new Outbox(this);
+        }
+    }
+}

@@ -1,0 +1,65 @@
+package dev.outboxsaga.core;
+
+import dev.outboxsaga.core.internal.Transactions;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.sql.Statement;
+import java.util.List;
+import javax.sql.DataSource;
+
+/**
+ * The versioned SQL scripts of outbox-saga (the project's {@code sql/} folder, shipped in this jar
+ * under {@code dev/outboxsaga/sql/}), and a way to apply them for services that use no migration
+ * tool. With Flyway or Liquibase, point the tool at the same files instead.
+ *
+ * <p>Every script is idempotent, so applying them again is harmless; they run under a transaction
+ * advisory lock so concurrent starts do not race.
+ */
+public final class OutboxSchema {
+
+    /** The scripts, in the order they apply. */
+    public static final List<String> SCRIPTS = List.of(
+            "V1__outbox.sql",
+            "V2__inbox.sql",
+            "V3__dead_letter.sql");
+
+    private static final String RESOURCE_FOLDER = "dev/outboxsaga/sql/";
+    /** An arbitrary constant shared by every process that migrates: "outbox" in ASCII. */
+    private static final long MIGRATION_LOCK = 0x6f7574626f78L;
+
+    private OutboxSchema() {
+    }
+
+    /**
+     * Applies every script in {@link #SCRIPTS} to the database behind {@code dataSource}, each in its
+     * own transaction, creating the tables in the connection's default schema.
+     *
+     * @throws OutboxException when a script fails; earlier scripts stay applied
+     */
+    public static void migrate(DataSource dataSource) {
+        for (String script : SCRIPTS) {
+            String text = script(script);
+            Transactions.inTransaction(dataSource, connection -> {
+                try (Statement statement = connection.createStatement()) {
+                    statement.execute("SELECT pg_advisory_xact_lock(" + MIGRATION_LOCK + ")");
+                    statement.execute(text);
+                }
+                return null;
+            });
+        }
+    }
+
+    /** The text of one script from {@link #SCRIPTS}. */
+    public static String script(String name) {
+        try (InputStream in = OutboxSchema.class.getClassLoader().getResourceAsStream(RESOURCE_FOLDER + name)) {
+            if (in == null) {
+                throw new OutboxException("migration script " + name + " is missing from the class path at "
+                        + RESOURCE_FOLDER);
+            }
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new OutboxException("could not read migration script " + name, e);
+        }
+    }
+}

@@ -1,0 +1,296 @@
+package dev.outboxsaga.core.internal;
+
+import dev.outboxsaga.core.InboundMessage;
+import dev.outboxsaga.core.MessageHandler;
+import dev.outboxsaga.core.Outbox;
+import dev.outboxsaga.core.PayloadCodec;
+import dev.outboxsaga.core.RetryPolicy;
+import java.sql.SQLException;
+import java.sql.SQLTransientConnectionException;
+import java.time.Duration;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import javax.sql.DataSource;
+import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.common.TopicPartition;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One Kafka consumer thread of an inbox consumer. For each record, in partition order: one database
+ * transaction claims the message id in the inbox and runs the handler; only after it commits is the
+ * record's offset eligible for commit to Kafka. A crash in between replays the record, and the
+ * inbox claim turns the replay into a no-op.
+ */
+public final class InboxWorker implements Runnable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(InboxWorker.class);
+
+    /** What a worker needs; shared by all workers of one consumer. */
+    public record Settings(
+            String consumerName,
+            DataSource dataSource,
+            List<String> topics,
+            MessageHandler handler,
+            RetryPolicy retryPolicy,
+            Outbox outbox,
+            PayloadCodec payloadCodec,
+            InboxStore store,
+            Map<String, Object> kafkaProperties,
+            Duration pollTimeout,
+            InboxHooks hooks,
+            InboxMetrics metrics) {
+    }
+
+    private enum Outcome { PROCESSED, DUPLICATE }
+
+    /** Thrown inside the worker when it is asked to stop while waiting to retry. */
+    private static final class Stopping extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        Stopping() {
+            super(null, null, false, false);
+        }
+    }
+
+    /** A test hook "killed" the worker. */
+    private static final class Crash extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        Crash(Throwable cause) {
+            super("simulated crash", cause);
+        }
+    }
+
+    private final Settings settings;
+    private final String clientId;
+    private final CountDownLatch stopRequested = new CountDownLatch(1);
+    private final Map<TopicPartition, OffsetAndMetadata> pending = new HashMap<>();
+    private volatile boolean crashed;
+    private volatile Throwable failure;
+    private KafkaConsumer<byte[], byte[]> kafka;
+
+    public InboxWorker(Settings settings, String clientId) {
+        this.settings = settings;
+        this.clientId = clientId;
+    }
+
+    /** Asks the worker to stop after the record in hand; offsets of finished records are committed. */
+    public void stop() {
+        stopRequested.countDown();
+    }
+
+    /** Whether a test hook crashed this worker. */
+    public boolean crashed() {
+        return crashed;
+    }
+
+    /** The failure that ended the worker, or null. */
+    public Throwable failure() {
+        return failure;
+    }
+
+    @Override
+    public void run() {
+        Map<String, Object> properties = new HashMap<>(settings.kafkaProperties());
+        properties.put("client.id", clientId);
+        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(properties)) {
+            kafka = consumer;
+            consumer.subscribe(settings.topics(), new CommitOnRevoke());
+            while (!stopping()) {
+                ConsumerRecords<byte[], byte[]> records = consumer.poll(settings.pollTimeout());
+                try {
+                    for (TopicPartition partition : records.partitions()) {
+                        for (ConsumerRecord<byte[], byte[]> record : records.records(partition)) {
+                            if (stopping()) {
+                                throw new Stopping();
+                            }
+                            handle(record);
+                            pending.put(partition, new OffsetAndMetadata(record.offset() + 1));
+                        }
+                    }
+                } finally {
+                    if (!crashed) {
+                        commitPending();
+                    }
+                }
+            }
+        } catch (Stopping stopping) {
+            LOG.debug("inbox consumer {} stopped", clientId);
+        } catch (Crash crash) {
+            LOG.warn("inbox consumer {} crashed by a test hook; offsets left uncommitted", clientId);
+        } catch (Throwable unexpected) {
+            failure = unexpected;
+            LOG.error("inbox consumer {} stopped on an unexpected failure", clientId, unexpected);
+        } finally {
+            kafka = null;
+        }
+    }
+
+    private boolean stopping() {
+        return stopRequested.getCount() == 0;
+    }
+
+    private void commitPending() {
+        if (!pending.isEmpty()) {
+            kafka.commitSync(pending);
+            pending.clear();
+        }
+    }
+
+    private void handle(ConsumerRecord<byte[], byte[]> record) {
+        InboundMessage message;
+        try {
+            message = RecordReader.read(record);
+        } catch (IllegalArgumentException unreadable) {
+            park(null, record, unreadable, 0);
+            return;
+        }
+        RetryPolicy policy = settings.retryPolicy();
+        int attempt = 1;
+        while (true) {
+            int thisAttempt = attempt;
+            try {
+                Outcome outcome = Transactions.inTransaction(settings.dataSource(), connection -> {
+                    if (!settings.store().claim(connection, message.id(), InboxStore.PROCESSED, record)) {
+                        return Outcome.DUPLICATE;
+                    }
+                    settings.handler().handle(message, new HandlerContext(connection, message, thisAttempt, settings.outbox(), settings.payloadCodec()));
+                    return Outcome.PROCESSED;
+                });
+                afterCommit(record);
+                (outcome == Outcome.DUPLICATE ? settings.metrics().duplicates : settings.metrics().processed)
+                        .incrementAndGet();
+                return;
+            } catch (Crash | Stopping control) {
+                throw control;
+            } catch (Exception failed) {
+                if (databaseUnavailable(failed)) {
+                    LOG.warn("inbox consumer {}: database unavailable while handling message {}; waiting {} ({})",
+                            clientId, message.id(), policy.maxBackoff(), failed.toString());
+                    pause(policy.maxBackoff());
+                    continue;
+                }
+                if (attempt >= policy.maxAttempts() || !policy.retryable().test(failed)) {
+                    park(message.id(), record, failed, attempt);
+                    return;
+                }
+                Duration backoff = policy.backoffAfter(attempt);
+                LOG.warn("inbox consumer {}: attempt {} of {} at message {} ({}) failed, retrying in {}: {}",
+                        clientId, attempt, policy.maxAttempts(), message.id(), message.type(), backoff,
+                        failed.toString());
+                settings.metrics().retries.incrementAndGet();
+                pause(backoff);
+                attempt++;
+            }
+        }
+    }
+
+    private void park(UUID messageId, ConsumerRecord<byte[], byte[]> record, Throwable reason, int attempts) {
+        while (true) {
+            try {
+                boolean parked = Transactions.inTransaction(settings.dataSource(), connection -> {
+                    // A replica of this record handled elsewhere (after a rebalance) must not be parked too.
+                    if (messageId != null
+                            && !settings.store().claim(connection, messageId, InboxStore.PARKED, record)) {
+                        return false;
+                    }
+                    settings.store().park(connection, messageId, record, reason, attempts);
+                    return true;
+                });
+                afterCommit(record);
+                if (parked) {
+                    settings.metrics().parked.incrementAndGet();
+                    LOG.error("inbox consumer {}: parked record {}-{}@{} (message {}) after {} attempt(s): {}",
+                            clientId, record.topic(), record.partition(), record.offset(), messageId, attempts,
+                            reason.toString());
+                } else {
+                    settings.metrics().duplicates.incrementAndGet();
+                }
+                return;
+            } catch (Crash | Stopping control) {
+                throw control;
+            } catch (RuntimeException databaseFailure) {
+                LOG.error("inbox consumer {}: could not park record {}-{}@{}; retrying in {}", clientId,
+                        record.topic(), record.partition(), record.offset(), settings.retryPolicy().maxBackoff(),
+                        databaseFailure);
+                pause(settings.retryPolicy().maxBackoff());
+            }
+        }
+    }
+
+    private void afterCommit(ConsumerRecord<byte[], byte[]> record) {
+        try {
+            settings.hooks().afterDatabaseCommit(record);
+        } catch (Throwable injected) {
+            crashed = true;
+            throw new Crash(injected);
+        }
+    }
+
+    private void pause(Duration duration) {
+        try {
+            if (stopRequested.await(Math.max(1, duration.toMillis()), TimeUnit.MILLISECONDS)) {
+                throw new Stopping();
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new Stopping();
+        }
+    }
+
+    /** Connection failures: waiting helps, and they say nothing about the message. */
+    static boolean databaseUnavailable(Throwable failure) {
+        for (Throwable cause = failure; cause != null; cause = cause.getCause()) {
+            if (cause instanceof SQLTransientConnectionException) {
+                return true;
+            }
+            if (cause instanceof SQLException sql && sql.getSQLState() != null) {
+                String state = sql.getSQLState();
+                // 08: connection exception; 57P01-57P03: server shutting down or starting.
+                if (state.startsWith("08") || state.startsWith("57P0")) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    private final class CommitOnRevoke implements ConsumerRebalanceListener {
+        @Override
+        public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
+            if (crashed) {
+                return;
+            }
+            Map<TopicPartition, OffsetAndMetadata> revoked = new HashMap<>();
+            for (TopicPartition partition : partitions) {
+                OffsetAndMetadata offset = pending.remove(partition);
+                if (offset != null) {
+                    revoked.put(partition, offset);
+                }
+            }
+            if (!revoked.isEmpty()) {
+                kafka.commitSync(revoked);
+            }
+        }
+
+        @Override
+        public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
+            LOG.debug("inbox consumer {} assigned {}", clientId, partitions);
+        }
+
+        @Override
+        public void onPartitionsLost(Collection<TopicPartition> partitions) {
+            partitions.forEach(pending::remove);
+        }
+    }
+}

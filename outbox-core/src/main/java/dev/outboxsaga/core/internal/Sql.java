@@ -1,0 +1,73 @@
+package dev.outboxsaga.core.internal;
+
+/**
+ * Every DML statement of outbox-core, rendered once for the configured (validated) table names.
+ * DDL is not here: it lives in the versioned scripts under {@code sql/}.
+ */
+public final class Sql {
+
+    private Sql() {
+    }
+
+    /** Statements on the outbox table. */
+    public record Outbox(String insertOne, String insertMany, String deleteOne, String deleteMany, String purgeBatch) {
+
+        public static Outbox forTable(String table) {
+            String columns = "id, aggregatetype, aggregateid, type, payload, headers, correlationid";
+            return new Outbox(
+                    "INSERT INTO " + table + " (" + columns + ") VALUES (?, ?, ?, ?, ?::jsonb, ?::jsonb, ?)",
+                    // One round trip for a whole batch: arrays unnested into rows, in array order.
+                    "INSERT INTO " + table + " (" + columns + ") "
+                            + "SELECT * FROM unnest(?::uuid[], ?::varchar[], ?::varchar[], ?::varchar[], "
+                            + "?::jsonb[], ?::jsonb[], ?::varchar[])",
+                    "DELETE FROM " + table + " WHERE id = ?",
+                    "DELETE FROM " + table + " WHERE id = ANY (?::uuid[])",
+                    "DELETE FROM " + table + " WHERE id IN (SELECT id FROM " + table
+                            + " WHERE created_at < ? ORDER BY created_at LIMIT ?)");
+        }
+    }
+
+    /** Statements on the inbox and dead-letter tables of one consumer. */
+    public record Inbox(
+            String claim,
+            String purgeBatch,
+            String park,
+            String listParked,
+            String listByStatus,
+            String findDeadLetter,
+            String lockParked,
+            String resolve,
+            String recordReplayFailure,
+            String markProcessed,
+            String countParked) {
+
+        public static Inbox forTables(String inboxTable, String deadLetterTable) {
+            String deadLetterColumns = "id, consumer, message_id, topic, kafka_partition, kafka_offset, record_key, "
+                    + "record_value, record_headers::text, error_class, error_message, error_stack, attempts, status, "
+                    + "parked_at, resolved_at, resolution_note";
+            return new Inbox(
+                    // The claim is the inbox: a second delivery of the same message inserts nothing.
+                    "INSERT INTO " + inboxTable + " (consumer, message_id, outcome, topic, kafka_partition, kafka_offset) "
+                            + "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (consumer, message_id) DO NOTHING",
+                    "DELETE FROM " + inboxTable + " WHERE (consumer, message_id) IN (SELECT consumer, message_id FROM "
+                            + inboxTable + " WHERE consumer = ? AND received_at < ? ORDER BY received_at LIMIT ?)",
+                    "INSERT INTO " + deadLetterTable + " (consumer, message_id, topic, kafka_partition, kafka_offset, "
+                            + "record_key, record_value, record_headers, error_class, error_message, error_stack, attempts) "
+                            + "VALUES (?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?, ?, ?, ?) "
+                            + "ON CONFLICT (consumer, topic, kafka_partition, kafka_offset) DO NOTHING",
+                    "SELECT " + deadLetterColumns + " FROM " + deadLetterTable
+                            + " WHERE consumer = ? AND id > ? ORDER BY id LIMIT ?",
+                    "SELECT " + deadLetterColumns + " FROM " + deadLetterTable
+                            + " WHERE consumer = ? AND status = ? AND id > ? ORDER BY id LIMIT ?",
+                    "SELECT " + deadLetterColumns + " FROM " + deadLetterTable + " WHERE consumer = ? AND id = ?",
+                    "SELECT " + deadLetterColumns + " FROM " + deadLetterTable
+                            + " WHERE consumer = ? AND id = ? AND status = 'PARKED' FOR UPDATE",
+                    "UPDATE " + deadLetterTable + " SET status = ?, resolved_at = now(), resolution_note = ? "
+                            + "WHERE consumer = ? AND id = ? AND status = 'PARKED'",
+                    "UPDATE " + deadLetterTable + " SET attempts = attempts + 1, error_class = ?, error_message = ?, "
+                            + "error_stack = ? WHERE consumer = ? AND id = ?",
+                    "UPDATE " + inboxTable + " SET outcome = 'PROCESSED' WHERE consumer = ? AND message_id = ?",
+                    "SELECT count(*) FROM " + deadLetterTable + " WHERE consumer = ? AND status = 'PARKED'");
+        }
+    }
+}
