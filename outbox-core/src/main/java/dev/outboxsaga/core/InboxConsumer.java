@@ -4,13 +4,10 @@ import dev.outboxsaga.core.internal.InboxHooks;
 import dev.outboxsaga.core.internal.InboxMetrics;
 import dev.outboxsaga.core.internal.InboxStore;
 import dev.outboxsaga.core.internal.InboxWorker;
+import dev.outboxsaga.core.internal.Purge;
 import dev.outboxsaga.core.internal.Sql;
 import dev.outboxsaga.core.internal.SqlIdentifiers;
-import dev.outboxsaga.core.internal.Transactions;
-import java.sql.PreparedStatement;
-import java.sql.Timestamp;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -156,28 +153,7 @@ public final class InboxConsumer implements AutoCloseable {
      * @return the number of rows deleted
      */
     public long purgeInbox(Duration olderThan, int batchSize) {
-        if (olderThan == null || olderThan.isNegative()) {
-            throw new IllegalArgumentException("olderThan must be zero or positive, but was " + olderThan);
-        }
-        if (batchSize < 1) {
-            throw new IllegalArgumentException("batchSize must be at least 1, but was " + batchSize);
-        }
-        Timestamp cutoff = Timestamp.from(Instant.now().minus(olderThan));
-        long total = 0;
-        while (true) {
-            int deleted = Transactions.inTransaction(settings.dataSource(), connection -> {
-                try (PreparedStatement delete = connection.prepareStatement(sql.purgeBatch())) {
-                    delete.setString(1, name);
-                    delete.setTimestamp(2, cutoff);
-                    delete.setInt(3, batchSize);
-                    return delete.executeUpdate();
-                }
-            });
-            total += deleted;
-            if (deleted < batchSize) {
-                return total;
-            }
-        }
+        return Purge.inBatches(settings.dataSource(), sql.purgeBatch(), List.of(name), olderThan, batchSize);
     }
 
     /** Configures an {@link InboxConsumer}; {@link #build()} validates and names any bad setting. */

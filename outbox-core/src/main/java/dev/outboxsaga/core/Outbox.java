@@ -1,5 +1,7 @@
 package dev.outboxsaga.core;
 
+import dev.outboxsaga.core.internal.Json;
+import dev.outboxsaga.core.internal.Purge;
 import dev.outboxsaga.core.internal.Sql;
 import dev.outboxsaga.core.internal.SqlIdentifiers;
 import dev.outboxsaga.core.internal.Transactions;
@@ -7,16 +9,13 @@ import java.sql.Array;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
-import java.sql.Timestamp;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.Collection;
 import java.util.List;
 import java.util.Objects;
 import java.util.UUID;
 import javax.sql.DataSource;
 import org.jdbi.v3.core.Handle;
-import dev.outboxsaga.core.internal.Json;
 
 /**
  * Appends messages to the outbox table inside the caller's transaction.
@@ -206,27 +205,7 @@ public final class Outbox {
      * @return the number of rows deleted
      */
     public long purge(DataSource dataSource, Duration olderThan, int batchSize) {
-        if (olderThan == null || olderThan.isNegative()) {
-            throw new IllegalArgumentException("olderThan must be zero or positive, but was " + olderThan);
-        }
-        if (batchSize < 1) {
-            throw new IllegalArgumentException("batchSize must be at least 1, but was " + batchSize);
-        }
-        Timestamp cutoff = Timestamp.from(Instant.now().minus(olderThan));
-        long total = 0;
-        while (true) {
-            int deleted = Transactions.inTransaction(dataSource, connection -> {
-                try (PreparedStatement delete = connection.prepareStatement(sql.purgeBatch())) {
-                    delete.setTimestamp(1, cutoff);
-                    delete.setInt(2, batchSize);
-                    return delete.executeUpdate();
-                }
-            });
-            total += deleted;
-            if (deleted < batchSize) {
-                return total;
-            }
-        }
+        return Purge.inBatches(dataSource, sql.purgeBatch(), List.of(), olderThan, batchSize);
     }
 
     /** The outbox table, qualified with its schema when one is configured. */

@@ -306,6 +306,22 @@ class InboxConsumerTest {
     }
 
     @Test
+    void purgingTheInboxRemovesOnlyThisConsumersOldRows() throws Exception {
+        InboxConsumer consumer = started(consumer("purger", APPLY));
+        for (int i = 0; i < 7; i++) {
+            send(UUID.randomUUID(), "k", i);
+        }
+        await().atMost(PATIENCE).until(() -> consumer.stats().processed() == 7);
+        db.execute("INSERT INTO inbox_message (consumer, message_id, received_at) "
+                + "VALUES ('someone-else', gen_random_uuid(), now() - interval '30 days')");
+        db.execute("UPDATE inbox_message SET received_at = now() - interval '30 days' WHERE consumer = 'purger' "
+                + "AND message_id IN (SELECT message_id FROM inbox_message WHERE consumer = 'purger' LIMIT 5)");
+        assertThat(consumer.purgeInbox(Duration.ofDays(14), 2)).isEqualTo(5);
+        assertThat(scalar("SELECT count(*) FROM inbox_message WHERE consumer = 'purger'")).isEqualTo(2);
+        assertThat(scalar("SELECT count(*) FROM inbox_message WHERE consumer = 'someone-else'")).isEqualTo(1);
+    }
+
+    @Test
     void badSettingsAreRefusedWithTheirName() {
         assertThatThrownBy(() -> InboxConsumer.builder().build()).hasMessageContaining("name");
         assertThatThrownBy(() -> consumer("x", APPLY).topics(" ").build()).hasMessageContaining("topics");

@@ -5,12 +5,16 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.admin.TopicDescription;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
@@ -57,7 +61,8 @@ public final class TestKafka implements AutoCloseable {
 
     /**
      * Creates a topic named {@code <prefix>-<n>-<random>} with {@code partitions} partitions (and the
-     * broker's default replication factor) and returns its name once created.
+     * broker's default replication factor) and returns its name once the broker's metadata shows it
+     * with a leader for every partition.
      */
     public String uniqueTopic(String prefix, int partitions) {
         if (partitions < 1) {
@@ -68,6 +73,7 @@ public final class TestKafka implements AutoCloseable {
         try {
             admin().createTopics(List.of(new NewTopic(name, Optional.of(partitions), Optional.empty())))
                     .all().get(30, TimeUnit.SECONDS);
+            awaitVisible(name, partitions);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while creating topic " + name, e);
@@ -75,6 +81,28 @@ public final class TestKafka implements AutoCloseable {
             throw new IllegalStateException("cannot create topic " + name + ": " + e.getMessage(), e);
         }
         return name;
+    }
+
+    /** The controller has the topic; wait until the broker's metadata has it too, with leaders. */
+    private void awaitVisible(String name, int partitions) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (true) {
+            try {
+                TopicDescription d = admin().describeTopics(List.of(name)).allTopicNames()
+                        .get(10, TimeUnit.SECONDS).get(name);
+                if (d.partitions().size() == partitions && d.partitions().stream().allMatch(p -> p.leader() != null)) {
+                    return;
+                }
+            } catch (ExecutionException | TimeoutException notYet) {
+                if (System.nanoTime() > deadline) {
+                    throw new IllegalStateException("topic " + name + " did not become visible", notYet);
+                }
+            }
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException("topic " + name + " has no leader");
+            }
+            LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(20));
+        }
     }
 
     /**

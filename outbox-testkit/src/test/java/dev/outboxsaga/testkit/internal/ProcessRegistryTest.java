@@ -53,7 +53,7 @@ class ProcessRegistryTest {
         try {
             Path dir = Files.createDirectories(tmp.resolve("live"));
             ProcessRegistry registry = new ProcessRegistry(tmp.resolve("records"), Duration.ofSeconds(5));
-            try (ProcessRegistry.Registration reg = registry.register(server.toHandle(), dir)) {
+            try (ProcessRegistry.Registration ignored = registry.register(server.toHandle(), dir)) {
                 assertThat(registry.reapStale()).isEmpty();
                 assertThat(server.isAlive()).isTrue();
                 assertThat(dir).exists();
