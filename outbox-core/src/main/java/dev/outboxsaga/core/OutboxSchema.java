@@ -22,7 +22,8 @@ public final class OutboxSchema {
     public static final List<String> SCRIPTS = List.of(
             "V1__outbox.sql",
             "V2__inbox.sql",
-            "V3__dead_letter.sql");
+            "V3__dead_letter.sql",
+            "V4__relay.sql");
 
     private static final String RESOURCE_FOLDER = "dev/outboxsaga/sql/";
     /** An arbitrary constant shared by every process that migrates: "outbox" in ASCII. */

@@ -1,0 +1,418 @@
+package dev.outboxsaga.relay;
+
+import dev.outboxsaga.relay.internal.BatchPublisher;
+import dev.outboxsaga.relay.internal.ChangeHandler;
+import dev.outboxsaga.relay.internal.Database;
+import dev.outboxsaga.relay.internal.DebeziumOffsets;
+import dev.outboxsaga.relay.internal.LeaderLease;
+import dev.outboxsaga.relay.internal.OutboxRow;
+import dev.outboxsaga.relay.internal.Position;
+import dev.outboxsaga.relay.internal.PositionLog;
+import dev.outboxsaga.relay.internal.RecordMapper;
+import dev.outboxsaga.relay.internal.RelayMetrics;
+import dev.outboxsaga.relay.internal.RelayOffsetStore;
+import dev.outboxsaga.relay.internal.SlotSetup;
+import dev.outboxsaga.relay.internal.Sql;
+import dev.outboxsaga.relay.internal.TransactionalPublisher;
+import io.debezium.embedded.Connect;
+import io.debezium.engine.format.ChangeEventFormat;
+import io.debezium.engine.DebeziumEngine;
+import io.debezium.engine.RecordChangeEvent;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.io.Closeable;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Properties;
+import java.util.Set;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.regex.Pattern;
+import org.apache.kafka.connect.source.SourceRecord;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Streams committed outbox inserts from PostgreSQL's write-ahead log to Kafka, exactly once.
+ *
+ * <p>Debezium's embedded engine decodes the WAL ({@code pgoutput}) from a replication slot. Each
+ * batch of rows becomes one Kafka transaction, which also writes the relay's WAL position to a
+ * compacted positions topic; only after the commit are the rows marked processed, so the slot is
+ * confirmed no further than Kafka has. After a crash at any instant the relay resumes from the
+ * position committed with the last batch, and rows at or before it are not published again.
+ *
+ * <p>Several processes may run for one relay name: the holder of a lease in {@code outbox_relay_lease}
+ * publishes, the others wait and take over when the lease expires. All of them share one Kafka
+ * {@code transactional.id}; a new leader's {@code initTransactions} fences the old one, so a leader
+ * that was paused rather than dead can commit nothing after the takeover.
+ *
+ * <pre>{@code
+ * try (OutboxRelay relay = OutboxRelay.create(config, meterRegistry)) {
+ *     relay.run();   // blocks until close() from another thread, or a fatal condition
+ * }
+ * }</pre>
+ */
+public final class OutboxRelay implements Runnable, Closeable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(OutboxRelay.class);
+    /** Engine failures that mean rows may be gone: the slot or its WAL no longer exists. */
+    private static final Pattern SLOT_LOST = Pattern.compile(
+            "no longer available on the server|has been invalidated|replication slot .* does not exist|"
+                    + "Unable to obtain valid replication slot", Pattern.CASE_INSENSITIVE);
+
+    private final RelayConfig config;
+    private final RelayMetrics metrics;
+    private final Database database;
+    private final Sql sql;
+    private final String heartbeatTable;
+    private final SlotSetup setup;
+    private final CountDownLatch closeRequested = new CountDownLatch(1);
+    private volatile RelayStatus.Role role = RelayStatus.Role.STOPPED;
+    private volatile String failure;
+    private volatile long leaseEpoch;
+
+    private OutboxRelay(RelayConfig config, MeterRegistry registry) {
+        this.config = config;
+        this.metrics = new RelayMetrics(registry, config.name());
+        this.database = new Database(config);
+        String schema = config.outboxTables().get(0).schema();
+        this.sql = Sql.forSchema(schema);
+        this.heartbeatTable = schema + ".outbox_relay_heartbeat";
+        this.setup = new SlotSetup(config, database, sql, heartbeatTable);
+    }
+
+    /** A relay registering its meters on {@code registry}. */
+    public static OutboxRelay create(RelayConfig config, MeterRegistry registry) {
+        return new OutboxRelay(config, registry);
+    }
+
+    /** A relay with meters kept in memory only. */
+    public static OutboxRelay create(RelayConfig config) {
+        return new OutboxRelay(config, new SimpleMeterRegistry());
+    }
+
+    public RelayConfig config() {
+        return config;
+    }
+
+    public RelayStatus status() {
+        return new RelayStatus(role, config.instanceId(), leaseEpoch, metrics.publishedCount(), metrics.transactions(),
+                metrics.parkedCount(), metrics.lagMillis(), metrics.retainedWal(), failure);
+    }
+
+    /**
+     * Waits for the lease, then publishes until {@link #close()}, losing the lease, or being fenced
+     * (after which it waits for the lease again).
+     *
+     * @throws RelayFailedException when the replication slot or its WAL is gone, or the publication
+     *                              cannot be made to cover the outbox: conditions an operator must resolve
+     */
+    @Override
+    public void run() {
+        LOG.info("relay {} ({}) starting as standby", config.name(), config.instanceId());
+        try (LeaderLease lease = new LeaderLease(config, database, sql)) {
+            while (!closing()) {
+                role = RelayStatus.Role.STANDBY;
+                if (!lease.tryAcquire()) {
+                    pause(config.leaseRenewInterval());
+                    continue;
+                }
+                leaseEpoch = lease.epoch();
+                role = RelayStatus.Role.LEADER;
+                metrics.leader(true);
+                LOG.info("relay {} ({}) is leader, lease epoch {}", config.name(), config.instanceId(), leaseEpoch);
+                try {
+                    lead(lease);
+                } catch (RelayFailedException fatal) {
+                    role = RelayStatus.Role.FAILED;
+                    failure = fatal.getMessage();
+                    lease.release();
+                    LOG.error("relay {} stopped: {}", config.name(), fatal.getMessage());
+                    throw fatal;
+                } catch (TransactionalPublisher.Fenced fenced) {
+                    LOG.warn("relay {} ({}) stepped down: {}", config.name(), config.instanceId(), fenced.getMessage());
+                } catch (RuntimeException termEnded) {
+                    LOG.error("relay {} ({}): leader term ended on a failure; retrying", config.name(),
+                            config.instanceId(), termEnded);
+                    lease.release();
+                    pause(config.leaseTtl());
+                } finally {
+                    metrics.leader(false);
+                }
+            }
+        } finally {
+            if (role != RelayStatus.Role.FAILED) {
+                role = RelayStatus.Role.STOPPED;
+            }
+            LOG.info("relay {} ({}) stopped", config.name(), config.instanceId());
+        }
+    }
+
+    /** Stops publishing, gives up the lease and makes {@link #run()} return. Idempotent. */
+    @Override
+    public void close() {
+        closeRequested.countDown();
+    }
+
+    /**
+     * Prepares a relay without streaming: creates (or verifies) the publication and the replication
+     * slot, and publishes the rows already in the outbox, as the very first start would. Run it before
+     * services write when rows are deleted in the inserting transaction, so that none is ever missed.
+     *
+     * @throws IllegalStateException when another relay instance holds the lease now
+     */
+    public static void initialize(RelayConfig config) {
+        OutboxRelay relay = new OutboxRelay(config, new SimpleMeterRegistry());
+        try (LeaderLease lease = new LeaderLease(config, relay.database, relay.sql)) {
+            if (!lease.tryAcquire()) {
+                throw new IllegalStateException("relay " + config.name() + " is running (instance " + lease.holder()
+                        + " holds the lease); it is initialized already");
+            }
+            try (TransactionalPublisher producer = new TransactionalPublisher(relay.kafkaConfig(), config.transactionalId())) {
+                relay.prepare(lease, producer);
+            } finally {
+                lease.release();
+            }
+        }
+    }
+
+    /** The slot, as PostgreSQL reports it, with the relay's last published position. */
+    public static SlotReport inspect(RelayConfig config) {
+        OutboxRelay relay = new OutboxRelay(config, new SimpleMeterRegistry());
+        Optional<Position> position = relay.positionLog().read();
+        String offset = position.map(Position::offset).map(o -> DebeziumOffsets.text(DebeziumOffsets.toJson(o)))
+                .orElse(null);
+        try (Connection connection = relay.database.connect("inspect")) {
+            return relay.setup.report(connection, offset);
+        } catch (SQLException e) {
+            throw new IllegalStateException("could not read slot " + config.slotName() + ": " + e.getMessage(), e);
+        }
+    }
+
+    private void lead(LeaderLease lease) {
+        // Renewal runs on its own thread, so that slow work of the term (a large first snapshot, engine
+        // start-up, a Kafka outage) never lets the lease lapse while this process is alive and well.
+        ScheduledExecutorService renewal = Executors.newSingleThreadScheduledExecutor(runnable -> {
+            Thread thread = new Thread(runnable, "outbox-relay-lease-" + config.name());
+            thread.setDaemon(true);
+            return thread;
+        });
+        renewal.scheduleWithFixedDelay(lease::tryAcquire, config.leaseRenewInterval().toMillis(),
+                config.leaseRenewInterval().toMillis(), TimeUnit.MILLISECONDS);
+        try (TransactionalPublisher producer = new TransactionalPublisher(kafkaConfig(), config.transactionalId())) {
+            BatchPublisher batches = prepare(lease, producer);
+            stream(lease, batches, producer);
+        } finally {
+            renewal.shutdownNow();
+        }
+    }
+
+    /** Fences older instances, checks publication and slot, and runs the first start's snapshot if due. */
+    private BatchPublisher prepare(LeaderLease lease, TransactionalPublisher producer) {
+        PositionLog positions = positionLog();
+        positions.ensureTopic();
+        producer.open();
+        BatchPublisher batches = new BatchPublisher(config, producer, positions, database, sql, metrics,
+                () -> lease.held() && !closing());
+        Optional<Position> stored = positions.read();
+        RecordMapper mapper = new RecordMapper(config, producer.maxRequestSize());
+        try (Connection connection = database.connect("setup")) {
+            setup.ensurePublication(connection);
+            SlotReport slot = setup.report(connection, null);
+            if (stored.isPresent()) {
+                if (slot.lost()) {
+                    throw new RelayFailedException("replication slot " + config.slotName() + (slot.exists()
+                            ? " has been invalidated (wal_status=lost): PostgreSQL removed WAL it had not relayed"
+                            : " does not exist")
+                            + ", but relay " + config.name() + " has published from it before. Rows committed since "
+                            + "its last position may be lost. Check the outbox against the topics, then drop the "
+                            + "relay's key from topic " + config.positionsTopic() + " (or use a new relay.name) "
+                            + "to start over with a new slot and snapshot.");
+                }
+                if (slot.active()) {
+                    setup.evictSlotHolder(connection);
+                }
+                batches.committed(stored.get());
+                return batches;
+            }
+            if (slot.exists()) {
+                LOG.warn("relay {}: slot {} exists but nothing was ever committed to Kafka (an interrupted first start);"
+                        + " recreating it with a fresh snapshot", config.name(), config.slotName());
+                setup.dropSlot(connection);
+            }
+            List<BatchPublisher.Entry> existing = new ArrayList<>();
+            setup.createSlotWithSnapshot(row -> existing.add(entry(mapper, row)));
+            batches.publish(existing, Position.START);
+            LOG.info("relay {}: first start published {} row(s) already in the outbox", config.name(), existing.size());
+            return batches;
+        } catch (SQLException e) {
+            throw new IllegalStateException("relay " + config.name() + ": database set-up failed: " + e.getMessage(), e);
+        }
+    }
+
+    private static BatchPublisher.Entry entry(RecordMapper mapper, OutboxRow row) {
+        try {
+            return new BatchPublisher.Entry(row, mapper.toRecord(row), null, Position.START);
+        } catch (RecordMapper.Unpublishable unpublishable) {
+            return new BatchPublisher.Entry(row, null, unpublishable.getMessage(), Position.START);
+        }
+    }
+
+    private void stream(LeaderLease lease, BatchPublisher batches, TransactionalPublisher producer) {
+        Set<String> tables = new LinkedHashSet<>();
+        config.outboxTables().forEach(table -> tables.add(table.qualified()));
+        ChangeHandler handler = new ChangeHandler(tables, heartbeatTable,
+                new RecordMapper(config, producer.maxRequestSize()), batches);
+        CountDownLatch finished = new CountDownLatch(1);
+        AtomicReference<Throwable> engineFailure = new AtomicReference<>();
+        DebeziumEngine<RecordChangeEvent<SourceRecord>> engine = DebeziumEngine.create(ChangeEventFormat.of(Connect.class))
+                .using(engineProperties())
+                .using((success, message, error) -> {
+                    if (!success) {
+                        engineFailure.set(error != null ? error : new IllegalStateException(message));
+                    }
+                    finished.countDown();
+                })
+                .notifying(handler)
+                .build();
+        ExecutorService executor = Executors.newSingleThreadExecutor(runnable -> {
+            Thread thread = new Thread(runnable, "outbox-relay-engine-" + config.name());
+            thread.setDaemon(true);
+            return thread;
+        });
+        executor.execute(engine);
+        long nextHousekeeping = 0;
+        try {
+            while (!finished.await(config.leaseRenewInterval().toMillis(), TimeUnit.MILLISECONDS)) {
+                if (closing()) {
+                    break;
+                }
+                if (!lease.held()) {
+                    LOG.warn("relay {} ({}) lost its lease; stopping", config.name(), config.instanceId());
+                    break;
+                }
+                if (System.nanoTime() > nextHousekeeping) {
+                    housekeeping(lease);
+                    nextHousekeeping = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } finally {
+            try {
+                engine.close();
+            } catch (Exception closeFailure) {
+                LOG.debug("relay {}: engine close: {}", config.name(), closeFailure.toString());
+            }
+            executor.shutdown();
+            try {
+                executor.awaitTermination(30, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            if (closing()) {
+                lease.release();
+            }
+        }
+        Throwable error = engineFailure.get();
+        if (error != null && !closing()) {
+            for (Throwable cause = error; cause != null; cause = cause.getCause()) {
+                if (cause instanceof TransactionalPublisher.Fenced fenced) {
+                    throw fenced;
+                }
+                if (cause.getMessage() != null && SLOT_LOST.matcher(cause.getMessage()).find()) {
+                    throw new RelayFailedException("relay " + config.name() + ": replication slot "
+                            + config.slotName() + " cannot be read: " + cause.getMessage(), error);
+                }
+            }
+            throw new IllegalStateException("the Debezium engine stopped: " + error.getMessage(), error);
+        }
+    }
+
+    private void housekeeping(LeaderLease lease) {
+        try {
+            metrics.retainedWal(lease.withConnection(setup::retainedWal));
+            lease.withConnection(connection -> {
+                try (PreparedStatement purge = connection.prepareStatement(sql.purgeHeartbeats())) {
+                    purge.setString(1, config.name());
+                    return purge.executeUpdate();
+                }
+            });
+        } catch (SQLException e) {
+            LOG.debug("relay {}: housekeeping failed: {}", config.name(), e.getMessage());
+        }
+    }
+
+    private Properties engineProperties() {
+        Properties properties = new Properties();
+        properties.setProperty("name", "outbox-relay-" + config.name());
+        properties.setProperty("connector.class", "io.debezium.connector.postgresql.PostgresConnector");
+        properties.setProperty("offset.storage", RelayOffsetStore.class.getName());
+        properties.setProperty(RelayOffsetStore.POSITION_KEY, config.name());
+        properties.setProperty("offset.flush.interval.ms", "0");
+        properties.setProperty("errors.retry.delay.max.ms", "5000");
+        properties.setProperty("database.hostname", database.host());
+        properties.setProperty("database.port", Integer.toString(database.port()));
+        properties.setProperty("database.dbname", database.databaseName());
+        properties.setProperty("database.user", config.databaseUser());
+        properties.setProperty("database.password", config.databasePassword());
+        properties.setProperty("topic.prefix", "outbox_relay_" + config.slotName());
+        properties.setProperty("plugin.name", "pgoutput");
+        properties.setProperty("slot.name", config.slotName());
+        properties.setProperty("publication.name", config.publicationName());
+        properties.setProperty("publication.autocreate.mode", "disabled");
+        properties.setProperty("snapshot.mode", "no_data");
+        List<String> include = new ArrayList<>(setup.publishedTables());
+        properties.setProperty("table.include.list", String.join(",", include.stream().map(Pattern::quote).toList()));
+        properties.setProperty("skipped.operations", "u,d,t");
+        properties.setProperty("tombstones.on.delete", "false");
+        properties.setProperty("extended.headers.enabled", "false");
+        properties.setProperty("max.batch.size", Integer.toString(config.maxBatchSize()));
+        properties.setProperty("max.queue.size", Integer.toString(config.maxBatchSize() * 4));
+        properties.setProperty("poll.interval.ms", Long.toString(config.pollInterval().toMillis()));
+        if (!config.heartbeatInterval().isZero()) {
+            properties.setProperty("heartbeat.interval.ms", Long.toString(config.heartbeatInterval().toMillis()));
+            properties.setProperty("heartbeat.action.query", String.format(sql.heartbeat(), Sql.literal(config.name())));
+        }
+        return properties;
+    }
+
+    private Map<String, Object> kafkaConfig() {
+        Map<String, Object> kafka = new HashMap<>(config.kafkaProperties());
+        kafka.put("bootstrap.servers", config.bootstrapServers());
+        return kafka;
+    }
+
+    private PositionLog positionLog() {
+        Map<String, Object> clients = new HashMap<>(config.kafkaProperties());
+        clients.keySet().removeIf(key -> key.startsWith("linger") || key.startsWith("batch") || key.startsWith("compression")
+                || key.startsWith("transaction") || key.startsWith("max.request") || key.startsWith("buffer"));
+        clients.put("bootstrap.servers", config.bootstrapServers());
+        return new PositionLog(config.positionsTopic(), config.name(), clients);
+    }
+
+    private boolean closing() {
+        return closeRequested.getCount() == 0;
+    }
+
+    private void pause(Duration duration) {
+        try {
+            closeRequested.await(duration.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            close();
+        }
+    }
+}

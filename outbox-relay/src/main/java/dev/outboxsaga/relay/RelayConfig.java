@@ -1,0 +1,472 @@
+package dev.outboxsaga.relay;
+
+import dev.outboxsaga.core.internal.SqlIdentifiers;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Properties;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.UUID;
+
+/**
+ * Everything a relay needs, validated once. Read from a properties file with environment
+ * overrides ({@link #load(Properties, Map)}), or built in code ({@link #builder()}).
+ *
+ * <p>Every key is a constant below, with its default. Unknown keys are refused, except under
+ * {@value #KAFKA_PREFIX}, which pass to the Kafka producer unchanged (security settings and the like).
+ * An environment variable {@code OUTBOX_RELAY_<KEY>} (upper case, dots and dashes as underscores)
+ * overrides the key, e.g. {@code OUTBOX_RELAY_DATABASE_PASSWORD}. {@link #toString()} never shows
+ * the password.
+ */
+public final class RelayConfig {
+
+    /** Required. The relay's name: its Kafka transactional id, lease and position key; shared by its standbys. */
+    public static final String NAME = "relay.name";
+    /** Required. JDBC URL of the database whose outbox is relayed. */
+    public static final String DATABASE_URL = "database.url";
+    /** Required. The database user; needs REPLICATION and the rights listed in the README. */
+    public static final String DATABASE_USER = "database.user";
+    /** The database password; default empty. Never logged. */
+    public static final String DATABASE_PASSWORD = "database.password";
+    /** Comma-separated outbox tables, {@code schema.table}; default {@code public.outbox_event}. */
+    public static final String OUTBOX_TABLES = "outbox.tables";
+    /** Replication slot; default {@code outbox_<relay.name>} with non-identifier characters as {@code _}. */
+    public static final String SLOT_NAME = "slot.name";
+    /** Publication; default {@code <slot.name>_pub}. */
+    public static final String PUBLICATION_NAME = "publication.name";
+    /**
+     * Whether the relay may create the publication; default true. Set false under a least-privilege
+     * role: the relay then verifies that the publication exists and covers the outbox tables.
+     */
+    public static final String PUBLICATION_CREATE = "publication.create";
+    /** Required. Kafka bootstrap servers. */
+    public static final String KAFKA_BOOTSTRAP_SERVERS = "kafka.bootstrap.servers";
+    /** Prefix of further Kafka producer properties, passed on without the prefix. */
+    public static final String KAFKA_PREFIX = "kafka.";
+    /** Topic for a row: {@code ${aggregatetype}} is replaced; default {@code outbox.event.${aggregatetype}} as Debezium's router. */
+    public static final String TOPIC_PATTERN = "topic.pattern";
+    /** Optional column whose non-empty value is the row's topic, overriding the pattern; default none. */
+    public static final String TOPIC_COLUMN = "topic.column";
+    /**
+     * Columns placed as headers, {@code column:header,...}; default
+     * {@code type:eventType,correlationid:correlationId} (the router's {@code table.fields.additional.placement}).
+     */
+    public static final String HEADER_COLUMNS = "header.columns";
+    /** A jsonb column whose object members become headers; default {@code headers}; empty for none. */
+    public static final String HEADERS_JSON_COLUMN = "headers.json.column";
+    /** Compacted topic where the relay keeps its WAL position, written in the same Kafka transactions; default {@code outbox-relay-positions}. */
+    public static final String POSITIONS_TOPIC = "positions.topic";
+    /** How long a leader's lease lasts without renewal; default 5000 ms. A standby takes over after it. */
+    public static final String LEASE_TTL_MS = "lease.ttl.ms";
+    /** How often the leader renews and a standby retries; default 1000 ms. */
+    public static final String LEASE_RENEW_MS = "lease.renew.interval.ms";
+    /** Heartbeat interval, so an idle outbox does not hold WAL back; default 10000 ms, 0 for none. */
+    public static final String HEARTBEAT_INTERVAL_MS = "heartbeat.interval.ms";
+    /** Most records per Kafka transaction; default 8192. */
+    public static final String MAX_BATCH_SIZE = "batch.max.size";
+    /** How long the engine waits for new WAL when idle; default 20 ms (bounds the latency of a quiet stream). */
+    public static final String POLL_INTERVAL_MS = "poll.interval.ms";
+    /** Whether the first start publishes rows already in the outbox table; default true. */
+    public static final String INITIAL_SNAPSHOT = "initial.snapshot";
+    /** Port of the HTTP endpoint with {@code /metrics} and {@code /health}; default 9404, 0 for a random port, -1 for none. */
+    public static final String METRICS_PORT = "metrics.port";
+    /** The lag beyond which {@code /health} reports the relay as not keeping up; default 30000 ms. */
+    public static final String HEALTH_MAX_LAG_MS = "health.max.lag.ms";
+    /** This process's name in the lease table; default host name and a random suffix. */
+    public static final String INSTANCE_ID = "instance.id";
+
+    private static final String ENV_PREFIX = "OUTBOX_RELAY_";
+    private static final Set<String> KEYS = Set.of(NAME, DATABASE_URL, DATABASE_USER, DATABASE_PASSWORD, OUTBOX_TABLES,
+            SLOT_NAME, PUBLICATION_NAME, PUBLICATION_CREATE, KAFKA_BOOTSTRAP_SERVERS, TOPIC_PATTERN, TOPIC_COLUMN,
+            HEADER_COLUMNS, HEADERS_JSON_COLUMN, POSITIONS_TOPIC, LEASE_TTL_MS, LEASE_RENEW_MS, HEARTBEAT_INTERVAL_MS,
+            MAX_BATCH_SIZE, POLL_INTERVAL_MS, INITIAL_SNAPSHOT, METRICS_PORT, HEALTH_MAX_LAG_MS, INSTANCE_ID);
+    /** Producer settings the relay owns; setting them under kafka.* would break exactly-once. */
+    private static final Set<String> RESERVED_KAFKA = Set.of("transactional.id", "enable.idempotence", "acks",
+            "key.serializer", "value.serializer");
+
+    /** One outbox table. */
+    public record Table(String schema, String name) {
+        /** {@code schema.name}. */
+        public String qualified() {
+            return schema + "." + name;
+        }
+
+        @Override
+        public String toString() {
+            return qualified();
+        }
+    }
+
+    private final String name;
+    private final String databaseUrl;
+    private final String databaseUser;
+    private final String databasePassword;
+    private final List<Table> outboxTables;
+    private final String slotName;
+    private final String publicationName;
+    private final boolean publicationCreate;
+    private final String bootstrapServers;
+    private final Map<String, String> kafkaProperties;
+    private final String topicPattern;
+    private final String topicColumn;
+    private final Map<String, String> headerColumns;
+    private final String headersJsonColumn;
+    private final String positionsTopic;
+    private final Duration leaseTtl;
+    private final Duration leaseRenewInterval;
+    private final Duration heartbeatInterval;
+    private final int maxBatchSize;
+    private final Duration pollInterval;
+    private final boolean initialSnapshot;
+    private final int metricsPort;
+    private final Duration healthMaxLag;
+    private final String instanceId;
+
+    private RelayConfig(Map<String, String> values) {
+        Reader in = new Reader(values);
+        this.name = in.required(NAME);
+        if (name.length() > 200) {
+            throw new IllegalArgumentException(NAME + " must be at most 200 characters");
+        }
+        this.databaseUrl = in.required(DATABASE_URL);
+        if (!databaseUrl.startsWith("jdbc:postgresql:")) {
+            throw new IllegalArgumentException(DATABASE_URL + " must be a jdbc:postgresql: URL, but was '"
+                    + databaseUrl + "'");
+        }
+        this.databaseUser = in.required(DATABASE_USER);
+        this.databasePassword = in.optional(DATABASE_PASSWORD, "");
+        this.outboxTables = parseTables(in.optional(OUTBOX_TABLES, "public.outbox_event"));
+        this.slotName = SqlIdentifiers.require(SLOT_NAME,
+                in.optional(SLOT_NAME, "outbox_" + name.toLowerCase(Locale.ROOT).replaceAll("[^a-z0-9_]", "_")));
+        this.publicationName = SqlIdentifiers.require(PUBLICATION_NAME, in.optional(PUBLICATION_NAME, slotName + "_pub"));
+        this.publicationCreate = in.bool(PUBLICATION_CREATE, true);
+        this.bootstrapServers = in.required(KAFKA_BOOTSTRAP_SERVERS);
+        Map<String, String> kafka = new TreeMap<>();
+        values.forEach((key, value) -> {
+            if (key.startsWith(KAFKA_PREFIX) && !key.equals(KAFKA_BOOTSTRAP_SERVERS)) {
+                String property = key.substring(KAFKA_PREFIX.length());
+                if (RESERVED_KAFKA.contains(property)) {
+                    throw new IllegalArgumentException(key + " is set by the relay itself (exactly-once needs it) and "
+                            + "cannot be configured");
+                }
+                kafka.put(property, value);
+            }
+        });
+        this.kafkaProperties = Collections.unmodifiableMap(kafka);
+        this.topicPattern = in.optional(TOPIC_PATTERN, "outbox.event.${aggregatetype}");
+        String topicColumnValue = in.optional(TOPIC_COLUMN, "");
+        this.topicColumn = topicColumnValue.isEmpty() ? null : SqlIdentifiers.require(TOPIC_COLUMN, topicColumnValue);
+        this.headerColumns = parseHeaderColumns(in.optional(HEADER_COLUMNS, "type:eventType,correlationid:correlationId"));
+        String json = in.optional(HEADERS_JSON_COLUMN, "headers");
+        this.headersJsonColumn = json.isEmpty() ? null : SqlIdentifiers.require(HEADERS_JSON_COLUMN, json);
+        this.positionsTopic = in.optional(POSITIONS_TOPIC, "outbox-relay-positions");
+        if (!positionsTopic.matches("[a-zA-Z0-9._-]{1,249}")) {
+            throw new IllegalArgumentException(POSITIONS_TOPIC + " is not a valid Kafka topic name: '" + positionsTopic + "'");
+        }
+        this.leaseTtl = in.millis(LEASE_TTL_MS, 5000, 500);
+        this.leaseRenewInterval = in.millis(LEASE_RENEW_MS, 1000, 50);
+        if (leaseRenewInterval.multipliedBy(2).compareTo(leaseTtl) > 0) {
+            throw new IllegalArgumentException(LEASE_RENEW_MS + " (" + leaseRenewInterval.toMillis()
+                    + ") must be at most half of " + LEASE_TTL_MS + " (" + leaseTtl.toMillis() + ")");
+        }
+        this.heartbeatInterval = in.millis(HEARTBEAT_INTERVAL_MS, 10000, 0);
+        this.maxBatchSize = in.integer(MAX_BATCH_SIZE, 8192, 1, 1_000_000);
+        this.pollInterval = in.millis(POLL_INTERVAL_MS, 20, 1);
+        this.initialSnapshot = in.bool(INITIAL_SNAPSHOT, true);
+        this.metricsPort = in.integer(METRICS_PORT, 9404, -1, 65535);
+        this.healthMaxLag = in.millis(HEALTH_MAX_LAG_MS, 30000, 1);
+        this.instanceId = in.optional(INSTANCE_ID, hostName() + "-" + UUID.randomUUID().toString().substring(0, 8));
+        in.refuseUnknown();
+    }
+
+    /**
+     * Reads a configuration from properties, with environment overrides.
+     *
+     * @param environment usually {@code System.getenv()}
+     * @throws IllegalArgumentException naming the first missing, unknown or invalid key
+     */
+    public static RelayConfig load(Properties properties, Map<String, String> environment) {
+        Map<String, String> values = new TreeMap<>();
+        properties.stringPropertyNames().forEach(key -> values.put(key, properties.getProperty(key).trim()));
+        Map<String, String> byEnvName = new LinkedHashMap<>();
+        for (String key : KEYS) {
+            byEnvName.put(envName(key), key);
+        }
+        for (String key : values.keySet()) {
+            byEnvName.putIfAbsent(envName(key), key);
+        }
+        environment.forEach((variable, value) -> {
+            if (!variable.startsWith(ENV_PREFIX)) {
+                return;
+            }
+            String key = byEnvName.get(variable);
+            if (key == null && variable.startsWith(ENV_PREFIX + "KAFKA_")) {
+                // A producer property that only the environment sets: OUTBOX_RELAY_KAFKA_SASL_MECHANISM -> kafka.sasl.mechanism
+                key = variable.substring(ENV_PREFIX.length()).toLowerCase(Locale.ROOT).replace('_', '.');
+            }
+            if (key == null) {
+                throw new IllegalArgumentException("unknown environment override " + variable
+                        + "; known keys: " + new TreeSet<>(KEYS));
+            }
+            values.put(key, value.trim());
+        });
+        return new RelayConfig(values);
+    }
+
+    /** The environment variable that overrides {@code key}. */
+    public static String envName(String key) {
+        return ENV_PREFIX + key.toUpperCase(Locale.ROOT).replace('.', '_').replace('-', '_');
+    }
+
+    /** A builder over the same keys, for use in code; {@link Builder#build()} validates. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    public String name() {
+        return name;
+    }
+
+    public String databaseUrl() {
+        return databaseUrl;
+    }
+
+    public String databaseUser() {
+        return databaseUser;
+    }
+
+    /** The password; never log it. */
+    public String databasePassword() {
+        return databasePassword;
+    }
+
+    public List<Table> outboxTables() {
+        return outboxTables;
+    }
+
+    public String slotName() {
+        return slotName;
+    }
+
+    public String publicationName() {
+        return publicationName;
+    }
+
+    public boolean publicationCreate() {
+        return publicationCreate;
+    }
+
+    public String bootstrapServers() {
+        return bootstrapServers;
+    }
+
+    /** Further producer properties, without the {@code kafka.} prefix. */
+    public Map<String, String> kafkaProperties() {
+        return kafkaProperties;
+    }
+
+    public String topicPattern() {
+        return topicPattern;
+    }
+
+    /** The per-row topic column, or null. */
+    public String topicColumn() {
+        return topicColumn;
+    }
+
+    /** Column to header name, in order. */
+    public Map<String, String> headerColumns() {
+        return headerColumns;
+    }
+
+    /** The jsonb headers column, or null. */
+    public String headersJsonColumn() {
+        return headersJsonColumn;
+    }
+
+    public String positionsTopic() {
+        return positionsTopic;
+    }
+
+    public Duration leaseTtl() {
+        return leaseTtl;
+    }
+
+    public Duration leaseRenewInterval() {
+        return leaseRenewInterval;
+    }
+
+    public Duration heartbeatInterval() {
+        return heartbeatInterval;
+    }
+
+    public int maxBatchSize() {
+        return maxBatchSize;
+    }
+
+    public Duration pollInterval() {
+        return pollInterval;
+    }
+
+    public boolean initialSnapshot() {
+        return initialSnapshot;
+    }
+
+    public int metricsPort() {
+        return metricsPort;
+    }
+
+    public Duration healthMaxLag() {
+        return healthMaxLag;
+    }
+
+    public String instanceId() {
+        return instanceId;
+    }
+
+    /** The Kafka transactional id shared by every instance of this relay, which fences stale ones. */
+    public String transactionalId() {
+        return "outbox-relay-" + name;
+    }
+
+    /** Every setting with the password masked. */
+    @Override
+    public String toString() {
+        Map<String, Object> shown = new LinkedHashMap<>();
+        shown.put(NAME, name);
+        shown.put(DATABASE_URL, databaseUrl);
+        shown.put(DATABASE_USER, databaseUser);
+        shown.put(DATABASE_PASSWORD, databasePassword.isEmpty() ? "" : "****");
+        shown.put(OUTBOX_TABLES, outboxTables);
+        shown.put(SLOT_NAME, slotName);
+        shown.put(PUBLICATION_NAME, publicationName);
+        shown.put(KAFKA_BOOTSTRAP_SERVERS, bootstrapServers);
+        Map<String, String> maskedKafka = new TreeMap<>();
+        kafkaProperties.forEach((key, value) -> maskedKafka.put(key,
+                key.contains("password") || key.contains("jaas") || key.contains("secret") ? "****" : value));
+        shown.put("kafka.*", maskedKafka);
+        shown.put(TOPIC_PATTERN, topicPattern);
+        shown.put(POSITIONS_TOPIC, positionsTopic);
+        shown.put(INSTANCE_ID, instanceId);
+        return "RelayConfig" + shown;
+    }
+
+    private static List<Table> parseTables(String value) {
+        List<Table> tables = new ArrayList<>();
+        for (String part : value.split(",")) {
+            String trimmed = part.trim();
+            String[] pieces = trimmed.split("\\.");
+            if (pieces.length != 2) {
+                throw new IllegalArgumentException(OUTBOX_TABLES + " must list schema.table names, but has '" + trimmed + "'");
+            }
+            tables.add(new Table(SqlIdentifiers.require(OUTBOX_TABLES, pieces[0]),
+                    SqlIdentifiers.require(OUTBOX_TABLES, pieces[1])));
+        }
+        return List.copyOf(tables);
+    }
+
+    private static Map<String, String> parseHeaderColumns(String value) {
+        Map<String, String> columns = new LinkedHashMap<>();
+        if (value.isEmpty()) {
+            return columns;
+        }
+        for (String part : value.split(",")) {
+            String[] pieces = part.trim().split(":");
+            if (pieces.length != 2 || pieces[1].isBlank()) {
+                throw new IllegalArgumentException(HEADER_COLUMNS + " must be column:header pairs, but has '" + part + "'");
+            }
+            columns.put(SqlIdentifiers.require(HEADER_COLUMNS, pieces[0].trim()), pieces[1].trim());
+        }
+        return Collections.unmodifiableMap(columns);
+    }
+
+    private static String hostName() {
+        try {
+            return java.net.InetAddress.getLocalHost().getHostName();
+        } catch (java.net.UnknownHostException e) {
+            return "relay";
+        }
+    }
+
+    /** Builds a {@link RelayConfig} in code, with the same keys and validation as the file. */
+    public static final class Builder {
+        private final Properties properties = new Properties();
+
+        private Builder() {
+        }
+
+        /** Sets any key (see the constants); validated by {@link #build()}. */
+        public Builder set(String key, Object value) {
+            properties.setProperty(key, String.valueOf(value));
+            return this;
+        }
+
+        public RelayConfig build() {
+            return load(properties, Map.of());
+        }
+    }
+
+    private static final class Reader {
+        private final Map<String, String> values;
+        private final Set<String> used = new TreeSet<>();
+
+        Reader(Map<String, String> values) {
+            this.values = values;
+        }
+
+        String required(String key) {
+            String value = optional(key, null);
+            if (value == null || value.isEmpty()) {
+                throw new IllegalArgumentException("missing required setting " + key + " (or environment variable "
+                        + envName(key) + ")");
+            }
+            return value;
+        }
+
+        String optional(String key, String defaultValue) {
+            used.add(key);
+            String value = values.get(key);
+            return value == null ? defaultValue : value;
+        }
+
+        boolean bool(String key, boolean defaultValue) {
+            String value = optional(key, Boolean.toString(defaultValue));
+            if (!value.equals("true") && !value.equals("false")) {
+                throw new IllegalArgumentException(key + " must be true or false, but was '" + value + "'");
+            }
+            return Boolean.parseBoolean(value);
+        }
+
+        int integer(String key, int defaultValue, int min, int max) {
+            String value = optional(key, Integer.toString(defaultValue));
+            try {
+                int parsed = Integer.parseInt(value);
+                if (parsed < min || parsed > max) {
+                    throw new IllegalArgumentException(key + " must be between " + min + " and " + max + ", but was " + parsed);
+                }
+                return parsed;
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException(key + " must be a whole number, but was '" + value + "'");
+            }
+        }
+
+        Duration millis(String key, int defaultValue, int min) {
+            return Duration.ofMillis(integer(key, defaultValue, min, Integer.MAX_VALUE));
+        }
+
+        void refuseUnknown() {
+            for (String key : values.keySet()) {
+                if (!used.contains(key) && !key.startsWith(KAFKA_PREFIX)) {
+                    throw new IllegalArgumentException("unknown setting " + key + "; known settings: " + new TreeSet<>(KEYS)
+                            + " and kafka.* producer properties");
+                }
+            }
+        }
+    }
+}

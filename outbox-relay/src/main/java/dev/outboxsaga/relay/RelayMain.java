@@ -1,0 +1,426 @@
+package dev.outboxsaga.relay;
+
+import dev.outboxsaga.relay.internal.HttpEndpoint;
+import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
+import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
+import io.micrometer.core.instrument.binder.system.UptimeMetrics;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.Reader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.DescribeClusterResult;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParentCommand;
+import picocli.CommandLine.ScopeType;
+import picocli.CommandLine.Spec;
+
+/**
+ * The relay's command line: {@code java -jar outbox-relay.jar <command> --config relay.properties}.
+ *
+ * <ul>
+ *   <li>{@code run}: relays until stopped (SIGTERM or Ctrl-C close it cleanly); also what a bare
+ *       {@code --config FILE} without a command does;</li>
+ *   <li>{@code check [--connect]}: validates the configuration, and with {@code --connect} reaches the
+ *       database and Kafka;</li>
+ *   <li>{@code init}: creates or verifies the publication and the replication slot, then exits;</li>
+ *   <li>{@code status}: shows the replication slot and the last published position.</li>
+ * </ul>
+ *
+ * <p>Settings come from the file, overridden by {@code OUTBOX_RELAY_*} environment variables (see
+ * {@link RelayConfig}). Exit codes: {@value #OK} success, {@value #FAILURE} an unexpected error,
+ * {@value #CONFIG_ERROR} a configuration or usage error, {@value #RELAY_FAILED} the relay failed in
+ * a way an operator has to fix (or {@code status} found the slot missing or lost), {@value #UNREACHABLE}
+ * {@code check --connect} could not reach the database or Kafka. Passwords are never printed.
+ */
+@Command(name = "outbox-relay", mixinStandardHelpOptions = true, versionProvider = RelayMain.Version.class,
+        sortOptions = false, usageHelpAutoWidth = true,
+        description = "Streams outbox inserts from the PostgreSQL WAL to Kafka, exactly once.",
+        subcommands = {RelayMain.Run.class, RelayMain.Check.class, RelayMain.Init.class, RelayMain.Status.class,
+                CommandLine.HelpCommand.class},
+        footer = {"", "Exit codes: 0 ok, 1 unexpected error, 2 configuration or usage error,",
+                "3 relay failed (operator action needed) or slot missing/lost, 4 database or Kafka unreachable.",
+                "Settings may be overridden by OUTBOX_RELAY_<KEY> environment variables,",
+                "e.g. OUTBOX_RELAY_DATABASE_PASSWORD."})
+public final class RelayMain implements Callable<Integer> {
+
+    /** Exit code: success, or a clean shutdown of {@code run}. */
+    public static final int OK = 0;
+    /** Exit code: an unexpected error. */
+    public static final int FAILURE = 1;
+    /** Exit code: the configuration (or the command line) is invalid. */
+    public static final int CONFIG_ERROR = 2;
+    /** Exit code: {@link RelayFailedException}, or {@code status} found the slot missing or lost. */
+    public static final int RELAY_FAILED = 3;
+    /** Exit code: {@code check --connect} could not reach the database or Kafka. */
+    public static final int UNREACHABLE = 4;
+
+    private static final Logger LOG = LoggerFactory.getLogger(RelayMain.class);
+    private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(10);
+    /** How long a shutdown hook waits for {@code run} to finish its last transaction. */
+    private static final Duration SHUTDOWN_GRACE = Duration.ofSeconds(30);
+
+    @Spec
+    private CommandSpec spec;
+
+    @Option(names = {"-c", "--config"}, paramLabel = "FILE", scope = ScopeType.INHERIT,
+            description = "The relay's properties file.")
+    private Path configFile;
+
+    private final Map<String, String> environment;
+
+    /** A command line that reads overrides from {@link System#getenv()}. */
+    public RelayMain() {
+        this(System.getenv());
+    }
+
+    /** For tests: a command line with the given environment. */
+    RelayMain(Map<String, String> environment) {
+        this.environment = Map.copyOf(environment);
+    }
+
+    /** Runs the command line and exits with its exit code. */
+    public static void main(String[] args) {
+        System.exit(new CommandLine(new RelayMain()).execute(args));
+    }
+
+    /** Without a command: {@code run} when {@code --config} is given, else the usage. */
+    @Override
+    public Integer call() {
+        if (configFile == null) {
+            spec.commandLine().usage(spec.commandLine().getErr());
+            return CONFIG_ERROR;
+        }
+        return new Run(this, spec).call();
+    }
+
+    /** The configuration, or a {@link ConfigurationError} that names the file or the key. */
+    private RelayConfig loadConfig() {
+        if (configFile == null) {
+            throw new ConfigurationError("missing --config FILE (the relay's properties file)");
+        }
+        Properties properties = new Properties();
+        try (Reader reader = Files.newBufferedReader(configFile, StandardCharsets.UTF_8)) {
+            properties.load(reader);
+        } catch (NoSuchFileException e) {
+            throw new ConfigurationError("configuration file not found: " + configFile.toAbsolutePath());
+        } catch (IOException | IllegalArgumentException e) {
+            throw new ConfigurationError("cannot read configuration file " + configFile.toAbsolutePath() + ": "
+                    + e.getMessage());
+        }
+        try {
+            return RelayConfig.load(properties, environment);
+        } catch (IllegalArgumentException e) {
+            throw new ConfigurationError("invalid configuration in " + configFile.toAbsolutePath() + ": "
+                    + e.getMessage());
+        }
+    }
+
+    /** Runs {@code action}, turning failures into messages and exit codes. */
+    private static int guarded(CommandSpec spec, Callable<Integer> action) {
+        PrintWriter err = spec.commandLine().getErr();
+        try {
+            return action.call();
+        } catch (ConfigurationError e) {
+            err.println("error: " + e.getMessage());
+            err.flush();
+            return CONFIG_ERROR;
+        } catch (RelayFailedException e) {
+            LOG.error("relay failed: {}", e.getMessage(), e);
+            err.println("relay failed: " + e.getMessage());
+            err.flush();
+            return RELAY_FAILED;
+        } catch (Exception e) {
+            LOG.error("{} failed", spec.qualifiedName(), e);
+            err.println("error: " + (e.getMessage() == null ? e.toString() : e.getMessage()));
+            err.flush();
+            return FAILURE;
+        }
+    }
+
+    /** {@code run}: relays until stopped. */
+    @Command(name = "run", mixinStandardHelpOptions = true,
+            description = {"Relays outbox inserts to Kafka until stopped (SIGTERM or Ctrl-C stop it cleanly).",
+                    "Serves /metrics and /health on metrics.port unless it is -1."})
+    static final class Run implements Callable<Integer> {
+        @ParentCommand
+        private RelayMain main;
+        @Spec
+        private CommandSpec spec;
+
+        Run() {
+        }
+
+        Run(RelayMain main, CommandSpec spec) {
+            this.main = main;
+            this.spec = spec;
+        }
+
+        @Override
+        public Integer call() {
+            return guarded(spec, () -> {
+                RelayConfig config = main.loadConfig();
+                LOG.info("starting outbox relay {}", config);
+                return run(config);
+            });
+        }
+
+        private static int run(RelayConfig config) {
+            PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+            new ClassLoaderMetrics().bindTo(registry);
+            new JvmMemoryMetrics().bindTo(registry);
+            new JvmThreadMetrics().bindTo(registry);
+            new ProcessorMetrics().bindTo(registry);
+            new UptimeMetrics().bindTo(registry);
+            CountDownLatch finished = new CountDownLatch(1);
+            try (OutboxRelay relay = OutboxRelay.create(config, registry);
+                    HttpEndpoint endpoint = config.metricsPort() < 0 ? null : HttpEndpoint.start(config.metricsPort(),
+                            registry, relay::status, config.healthMaxLag().toMillis())) {
+                Thread hook = new Thread(() -> {
+                    LOG.info("shutting down outbox relay");
+                    relay.close();
+                    try {
+                        // Let run() finish its last transaction and close the producer before the JVM halts.
+                        if (!finished.await(SHUTDOWN_GRACE.toMillis(), TimeUnit.MILLISECONDS)) {
+                            LOG.warn("relay did not stop within {}", SHUTDOWN_GRACE);
+                        }
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                }, "outbox-relay-shutdown");
+                Runtime.getRuntime().addShutdownHook(hook);
+                try {
+                    relay.run();
+                } finally {
+                    try {
+                        Runtime.getRuntime().removeShutdownHook(hook);
+                    } catch (IllegalStateException shuttingDown) {
+                        // The hook is what stopped us; it waits for `finished`.
+                    }
+                }
+                LOG.info("outbox relay stopped");
+                return OK;
+            } finally {
+                registry.close();
+                finished.countDown();
+            }
+        }
+    }
+
+    /** {@code check}: validates the configuration, optionally reaching the database and Kafka. */
+    @Command(name = "check", mixinStandardHelpOptions = true,
+            description = "Validates the configuration; with --connect also connects to the database and Kafka.")
+    static final class Check implements Callable<Integer> {
+        @ParentCommand
+        private RelayMain main;
+        @Spec
+        private CommandSpec spec;
+        @Option(names = "--connect", description = "Also open a JDBC connection and a Kafka admin client "
+                + "(10 s timeout each); exit 4 when either is unreachable.")
+        private boolean connect;
+
+        @Override
+        public Integer call() {
+            return guarded(spec, () -> {
+                PrintWriter out = spec.commandLine().getOut();
+                RelayConfig config = main.loadConfig();
+                out.println("configuration OK: " + config);
+                out.flush();
+                if (!connect) {
+                    return OK;
+                }
+                boolean database = checkDatabase(config, out);
+                boolean kafka = checkKafka(config, out);
+                out.flush();
+                return database && kafka ? OK : UNREACHABLE;
+            });
+        }
+
+        private static boolean checkDatabase(RelayConfig config, PrintWriter out) {
+            Properties properties = new Properties();
+            properties.setProperty("user", config.databaseUser());
+            properties.setProperty("password", config.databasePassword());
+            String seconds = Long.toString(CONNECT_TIMEOUT.toSeconds());
+            properties.setProperty("connectTimeout", seconds);
+            properties.setProperty("loginTimeout", seconds);
+            properties.setProperty("socketTimeout", seconds);
+            properties.setProperty("ApplicationName", "outbox-relay check");
+            try (Connection connection = DriverManager.getConnection(config.databaseUrl(), properties);
+                    Statement statement = connection.createStatement();
+                    ResultSet row = statement.executeQuery("SELECT current_user, current_setting('server_version'), "
+                            + "current_setting('wal_level'), (SELECT rolreplication OR rolsuper FROM pg_roles "
+                            + "WHERE rolname = current_user)")) {
+                row.next();
+                out.println("database OK: " + config.databaseUrl() + " as " + row.getString(1) + " (PostgreSQL "
+                        + row.getString(2) + ")");
+                if (!"logical".equals(row.getString(3))) {
+                    out.println("  warning: wal_level is " + row.getString(3) + "; the relay needs wal_level=logical");
+                }
+                if (!row.getBoolean(4)) {
+                    out.println("  warning: role " + row.getString(1) + " lacks the REPLICATION attribute");
+                }
+                return true;
+            } catch (SQLException e) {
+                // PgJDBC messages name the host and the user, never the password.
+                out.println("database UNREACHABLE: " + config.databaseUrl() + ": " + e.getMessage());
+                return false;
+            }
+        }
+
+        private static boolean checkKafka(RelayConfig config, PrintWriter out) {
+            Map<String, Object> properties = new HashMap<>(config.kafkaProperties());
+            properties.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
+            properties.put(AdminClientConfig.CLIENT_ID_CONFIG, "outbox-relay-check-" + config.name());
+            int millis = (int) CONNECT_TIMEOUT.toMillis();
+            properties.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, millis);
+            properties.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, millis);
+            try (Admin admin = Admin.create(properties)) {
+                DescribeClusterResult cluster = admin.describeCluster();
+                String clusterId = cluster.clusterId().get(millis, TimeUnit.MILLISECONDS);
+                int brokers = cluster.nodes().get(millis, TimeUnit.MILLISECONDS).size();
+                out.println("kafka OK: " + config.bootstrapServers() + " (cluster " + clusterId + ", " + brokers
+                        + (brokers == 1 ? " broker)" : " brokers)"));
+                return true;
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                out.println("kafka UNREACHABLE: " + config.bootstrapServers() + ": interrupted");
+                return false;
+            } catch (TimeoutException e) {
+                out.println("kafka UNREACHABLE: " + config.bootstrapServers() + ": no answer within "
+                        + CONNECT_TIMEOUT.toSeconds() + " s");
+                return false;
+            } catch (Exception e) {
+                Throwable cause = e instanceof ExecutionException && e.getCause() != null
+                        ? e.getCause() : e;
+                out.println("kafka UNREACHABLE: " + config.bootstrapServers() + ": " + cause);
+                return false;
+            }
+        }
+    }
+
+    /** {@code init}: creates or verifies the publication and the slot. */
+    @Command(name = "init", mixinStandardHelpOptions = true,
+            description = {"Creates (or verifies) the publication and the replication slot, takes the first-start "
+                    + "snapshot if initial.snapshot is true, then exits.",
+                    "Optional: run does the same on its first start."})
+    static final class Init implements Callable<Integer> {
+        @ParentCommand
+        private RelayMain main;
+        @Spec
+        private CommandSpec spec;
+
+        @Override
+        public Integer call() {
+            return guarded(spec, () -> {
+                RelayConfig config = main.loadConfig();
+                LOG.info("initializing outbox relay {}", config);
+                OutboxRelay.initialize(config);
+                PrintWriter out = spec.commandLine().getOut();
+                out.println("initialized: publication " + config.publicationName() + ", slot " + config.slotName());
+                out.flush();
+                return OK;
+            });
+        }
+    }
+
+    /** {@code status}: the replication slot and the last published position. */
+    @Command(name = "status", mixinStandardHelpOptions = true,
+            description = {"Shows the replication slot (active, wal_status, LSNs, retained WAL) and the last "
+                    + "published position.", "Exit 3 when the slot is missing or its WAL is lost."})
+    static final class Status implements Callable<Integer> {
+        @ParentCommand
+        private RelayMain main;
+        @Spec
+        private CommandSpec spec;
+
+        @Override
+        public Integer call() {
+            return guarded(spec, () -> {
+                RelayConfig config = main.loadConfig();
+                SlotReport report = OutboxRelay.inspect(config);
+                PrintWriter out = spec.commandLine().getOut();
+                print(report, out);
+                out.flush();
+                if (!report.exists()) {
+                    spec.commandLine().getErr().println("slot " + report.slotName()
+                            + " does not exist: run `init` (or `run`) to create it");
+                    return RELAY_FAILED;
+                }
+                if ("lost".equalsIgnoreCase(report.walStatus())) {
+                    spec.commandLine().getErr().println("slot " + report.slotName() + " has lost WAL it needed: "
+                            + "rows committed meanwhile were not relayed; see the README (slot lost)");
+                    return RELAY_FAILED;
+                }
+                return OK;
+            });
+        }
+
+        static void print(SlotReport report, PrintWriter out) {
+            out.printf("slot:              %s%n", report.slotName());
+            out.printf("exists:            %s%n", report.exists());
+            if (report.exists()) {
+                out.printf("active:            %s%n", report.active()
+                        + (report.activePid() == null ? "" : " (pid " + report.activePid() + ")"));
+                out.printf("wal_status:        %s%n", orNone(report.walStatus()));
+                out.printf("restart_lsn:       %s%n", orNone(report.restartLsn()));
+                out.printf("confirmed_flush:   %s%n", orNone(report.confirmedFlushLsn()));
+                out.printf("retained_wal:      %s%n", megabytes(report.retainedWalBytes()));
+            }
+            out.printf("published_offset:  %s%n", orNone(report.publishedOffset()));
+        }
+
+        private static String orNone(Object value) {
+            return value == null ? "(none)" : value.toString();
+        }
+
+        static String megabytes(long bytes) {
+            return bytes < 0 ? "unknown" : String.format(Locale.ROOT, "%.1f MB", bytes / (1024.0 * 1024.0));
+        }
+    }
+
+    /** The implementation version from the jar's manifest. */
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            String version = RelayMain.class.getPackage().getImplementationVersion();
+            return new String[] {"outbox-relay " + (version == null ? "(development build)" : version)};
+        }
+    }
+
+    /** A configuration problem: exit {@value #CONFIG_ERROR}, the message only. */
+    private static final class ConfigurationError extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        ConfigurationError(String message) {
+            super(message, null, false, false);
+        }
+    }
+}

@@ -1,0 +1,87 @@
+package dev.outboxsaga.relay.internal;
+
+import io.debezium.engine.DebeziumEngine;
+import io.debezium.engine.RecordChangeEvent;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.apache.kafka.connect.data.Field;
+import org.apache.kafka.connect.data.Struct;
+import org.apache.kafka.connect.source.SourceRecord;
+
+/**
+ * Receives the engine's batches, in WAL order, and hands the outbox inserts to the
+ * {@link BatchPublisher}. Only after Kafka committed a batch are its records marked processed, so
+ * the engine confirms the replication slot up to published rows only.
+ */
+public final class ChangeHandler implements DebeziumEngine.ChangeConsumer<RecordChangeEvent<SourceRecord>> {
+
+    private final Set<String> outboxTables;
+    private final String heartbeatTable;
+    private final RecordMapper mapper;
+    private final BatchPublisher publisher;
+
+    public ChangeHandler(Set<String> outboxTables, String heartbeatTable, RecordMapper mapper, BatchPublisher publisher) {
+        this.outboxTables = outboxTables;
+        this.heartbeatTable = heartbeatTable;
+        this.mapper = mapper;
+        this.publisher = publisher;
+    }
+
+    @Override
+    public void handleBatch(List<RecordChangeEvent<SourceRecord>> events,
+            DebeziumEngine.RecordCommitter<RecordChangeEvent<SourceRecord>> committer) throws InterruptedException {
+        List<BatchPublisher.Entry> entries = new ArrayList<>(events.size());
+        List<RecordChangeEvent<SourceRecord>> positioned = new ArrayList<>(events.size());
+        Position committed = publisher.committed();
+        Position last = null;
+        for (RecordChangeEvent<SourceRecord> event : events) {
+            SourceRecord record = event.record();
+            if (!(record.value() instanceof Struct envelope) || envelope.schema().field("op") == null) {
+                // Debezium's own heartbeats and transaction markers: no row, no position of ours.
+                continue;
+            }
+            positioned.add(event);
+            Position position = Position.of(record.sourceOffset());
+            if (committed.covers(position)) {
+                continue;
+            }
+            last = position;
+            Struct source = envelope.getStruct("source");
+            String table = source.getString("schema") + "." + source.getString("table");
+            if (!"c".equals(envelope.getString("op")) || table.equals(heartbeatTable) || !outboxTables.contains(table)) {
+                continue;
+            }
+            OutboxRow row = row(table, envelope.getStruct("after"), source);
+            try {
+                entries.add(new BatchPublisher.Entry(row, mapper.toRecord(row), null, position));
+            } catch (RecordMapper.Unpublishable unpublishable) {
+                entries.add(new BatchPublisher.Entry(row, null, unpublishable.getMessage(), position));
+            }
+        }
+        if (last != null) {
+            publisher.publish(entries, last);
+        }
+        for (RecordChangeEvent<SourceRecord> event : positioned) {
+            committer.markProcessed(event);
+        }
+        committer.markBatchFinished();
+    }
+
+    private static OutboxRow row(String table, Struct after, Struct source) {
+        Map<String, String> columns = new LinkedHashMap<>();
+        for (Field field : after.schema().fields()) {
+            Object value = after.get(field);
+            columns.put(field.name(), value == null ? null : value.toString());
+        }
+        Long commitMillis = source.getInt64("ts_ms");
+        return new OutboxRow(table, columns, commitMillis == null ? 0 : commitMillis);
+    }
+
+    @Override
+    public boolean supportsTombstoneEvents() {
+        return false;
+    }
+}

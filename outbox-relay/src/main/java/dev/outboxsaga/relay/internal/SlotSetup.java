@@ -1,0 +1,203 @@
+package dev.outboxsaga.relay.internal;
+
+import dev.outboxsaga.relay.RelayConfig;
+import dev.outboxsaga.relay.RelayFailedException;
+import dev.outboxsaga.relay.SlotReport;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.ResultSetMetaData;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Consumer;
+import org.postgresql.PGConnection;
+import org.postgresql.replication.ReplicationSlotInfo;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** The publication and the replication slot of a relay: created, verified, reported. */
+public final class SlotSetup {
+
+    private static final Logger LOG = LoggerFactory.getLogger(SlotSetup.class);
+
+    private final RelayConfig config;
+    private final Database database;
+    private final Sql sql;
+    private final String heartbeatTable;
+
+    public SlotSetup(RelayConfig config, Database database, Sql sql, String heartbeatTable) {
+        this.config = config;
+        this.database = database;
+        this.sql = sql;
+        this.heartbeatTable = heartbeatTable;
+    }
+
+    /** The tables the publication must cover: the outbox tables and the heartbeat table. */
+    public List<String> publishedTables() {
+        List<String> tables = new ArrayList<>();
+        config.outboxTables().forEach(table -> tables.add(table.qualified()));
+        tables.add(heartbeatTable);
+        return tables;
+    }
+
+    /**
+     * Makes sure the publication exists, covers every table and publishes inserts only; creates or
+     * extends it when {@code publication.create} allows.
+     *
+     * @throws RelayFailedException naming the SQL an owner must run, when it cannot be fixed here
+     */
+    public void ensurePublication(Connection connection) throws SQLException {
+        String publication = config.publicationName();
+        boolean exists;
+        try (PreparedStatement query = connection.prepareStatement(sql.publicationExists())) {
+            query.setString(1, publication);
+            try (ResultSet rows = query.executeQuery()) {
+                rows.next();
+                exists = rows.getLong(1) > 0;
+            }
+        }
+        String create = Sql.createPublication(publication, publishedTables());
+        if (!exists) {
+            if (!config.publicationCreate()) {
+                throw new RelayFailedException("publication " + publication + " does not exist and "
+                        + RelayConfig.PUBLICATION_CREATE + "=false; have the tables' owner run: " + create);
+            }
+            try (Statement statement = connection.createStatement()) {
+                statement.execute(create);
+            }
+            LOG.info("relay {}: created publication {} for {}", config.name(), publication, publishedTables());
+            return;
+        }
+        Set<String> covered = new LinkedHashSet<>();
+        try (PreparedStatement query = connection.prepareStatement(sql.publicationTables())) {
+            query.setString(1, publication);
+            try (ResultSet rows = query.executeQuery()) {
+                while (rows.next()) {
+                    covered.add(rows.getString(1));
+                }
+            }
+        }
+        List<String> missing = publishedTables().stream().filter(table -> !covered.contains(table)).toList();
+        if (!missing.isEmpty()) {
+            String alter = "ALTER PUBLICATION " + publication + " ADD TABLE " + String.join(", ", missing);
+            if (!config.publicationCreate()) {
+                throw new RelayFailedException("publication " + publication + " does not cover " + missing
+                        + "; have the tables' owner run: " + alter);
+            }
+            try (Statement statement = connection.createStatement()) {
+                statement.execute(alter);
+            }
+            LOG.info("relay {}: added {} to publication {}", config.name(), missing, publication);
+        }
+    }
+
+    /** The slot as PostgreSQL reports it. */
+    public SlotReport report(Connection connection, String publishedOffset) throws SQLException {
+        try (PreparedStatement query = connection.prepareStatement(sql.slot())) {
+            query.setString(1, config.slotName());
+            try (ResultSet rows = query.executeQuery()) {
+                if (!rows.next()) {
+                    return new SlotReport(config.slotName(), false, false, null, null, null, null, -1, publishedOffset);
+                }
+                boolean active = rows.getBoolean("active");
+                Integer pid = active ? rows.getInt("active_pid") : null;
+                return new SlotReport(config.slotName(), true, active, pid, rows.getString("wal_status"),
+                        rows.getString("restart_lsn"), rows.getString("confirmed_flush_lsn"),
+                        retainedWal(connection), publishedOffset);
+            }
+        }
+    }
+
+    /** WAL bytes the slot holds back, or -1. */
+    public long retainedWal(Connection connection) throws SQLException {
+        try (PreparedStatement query = connection.prepareStatement(sql.retainedWalBytes())) {
+            query.setString(1, config.slotName());
+            try (ResultSet rows = query.executeQuery()) {
+                if (rows.next()) {
+                    long bytes = rows.getLong(1);
+                    return rows.wasNull() ? -1 : bytes;
+                }
+                return -1;
+            }
+        }
+    }
+
+    /** Ends the walsender of a slot still held by a stale relay (paused, or dead but not yet timed out). */
+    public void evictSlotHolder(Connection connection) throws SQLException {
+        try (PreparedStatement terminate = connection.prepareStatement(sql.terminateSlotHolder())) {
+            terminate.setString(1, config.slotName());
+            try (ResultSet rows = terminate.executeQuery()) {
+                while (rows.next()) {
+                    LOG.warn("relay {}: ended the stale connection that held slot {}", config.name(), config.slotName());
+                }
+            }
+        }
+    }
+
+    public void dropSlot(Connection connection) throws SQLException {
+        evictSlotHolder(connection);
+        try (PreparedStatement drop = connection.prepareStatement(sql.dropSlot())) {
+            drop.setString(1, config.slotName());
+            drop.execute();
+        }
+    }
+
+    /**
+     * Creates the slot and, in the same instant, reads the rows already in the outbox tables from the
+     * snapshot the slot exports: every row committed before the slot is in the snapshot, every row
+     * committed after it is in the slot, none in both.
+     *
+     * @param rows receives the existing rows (nothing when {@code initial.snapshot=false})
+     */
+    public void createSlotWithSnapshot(Consumer<OutboxRow> rows) throws SQLException {
+        try (Connection replication = database.connectForReplication()) {
+            ReplicationSlotInfo slot = replication.unwrap(PGConnection.class).getReplicationAPI()
+                    .createReplicationSlot().logical()
+                    .withSlotName(config.slotName())
+                    .withOutputPlugin("pgoutput")
+                    .make();
+            LOG.info("relay {}: created replication slot {} at {}", config.name(), slot.getSlotName(),
+                    slot.getConsistentPoint());
+            if (!config.initialSnapshot()) {
+                return;
+            }
+            if (slot.getSnapshotName() == null) {
+                throw new RelayFailedException("PostgreSQL exported no snapshot with slot " + config.slotName()
+                        + "; cannot read the rows already in the outbox consistently");
+            }
+            try (Connection reader = database.connect("initial snapshot")) {
+                reader.setAutoCommit(false);
+                try (Statement statement = reader.createStatement()) {
+                    statement.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
+                    statement.execute("SET TRANSACTION SNAPSHOT " + Sql.literal(slot.getSnapshotName()));
+                    for (RelayConfig.Table table : config.outboxTables()) {
+                        readTable(statement, table, rows);
+                    }
+                }
+                reader.commit();
+            }
+        }
+    }
+
+    private static void readTable(Statement statement, RelayConfig.Table table, Consumer<OutboxRow> rows)
+            throws SQLException {
+        statement.setFetchSize(1000);
+        // Oldest first, so the snapshot keeps the order the rows were written in as far as it is known.
+        try (ResultSet result = statement.executeQuery("SELECT * FROM " + table.qualified() + " ORDER BY created_at, id")) {
+            ResultSetMetaData meta = result.getMetaData();
+            while (result.next()) {
+                Map<String, String> columns = new LinkedHashMap<>();
+                for (int i = 1; i <= meta.getColumnCount(); i++) {
+                    columns.put(meta.getColumnName(i), result.getString(i));
+                }
+                rows.accept(new OutboxRow(table.qualified(), columns, 0));
+            }
+        }
+    }
+}

@@ -1,0 +1,63 @@
+package dev.outboxsaga.relay.internal;
+
+/**
+ * Every SQL statement of the relay, for tables in {@code schema} (validated identifiers). The
+ * tables themselves come from {@code sql/V4__relay.sql}; the publication is operational state that
+ * the relay creates or verifies at start-up, so its statement lives here too.
+ */
+public record Sql(
+        String acquireLease,
+        String releaseLease,
+        String leaseHolder,
+        String heartbeat,
+        String purgeHeartbeats,
+        String park,
+        String slot,
+        String dropSlot,
+        String terminateSlotHolder,
+        String publicationTables,
+        String publicationExists,
+        String publishesOnlyInserts,
+        String retainedWalBytes) {
+
+    public static Sql forSchema(String schema) {
+        String lease = schema + ".outbox_relay_lease";
+        return new Sql(
+                // Take the lease when it is free, expired, or ours; the epoch grows on every change of holder.
+                "INSERT INTO " + lease + " AS l (relay, holder, epoch, expires_at) "
+                        + "VALUES (?, ?, 1, now() + make_interval(secs => ? / 1000.0)) "
+                        + "ON CONFLICT (relay) DO UPDATE SET "
+                        + "epoch = CASE WHEN l.holder = EXCLUDED.holder THEN l.epoch ELSE l.epoch + 1 END, "
+                        + "acquired_at = CASE WHEN l.holder = EXCLUDED.holder THEN l.acquired_at ELSE now() END, "
+                        + "holder = EXCLUDED.holder, expires_at = EXCLUDED.expires_at "
+                        + "WHERE l.holder = EXCLUDED.holder OR l.expires_at < now() "
+                        + "RETURNING epoch",
+                "UPDATE " + lease + " SET expires_at = now() WHERE relay = ? AND holder = ?",
+                "SELECT holder, epoch, expires_at > now() AS live FROM " + lease + " WHERE relay = ?",
+                "INSERT INTO " + schema + ".outbox_relay_heartbeat (relay) VALUES (%s)",
+                "DELETE FROM " + schema + ".outbox_relay_heartbeat WHERE relay = ? AND beat_at < now() - interval '1 minute'",
+                "INSERT INTO " + schema + ".outbox_relay_dead_letter (id, relay, source_table, aggregatetype, aggregateid, "
+                        + "type, payload, headers, correlationid, reason, wal_position) "
+                        + "VALUES (?::uuid, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+                "SELECT slot_type, plugin, database, active, active_pid, wal_status, restart_lsn::text, "
+                        + "confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = ?",
+                "SELECT pg_drop_replication_slot(?)",
+                "SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE slot_name = ? AND active",
+                "SELECT schemaname || '.' || tablename FROM pg_publication_tables WHERE pubname = ?",
+                "SELECT count(*) FROM pg_publication WHERE pubname = ?",
+                "SELECT pubinsert AND NOT pubupdate AND NOT pubdelete FROM pg_publication WHERE pubname = ?",
+                "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)::bigint FROM pg_replication_slots "
+                        + "WHERE slot_name = ?");
+    }
+
+    /** CREATE PUBLICATION for the given qualified tables (validated identifiers), inserts only. */
+    public static String createPublication(String publication, Iterable<String> qualifiedTables) {
+        return "CREATE PUBLICATION " + publication + " FOR TABLE " + String.join(", ", qualifiedTables)
+                + " WITH (publish = 'insert')";
+    }
+
+    /** Quotes a string as an SQL literal. */
+    public static String literal(String value) {
+        return "'" + value.replace("'", "''") + "'";
+    }
+}

@@ -1,0 +1,139 @@
+package dev.outboxsaga.relay;
+
+import dev.outboxsaga.core.Outbox;
+import dev.outboxsaga.core.OutboxMessage;
+import dev.outboxsaga.core.OutboxSchema;
+import dev.outboxsaga.testkit.TestDatabase;
+import dev.outboxsaga.testkit.TestKafka;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.header.Header;
+
+/** What relay tests share: a migrated database, a unique aggregate type, a config, a read_committed reader. */
+final class RelayFixture implements AutoCloseable {
+
+    final TestDatabase db;
+    final TestKafka kafka;
+    final String aggregateType;
+    final String relayName;
+    final Outbox outbox = Outbox.builder().build();
+    private final List<OutboxRelay> relays = new ArrayList<>();
+    private final List<Thread> threads = new ArrayList<>();
+    private KafkaConsumer<byte[], byte[]> reader;
+
+    RelayFixture(TestDatabase db, TestKafka kafka) {
+        this.db = db;
+        this.kafka = kafka;
+        String suffix = UUID.randomUUID().toString().substring(0, 8);
+        this.aggregateType = "order_" + suffix;
+        this.relayName = "test-" + suffix;
+        OutboxSchema.migrate(db.dataSource());
+    }
+
+    RelayConfig.Builder config() {
+        return RelayConfig.builder()
+                .set(RelayConfig.NAME, relayName)
+                .set(RelayConfig.DATABASE_URL, db.jdbcUrl())
+                .set(RelayConfig.DATABASE_USER, db.username())
+                .set(RelayConfig.DATABASE_PASSWORD, db.password())
+                .set(RelayConfig.KAFKA_BOOTSTRAP_SERVERS, kafka.bootstrapServers())
+                .set(RelayConfig.METRICS_PORT, -1)
+                .set(RelayConfig.HEARTBEAT_INTERVAL_MS, 1000)
+                .set(RelayConfig.LEASE_TTL_MS, 3000)
+                .set(RelayConfig.LEASE_RENEW_MS, 500);
+    }
+
+    /** Starts a relay in a thread of this JVM. */
+    OutboxRelay start(RelayConfig config) {
+        OutboxRelay relay = OutboxRelay.create(config);
+        Thread thread = new Thread(relay, "relay-" + config.instanceId());
+        thread.setDaemon(true);
+        thread.start();
+        relays.add(relay);
+        threads.add(thread);
+        return relay;
+    }
+
+    OutboxMessage message(String key, int sequence) {
+        return outbox.message().aggregate(aggregateType, key).type("Placed")
+                .payload("{\"seq\": " + sequence + ", \"key\": \"" + key + "\"}").build();
+    }
+
+    /** Writes {@code transactions} transactions of {@code rowsEach} rows from {@code clients} threads; returns the ids. */
+    List<UUID> writeConcurrently(int clients, int transactions, int rowsEach) throws Exception {
+        return writeConcurrently("k", clients, transactions, rowsEach);
+    }
+
+    /** As above, with keys {@code <keyPrefix><client>-<0..2>}. */
+    List<UUID> writeConcurrently(String keyPrefix, int clients, int transactions, int rowsEach) throws Exception {
+        List<UUID> ids = java.util.Collections.synchronizedList(new ArrayList<>());
+        ExecutorService pool = Executors.newFixedThreadPool(clients);
+        List<java.util.concurrent.Future<?>> futures = new ArrayList<>();
+        for (int c = 0; c < clients; c++) {
+            int client = c;
+            futures.add(pool.submit(() -> {
+                for (int t = 0; t < transactions; t++) {
+                    List<OutboxMessage> batch = new ArrayList<>();
+                    for (int r = 0; r < rowsEach; r++) {
+                        batch.add(message(keyPrefix + client + "-" + (r % 3), t * rowsEach + r));
+                    }
+                    outbox.inTransaction(db.dataSource(), tx -> {
+                        tx.appendAll(batch);
+                        return null;
+                    });
+                    batch.forEach(m -> ids.add(m.id()));
+                }
+                return null;
+            }));
+        }
+        for (var future : futures) {
+            future.get();
+        }
+        pool.shutdown();
+        pool.awaitTermination(10, TimeUnit.SECONDS);
+        return ids;
+    }
+
+    /** Every record read so far from the aggregate's topic, read_committed, in partition order. */
+    List<ConsumerRecord<byte[], byte[]>> readAll(List<ConsumerRecord<byte[], byte[]>> sink) {
+        if (reader == null) {
+            Map<String, Object> config = new HashMap<>(kafka.consumerConfig("reader-" + UUID.randomUUID()));
+            reader = new KafkaConsumer<>(config);
+            reader.subscribe(List.of("outbox.event." + aggregateType));
+        }
+        for (ConsumerRecord<byte[], byte[]> record : reader.poll(Duration.ofMillis(200))) {
+            sink.add(record);
+        }
+        return sink;
+    }
+
+    static String header(ConsumerRecord<byte[], byte[]> record, String name) {
+        Header header = record.headers().lastHeader(name);
+        return header == null ? null : new String(header.value(), StandardCharsets.UTF_8);
+    }
+
+    static UUID id(ConsumerRecord<byte[], byte[]> record) {
+        return UUID.fromString(header(record, "id"));
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+        relays.forEach(OutboxRelay::close);
+        for (Thread thread : threads) {
+            thread.join(30_000);
+        }
+        if (reader != null) {
+            reader.close();
+        }
+    }
+}
