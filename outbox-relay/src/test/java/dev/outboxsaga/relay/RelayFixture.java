@@ -29,7 +29,9 @@ final class RelayFixture implements AutoCloseable {
     final Outbox outbox = Outbox.builder().build();
     private final List<OutboxRelay> relays = new ArrayList<>();
     private final List<Thread> threads = new ArrayList<>();
+    private final List<RelayProcess> processes = new ArrayList<>();
     private KafkaConsumer<byte[], byte[]> reader;
+    private final java.util.Set<String> seen = new java.util.HashSet<>();
 
     RelayFixture(TestDatabase db, TestKafka kafka) {
         this.db = db;
@@ -62,6 +64,52 @@ final class RelayFixture implements AutoCloseable {
         relays.add(relay);
         threads.add(thread);
         return relay;
+    }
+
+    /** The settings of {@link #config()} as a properties map, for a relay in a process of its own. */
+    Map<String, String> processConfig(String instanceId) {
+        Map<String, String> config = new HashMap<>();
+        config.put(RelayConfig.NAME, relayName);
+        config.put(RelayConfig.DATABASE_URL, db.jdbcUrl());
+        config.put(RelayConfig.DATABASE_USER, db.username());
+        config.put(RelayConfig.DATABASE_PASSWORD, db.password());
+        config.put(RelayConfig.KAFKA_BOOTSTRAP_SERVERS, kafka.bootstrapServers());
+        config.put(RelayConfig.METRICS_PORT, "-1");
+        config.put(RelayConfig.HEARTBEAT_INTERVAL_MS, "1000");
+        config.put(RelayConfig.LEASE_TTL_MS, "3000");
+        config.put(RelayConfig.LEASE_RENEW_MS, "500");
+        config.put(RelayConfig.INSTANCE_ID, instanceId);
+        return config;
+    }
+
+    /**
+     * Starts a relay in a JVM of its own, with {@link #processConfig(String)} changed by
+     * {@code overrides}; {@link #close()} kills it if it still runs. Its log is
+     * {@code target/relay-processes/<relay name>-<instance id>.log}.
+     */
+    RelayProcess startProcess(String instanceId, Map<String, String> overrides, String... jvmFlags) {
+        Map<String, String> config = processConfig(instanceId);
+        config.putAll(overrides);
+        RelayProcess process = new RelayProcess(relayName + "-" + instanceId, config, List.of(jvmFlags));
+        processes.add(process);
+        return process.start();
+    }
+
+    /** As above, without overrides. */
+    RelayProcess startProcess(String instanceId, String... jvmFlags) {
+        return startProcess(instanceId, Map.of(), jvmFlags);
+    }
+
+    /** The instance id in the lease table for this relay name, whether or not the lease is still live. */
+    String leaseHolder() throws java.sql.SQLException {
+        try (java.sql.Connection connection = db.dataSource().getConnection();
+             java.sql.PreparedStatement query = connection.prepareStatement(
+                     "SELECT holder FROM outbox_relay_lease WHERE relay = ?")) {
+            query.setString(1, relayName);
+            try (java.sql.ResultSet rows = query.executeQuery()) {
+                return rows.next() ? rows.getString(1) : null;
+            }
+        }
     }
 
     OutboxMessage message(String key, int sequence) {
@@ -106,13 +154,22 @@ final class RelayFixture implements AutoCloseable {
 
     /** Every record read so far from the aggregate's topic, read_committed, in partition order. */
     List<ConsumerRecord<byte[], byte[]>> readAll(List<ConsumerRecord<byte[], byte[]>> sink) {
+        return readAll(sink, Duration.ofMillis(200));
+    }
+
+    /** As above, polling for at most {@code timeout}. */
+    List<ConsumerRecord<byte[], byte[]>> readAll(List<ConsumerRecord<byte[], byte[]>> sink, Duration timeout) {
         if (reader == null) {
             Map<String, Object> config = new HashMap<>(kafka.consumerConfig("reader-" + UUID.randomUUID()));
             reader = new KafkaConsumer<>(config);
             reader.subscribe(List.of("outbox.event." + aggregateType));
         }
-        for (ConsumerRecord<byte[], byte[]> record : reader.poll(Duration.ofMillis(200))) {
-            sink.add(record);
+        for (ConsumerRecord<byte[], byte[]> record : reader.poll(timeout)) {
+            // A reader that loses its fetch position (broker restart, no committed offsets) reads the same
+            // record again; that is the reader repeating itself, not a second record in Kafka.
+            if (seen.add(record.topic() + "-" + record.partition() + "@" + record.offset())) {
+                sink.add(record);
+            }
         }
         return sink;
     }
@@ -128,6 +185,7 @@ final class RelayFixture implements AutoCloseable {
 
     @Override
     public void close() throws InterruptedException {
+        processes.forEach(RelayProcess::close);
         relays.forEach(OutboxRelay::close);
         for (Thread thread : threads) {
             thread.join(30_000);

@@ -59,4 +59,14 @@ public interface PostgresServer extends AutoCloseable {
     /** Stops the server if this object started it; does nothing for an external server. */
     @Override
     void close();
+
+    /**
+     * Stops the server and starts it again on the same port and data, as a database restart would;
+     * every connection is cut. Only the embedded server supports it.
+     *
+     * @throws UnsupportedOperationException for external and container servers
+     */
+    default void restart() {
+        throw new UnsupportedOperationException("restart is supported by the embedded server only");
+    }
 }

@@ -49,10 +49,8 @@ public final class RecordMapper {
         int size = RECORD_OVERHEAD;
         size += addHeader(headers, MessageHeaders.ID, id);
         for (Map.Entry<String, String> placement : config.headerColumns().entrySet()) {
-            String value = row.get(placement.getKey());
-            if (value != null) {
-                size += addHeader(headers, placement.getValue(), value);
-            }
+            // Like the router, a NULL column still gives its header, with a null value.
+            size += addHeader(headers, placement.getValue(), row.get(placement.getKey()));
         }
         String jsonHeaders = config.headersJsonColumn() == null ? null : row.get(config.headersJsonColumn());
         if (jsonHeaders != null && !jsonHeaders.equals("{}")) {
@@ -104,8 +102,8 @@ public final class RecordMapper {
     }
 
     private static int addHeader(RecordHeaders headers, String name, String value) {
-        byte[] bytes = value.getBytes(StandardCharsets.UTF_8);
+        byte[] bytes = value == null ? null : value.getBytes(StandardCharsets.UTF_8);
         headers.add(name, bytes);
-        return name.length() + bytes.length;
+        return name.length() + (bytes == null ? 0 : bytes.length);
     }
 }

@@ -24,14 +24,16 @@ public final class EmbeddedPostgresServer extends AbstractPostgresServer {
     /** The server trusts local connections; a non-empty password keeps picky clients happy. */
     private static final String PASSWORD = "postgres";
 
-    private final EmbeddedPostgres postgres;
+    private EmbeddedPostgres postgres;
     private final Path dataDir;
     private final ProcessRegistry.Registration registration;
-    private final long postmasterPid;
+    private long postmasterPid;
+    private final Map<String, String> settings;
     private boolean closed;
 
     private EmbeddedPostgresServer(EmbeddedPostgres postgres, Path dataDir,
-            ProcessRegistry.Registration registration, long postmasterPid) {
+            ProcessRegistry.Registration registration, long postmasterPid, Map<String, String> settings) {
+        this.settings = settings;
         this.postgres = postgres;
         this.dataDir = dataDir;
         this.registration = registration;
@@ -61,7 +63,9 @@ public final class EmbeddedPostgresServer extends AbstractPostgresServer {
         EmbeddedPostgres.Builder builder = EmbeddedPostgres.builder()
                 .setPort(options.port())
                 .setDataDirectory(dataDir)
-                .setCleanDataDirectory(true)
+                // initdb runs anyway on the empty directory; zonky must not delete it on close, so that
+                // restart() can start on the same data. close() deletes it.
+                .setCleanDataDirectory(false)
                 .setRegisterShutdownHook(false);
         settings.forEach(builder::setServerConfig);
         EmbeddedPostgres pg;
@@ -74,7 +78,30 @@ public final class EmbeddedPostgresServer extends AbstractPostgresServer {
         }
         long pid = readPostmasterPid(dataDir, pg);
         registration.process(ProcessHandle.of(pid).orElse(null));
-        return new EmbeddedPostgresServer(pg, dataDir, registration, pid);
+        return new EmbeddedPostgresServer(pg, dataDir, registration, pid, settings);
+    }
+
+    @Override
+    public synchronized void restart() {
+        if (closed) {
+            throw new IllegalStateException("the server is closed");
+        }
+        int port = postgres.getPort();
+        try {
+            postgres.close();
+            awaitExit();
+            EmbeddedPostgres.Builder builder = EmbeddedPostgres.builder()
+                    .setPort(port)
+                    .setDataDirectory(dataDir)
+                    .setCleanDataDirectory(false)
+                    .setRegisterShutdownHook(false);
+            settings.forEach(builder::setServerConfig);
+            postgres = builder.start();
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot restart embedded PostgreSQL in " + dataDir, e);
+        }
+        postmasterPid = readPostmasterPid(dataDir, postgres);
+        registration.process(ProcessHandle.of(postmasterPid).orElse(null));
     }
 
     private static long readPostmasterPid(Path dataDir, EmbeddedPostgres pg) {

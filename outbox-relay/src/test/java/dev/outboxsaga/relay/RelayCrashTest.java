@@ -1,0 +1,117 @@
+package dev.outboxsaga.relay;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.outboxsaga.testkit.OutboxSagaExtension;
+import dev.outboxsaga.testkit.TestDatabase;
+import dev.outboxsaga.testkit.TestKafka;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.LongSummaryStatistics;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * The relay killed while rows stream in: with SIGKILL at random instants, and by itself right after
+ * a Kafka commit, before the engine confirms the slot. After every crash a new process resumes, and
+ * in the end every committed row is in Kafka exactly once, in commit order per key.
+ */
+@ExtendWith(OutboxSagaExtension.class)
+class RelayCrashTest {
+
+    /** Kills of {@link #killMinusNineLoop()}; {@code -Drelay.crash.kills=200} (profile {@code soak}) for a soak. */
+    private static final int KILLS = Integer.getInteger("relay.crash.kills", 20);
+    private static final Duration PUBLISHING_WITHIN = Duration.ofSeconds(60);
+
+    private RelayFixture fixture;
+    private OutboxTraffic traffic;
+
+    @BeforeEach
+    void setUp(TestDatabase db, TestKafka kafka) {
+        fixture = new RelayFixture(db, kafka);
+        traffic = new OutboxTraffic(fixture, Duration.ofMillis(20));
+    }
+
+    @AfterEach
+    void tearDown() throws Exception {
+        traffic.close();
+        fixture.close();
+        RelayProcess.killAll();
+    }
+
+    @Test
+    void killMinusNineLoop() throws Exception {
+        long seed = Long.getLong("relay.crash.seed", System.nanoTime());
+        System.out.printf("killMinusNineLoop: %d kills, seed %d (-Drelay.crash.seed=%d to repeat)%n", KILLS, seed, seed);
+        Random random = new Random(seed);
+        long testStarted = System.nanoTime();
+        traffic.startWriters(2);
+        List<Long> restartMillis = new ArrayList<>();
+        for (int kill = 1; kill <= KILLS; kill++) {
+            long issuedBeforeStart = traffic.issued();
+            RelayProcess relay = fixture.startProcess("crash-" + kill, FAST_LEASE);
+            await("relay " + relay.name() + " publishing rows committed after its start")
+                    .atMost(PUBLISHING_WITHIN).pollInterval(Duration.ZERO).pollDelay(Duration.ZERO)
+                    .failFast(relay + " exited; see " + relay.logFile(), () -> !relay.isAlive())
+                    .until(() -> traffic.receivedBeyond(issuedBeforeStart));
+            restartMillis.add(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - relay.startedAtNanos()));
+            int delay = 300 + random.nextInt(1201);
+            traffic.pollFor(Duration.ofMillis(delay));
+            relay.kill();
+            assertThat(relay.exitCode()).isEqualTo(137);
+            traffic.checkWriters();
+            System.out.printf("kill %d: published %d ms after start, killed %d ms later; %d rows written, %d read%n",
+                    kill, restartMillis.get(restartMillis.size() - 1), delay, traffic.written().size(),
+                    traffic.received().size());
+        }
+
+        traffic.stopWriters();
+        RelayProcess last = fixture.startProcess("final", FAST_LEASE);
+        await("every committed row in Kafka").atMost(PUBLISHING_WITHIN).pollInterval(Duration.ZERO)
+                .until(traffic::receivedAllWritten);
+        traffic.drain(Duration.ofSeconds(1));
+        assertThat(last.isAlive()).isTrue();
+        LongSummaryStatistics stats = restartMillis.stream().mapToLong(Long::longValue).summaryStatistics();
+        System.out.printf("killMinusNineLoop: %d kills in %d s; start to first new record: min %d, avg %.0f, max %d ms;"
+                        + " all %s%n", KILLS, TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - testStarted),
+                stats.getMin(), stats.getAverage(), stats.getMax(), restartMillis);
+        traffic.assertExactlyOnceInOrder();
+    }
+
+    @Test
+    void killAtTheWorstMoment() throws Exception {
+        traffic.startWriters(2);
+        for (int commits : new int[] {3, 5}) {
+            RelayProcess halting = fixture.startProcess("halt-after-" + commits, FAST_LEASE,
+                    "-Doutbox.relay.test.halt-after-commits=" + commits);
+            await(halting.name() + " halting after its commit " + commits).atMost(PUBLISHING_WITHIN)
+                    .pollInterval(Duration.ZERO).until(() -> {
+                        traffic.poll(Duration.ofMillis(100));
+                        return !halting.isAlive();
+                    });
+            assertThat(halting.exitCode()).as("exit code of %s; log %s", halting, halting.logFile()).isEqualTo(137);
+            traffic.checkWriters();
+        }
+        long issuedBeforeStart = traffic.issued();
+        RelayProcess relay = fixture.startProcess("after-halts", FAST_LEASE);
+        await("rows committed after the halts").atMost(PUBLISHING_WITHIN).pollInterval(Duration.ZERO)
+                .until(() -> traffic.receivedBeyond(issuedBeforeStart));
+        traffic.pollFor(Duration.ofSeconds(1));
+        traffic.stopWriters();
+        await("every committed row in Kafka").atMost(PUBLISHING_WITHIN).pollInterval(Duration.ZERO)
+                .until(traffic::receivedAllWritten);
+        traffic.drain(Duration.ofSeconds(1));
+        assertThat(relay.isAlive()).isTrue();
+        traffic.assertExactlyOnceInOrder();
+    }
+
+    /** A restarted relay has a new instance id, so it waits for its predecessor's lease to expire: keep that short. */
+    private static final java.util.Map<String, String> FAST_LEASE = java.util.Map.of(
+            RelayConfig.LEASE_TTL_MS, "1000", RelayConfig.LEASE_RENEW_MS, "250");
+}
