@@ -191,14 +191,22 @@ public final class OutboxRelay implements Runnable, Closeable {
     /** The slot, as PostgreSQL reports it, with the relay's last published position. */
     public static SlotReport inspect(RelayConfig config) {
         OutboxRelay relay = new OutboxRelay(config, new SimpleMeterRegistry());
-        Optional<Position> position = relay.positionLog().read();
-        String offset = position.map(Position::offset).map(o -> DebeziumOffsets.text(DebeziumOffsets.toJson(o)))
-                .orElse(null);
+        SlotReport slot;
         try (Connection connection = relay.database.connect("inspect")) {
-            return relay.setup.report(connection, offset);
+            slot = relay.setup.report(connection, null);
         } catch (SQLException e) {
             throw new IllegalStateException("could not read slot " + config.slotName() + ": " + e.getMessage(), e);
         }
+        String offset;
+        try {
+            // An operator asking for status should not wait a minute for an unreachable broker.
+            offset = relay.positionLog(Map.of("default.api.timeout.ms", "10000", "request.timeout.ms", "10000"))
+                    .read().map(Position::offset).map(o -> DebeziumOffsets.text(DebeziumOffsets.toJson(o))).orElse(null);
+        } catch (RuntimeException kafkaUnreachable) {
+            offset = "unknown (Kafka: " + kafkaUnreachable.getMessage() + ")";
+        }
+        return new SlotReport(slot.slotName(), slot.exists(), slot.active(), slot.activePid(), slot.walStatus(),
+                slot.restartLsn(), slot.confirmedFlushLsn(), slot.retainedWalBytes(), offset);
     }
 
     private void lead(LeaderLease lease) {
@@ -396,10 +404,15 @@ public final class OutboxRelay implements Runnable, Closeable {
     }
 
     private PositionLog positionLog() {
+        return positionLog(Map.of());
+    }
+
+    private PositionLog positionLog(Map<String, String> overrides) {
         Map<String, Object> clients = new HashMap<>(config.kafkaProperties());
         clients.keySet().removeIf(key -> key.startsWith("linger") || key.startsWith("batch") || key.startsWith("compression")
                 || key.startsWith("transaction") || key.startsWith("max.request") || key.startsWith("buffer"));
         clients.put("bootstrap.servers", config.bootstrapServers());
+        clients.putAll(overrides);
         return new PositionLog(config.positionsTopic(), config.name(), clients);
     }
 

@@ -6,12 +6,19 @@ import static org.awaitility.Awaitility.await;
 import dev.outboxsaga.testkit.OutboxSagaExtension;
 import dev.outboxsaga.testkit.TestDatabase;
 import dev.outboxsaga.testkit.TestKafka;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.LongSummaryStatistics;
 import java.util.Random;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.errors.TopicExistsException;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -110,6 +117,69 @@ class RelayCrashTest {
         assertThat(relay.isAlive()).isTrue();
         traffic.assertExactlyOnceInOrder();
     }
+
+    /**
+     * Relays of every name share one positions topic of one partition. A relay killed inside a Kafka
+     * transaction leaves it open until an instance of the same name starts again, or for
+     * {@code transaction.timeout.ms} (the relay sets 5 minutes); meanwhile the partition's last stable
+     * offset stays at that transaction, and read_committed readers see nothing after it. A relay that
+     * restarts then must still resume from its own last commit, not republish what it published.
+     */
+    @Test
+    void restartWhileAnotherRelayHasATransactionOpenOnThePositionsTopic() throws Exception {
+        traffic.startWriters(2);
+        KafkaProducer<byte[], byte[]> otherRelay = openTransactionOnPositionsTopic("outbox-relay-other-" + fixture.relayName);
+        try {
+            RelayProcess halting = fixture.startProcess("halt-after-3", FAST_LEASE,
+                    "-Doutbox.relay.test.halt-after-commits=3");
+            await(halting.name() + " halting after its commit 3").atMost(PUBLISHING_WITHIN).pollInterval(Duration.ZERO)
+                    .until(() -> {
+                        traffic.poll(Duration.ofMillis(100));
+                        return !halting.isAlive();
+                    });
+            assertThat(halting.exitCode()).as("exit code of %s; log %s", halting, halting.logFile()).isEqualTo(137);
+            long issuedBeforeRestart = traffic.issued();
+            RelayProcess restarted = fixture.startProcess("restarted", FAST_LEASE);
+            await("rows committed after the restart").atMost(PUBLISHING_WITHIN).pollInterval(Duration.ZERO)
+                    .until(() -> traffic.receivedBeyond(issuedBeforeRestart));
+            traffic.pollFor(Duration.ofSeconds(1));
+            traffic.stopWriters();
+            await("every committed row in Kafka").atMost(PUBLISHING_WITHIN).pollInterval(Duration.ZERO)
+                    .until(traffic::receivedAllWritten);
+            traffic.drain(Duration.ofSeconds(1));
+            restarted.log().lines().filter(line -> line.contains("dev.outboxsaga"))
+                    .forEach(line -> System.out.println("restarted relay: " + line));
+            traffic.assertExactlyOnceInOrder();
+        } finally {
+            otherRelay.abortTransaction();
+            otherRelay.close();
+        }
+    }
+
+    /** A transactional producer with a transaction open on partition 0 of the positions topic, as a killed relay leaves it. */
+    private KafkaProducer<byte[], byte[]> openTransactionOnPositionsTopic(String transactionalId) throws Exception {
+        try {
+            fixture.kafka.admin().createTopics(List.of(new NewTopic(POSITIONS_TOPIC, 1, (short) 1)
+                    .configs(java.util.Map.of("cleanup.policy", "compact")))).all().get();
+        } catch (ExecutionException e) {
+            if (!(e.getCause() instanceof TopicExistsException)) {
+                throw e;
+            }
+        }
+        java.util.Map<String, Object> config = new java.util.HashMap<>();
+        config.put("bootstrap.servers", fixture.kafka.bootstrapServers());
+        config.put("transactional.id", transactionalId);
+        config.put("key.serializer", ByteArraySerializer.class.getName());
+        config.put("value.serializer", ByteArraySerializer.class.getName());
+        KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(config);
+        producer.initTransactions();
+        producer.beginTransaction();
+        producer.send(new ProducerRecord<>(POSITIONS_TOPIC, 0, transactionalId.getBytes(StandardCharsets.UTF_8),
+                "{\"offset\": null}".getBytes(StandardCharsets.UTF_8))).get();
+        return producer;
+    }
+
+    private static final String POSITIONS_TOPIC = "outbox-relay-positions";
 
     /** A restarted relay has a new instance id, so it waits for its predecessor's lease to expire: keep that short. */
     private static final java.util.Map<String, String> FAST_LEASE = java.util.Map.of(

@@ -112,6 +112,22 @@ final class RelayFixture implements AutoCloseable {
         }
     }
 
+    /**
+     * Aborts the Kafka transaction that a relay of this name left open when it was killed (as its next
+     * instance would, with initTransactions). Until then, or until {@code transaction.timeout.ms}, that
+     * transaction holds back the last stable offset of the positions topic that all relays share.
+     */
+    void abortOpenTransaction() {
+        Map<String, Object> config = new HashMap<>();
+        config.put("bootstrap.servers", kafka.bootstrapServers());
+        config.put("transactional.id", config().build().transactionalId());
+        config.put("key.serializer", org.apache.kafka.common.serialization.ByteArraySerializer.class.getName());
+        config.put("value.serializer", org.apache.kafka.common.serialization.ByteArraySerializer.class.getName());
+        try (var producer = new org.apache.kafka.clients.producer.KafkaProducer<byte[], byte[]>(config)) {
+            producer.initTransactions();
+        }
+    }
+
     OutboxMessage message(String key, int sequence) {
         return outbox.message().aggregate(aggregateType, key).type("Placed")
                 .payload("{\"seq\": " + sequence + ", \"key\": \"" + key + "\"}").build();
@@ -186,6 +202,9 @@ final class RelayFixture implements AutoCloseable {
     @Override
     public void close() throws InterruptedException {
         processes.forEach(RelayProcess::close);
+        if (!processes.isEmpty()) {
+            abortOpenTransaction();
+        }
         relays.forEach(OutboxRelay::close);
         for (Thread thread : threads) {
             thread.join(30_000);

@@ -1,0 +1,108 @@
+package dev.outboxsaga.benchmarks;
+
+import dev.outboxsaga.core.Outbox;
+import dev.outboxsaga.core.OutboxMessage;
+import dev.outboxsaga.core.OutboxSchema;
+import dev.outboxsaga.testkit.EmbeddedPostgresOptions;
+import dev.outboxsaga.testkit.KafkaServer;
+import dev.outboxsaga.testkit.PostgresServer;
+import dev.outboxsaga.testkit.TestDatabase;
+import dev.outboxsaga.testkit.TestKafka;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+
+/** The servers of one benchmark run (fsync on: figures with fsync off mean nothing), and shared steps. */
+final class Infrastructure implements AutoCloseable {
+
+    final PostgresServer postgres;
+    final KafkaServer kafkaServer;
+    final TestKafka kafka;
+    final Outbox outbox = Outbox.builder().build();
+
+    Infrastructure() {
+        postgres = PostgresServer.embedded(EmbeddedPostgresOptions.builder().fsync(true).build());
+        kafkaServer = KafkaServer.embedded();
+        kafka = TestKafka.create(kafkaServer);
+    }
+
+    /** A fresh, migrated database. */
+    TestDatabase database() {
+        TestDatabase db = TestDatabase.create(postgres);
+        OutboxSchema.migrate(db.dataSource());
+        return db;
+    }
+
+    /** A topic for {@code aggregateType}, created ahead so that auto-creation does not enter the figures. */
+    String topicFor(String aggregateType) throws Exception {
+        String topic = "outbox.event." + aggregateType;
+        kafka.admin().createTopics(List.of(new NewTopic(topic, 3, (short) 1))).all().get();
+        return topic;
+    }
+
+    static String aggregateType() {
+        return "bench_" + UUID.randomUUID().toString().substring(0, 8);
+    }
+
+    List<OutboxMessage> messages(String aggregateType, int count, int offset) {
+        List<OutboxMessage> messages = new ArrayList<>(count);
+        for (int i = 0; i < count; i++) {
+            int n = offset + i;
+            messages.add(outbox.message().aggregate(aggregateType, "acc-" + (n % 1000)).type("AccountDebited")
+                    .payload("{\"transfer\": \"t-" + n + "\", \"amount\": " + (n % 997) + ", \"currency\": \"EUR\"}")
+                    .correlationId("t-" + n).build());
+        }
+        return messages;
+    }
+
+    /** Inserts {@code messages} in transactions of {@code batch} rows; returns the wall time taken in nanoseconds. */
+    long insert(TestDatabase db, List<OutboxMessage> messages, int batch) {
+        long start = System.nanoTime();
+        for (int i = 0; i < messages.size(); i += batch) {
+            List<OutboxMessage> slice = messages.subList(i, Math.min(messages.size(), i + batch));
+            outbox.inTransaction(db.dataSource(), tx -> {
+                tx.appendAll(slice);
+                return null;
+            });
+        }
+        return System.nanoTime() - start;
+    }
+
+    KafkaConsumer<byte[], byte[]> reader(String topic) {
+        Map<String, Object> config = new HashMap<>(kafka.consumerConfig("bench-" + UUID.randomUUID()));
+        config.put("max.poll.records", "5000");
+        KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(config);
+        consumer.subscribe(List.of(topic));
+        return consumer;
+    }
+
+    /** Reads until {@code count} records arrived (or the deadline passes); returns the nanoTime of the last one. */
+    static long readUntil(KafkaConsumer<byte[], byte[]> consumer, long count, Duration deadline) {
+        long seen = 0;
+        long last = System.nanoTime();
+        long end = System.nanoTime() + deadline.toNanos();
+        while (seen < count) {
+            if (System.nanoTime() > end) {
+                throw new IllegalStateException("only " + seen + " of " + count + " records arrived within " + deadline);
+            }
+            for (ConsumerRecord<byte[], byte[]> ignored : consumer.poll(Duration.ofMillis(50))) {
+                seen++;
+                last = System.nanoTime();
+            }
+        }
+        return last;
+    }
+
+    @Override
+    public void close() {
+        kafka.close();
+        kafkaServer.close();
+        postgres.close();
+    }
+}

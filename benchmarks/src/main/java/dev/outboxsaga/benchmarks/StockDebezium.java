@@ -1,0 +1,120 @@
+package dev.outboxsaga.benchmarks;
+
+import dev.outboxsaga.testkit.TestDatabase;
+import io.debezium.embedded.Connect;
+import io.debezium.engine.DebeziumEngine;
+import io.debezium.engine.RecordChangeEvent;
+import io.debezium.engine.format.ChangeEventFormat;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.header.internals.RecordHeaders;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.connect.header.Header;
+import org.apache.kafka.connect.source.SourceRecord;
+import org.apache.kafka.connect.storage.SimpleHeaderConverter;
+import org.apache.kafka.connect.storage.StringConverter;
+
+/**
+ * The baseline users would assemble themselves: Debezium's embedded engine with its outbox event
+ * router SMT and a plain (idempotent, not transactional) producer; each batch is sent, every future
+ * awaited, then marked processed, as Debezium Server's Kafka sink does. Offsets in a file.
+ */
+final class StockDebezium implements AutoCloseable {
+
+    private final DebeziumEngine<RecordChangeEvent<SourceRecord>> engine;
+    private final ExecutorService executor = Executors.newSingleThreadExecutor();
+    private final KafkaProducer<byte[], byte[]> producer;
+
+    StockDebezium(TestDatabase db, String bootstrapServers, boolean tuned) throws Exception {
+        db.execute("CREATE PUBLICATION stock_pub FOR TABLE public.outbox_event WITH (publish = 'insert')");
+        db.execute("SELECT pg_create_logical_replication_slot('stock_slot', 'pgoutput')");
+        Map<String, Object> producerConfig = new HashMap<>();
+        producerConfig.put("bootstrap.servers", bootstrapServers);
+        producerConfig.put("key.serializer", ByteArraySerializer.class.getName());
+        producerConfig.put("value.serializer", ByteArraySerializer.class.getName());
+        producer = new KafkaProducer<>(producerConfig);
+        StringConverter strings = new StringConverter();
+        strings.configure(Map.of(), false);
+        SimpleHeaderConverter headerConverter = new SimpleHeaderConverter();
+
+        Path offsets = Files.createTempFile("stock-offsets", ".dat");
+        var url = org.postgresql.Driver.parseURL(db.jdbcUrl(), null);
+        Properties properties = new Properties();
+        properties.setProperty("name", "stock");
+        properties.setProperty("connector.class", "io.debezium.connector.postgresql.PostgresConnector");
+        properties.setProperty("offset.storage", "org.apache.kafka.connect.storage.FileOffsetBackingStore");
+        properties.setProperty("offset.storage.file.filename", offsets.toString());
+        properties.setProperty("database.hostname", url.getProperty("PGHOST"));
+        properties.setProperty("database.port", url.getProperty("PGPORT"));
+        properties.setProperty("database.dbname", url.getProperty("PGDBNAME"));
+        properties.setProperty("database.user", db.username());
+        properties.setProperty("database.password", db.password());
+        properties.setProperty("topic.prefix", "stock");
+        properties.setProperty("plugin.name", "pgoutput");
+        properties.setProperty("slot.name", "stock_slot");
+        properties.setProperty("publication.name", "stock_pub");
+        properties.setProperty("publication.autocreate.mode", "disabled");
+        properties.setProperty("snapshot.mode", "no_data");
+        properties.setProperty("table.include.list", "public.outbox_event");
+        properties.setProperty("transforms", "outbox");
+        properties.setProperty("transforms.outbox.type", "io.debezium.transforms.outbox.EventRouter");
+        properties.setProperty("transforms.outbox.table.fields.additional.placement",
+                "type:header:eventType,correlationid:header:correlationId");
+        if (tuned) {
+            // The same batching the relay uses, to separate its design from its settings.
+            properties.setProperty("max.batch.size", "8192");
+            properties.setProperty("max.queue.size", "32768");
+            properties.setProperty("poll.interval.ms", "20");
+        }
+        engine = DebeziumEngine.create(ChangeEventFormat.of(Connect.class))
+                .using(properties)
+                .notifying((records, committer) -> {
+                    List<Future<RecordMetadata>> sent = new ArrayList<>(records.size());
+                    for (RecordChangeEvent<SourceRecord> event : records) {
+                        SourceRecord record = event.record();
+                        if (record.topic() == null || !record.topic().startsWith("outbox.event.")) {
+                            continue;
+                        }
+                        RecordHeaders headers = new RecordHeaders();
+                        for (Header header : record.headers()) {
+                            headers.add(header.key(), headerConverter.fromConnectHeader(record.topic(), header.key(),
+                                    header.schema(), header.value()));
+                        }
+                        sent.add(producer.send(new ProducerRecord<>(record.topic(), null,
+                                strings.fromConnectData(record.topic(), record.keySchema(), record.key()),
+                                strings.fromConnectData(record.topic(), record.valueSchema(), record.value()), headers)));
+                    }
+                    for (Future<RecordMetadata> future : sent) {
+                        try {
+                            future.get();
+                        } catch (java.util.concurrent.ExecutionException e) {
+                            throw new IllegalStateException(e);
+                        }
+                    }
+                    for (RecordChangeEvent<SourceRecord> event : records) {
+                        committer.markProcessed(event);
+                    }
+                    committer.markBatchFinished();
+                })
+                .build();
+        executor.execute(engine);
+    }
+
+    @Override
+    public void close() throws Exception {
+        engine.close();
+        executor.shutdown();
+        producer.close();
+    }
+}
