@@ -384,6 +384,9 @@ public final class OutboxRelay implements Runnable, Closeable {
         properties.setProperty("snapshot.mode", "no_data");
         List<String> include = new ArrayList<>(setup.publishedTables());
         properties.setProperty("table.include.list", String.join(",", include.stream().map(Pattern::quote).toList()));
+        // created_at is not relayed; skipping it saves Debezium a timestamp parse and format per row.
+        properties.setProperty("column.exclude.list", String.join(",", config.outboxTables().stream()
+                .map(table -> Pattern.quote(table.qualified() + ".created_at")).toList()));
         properties.setProperty("skipped.operations", "u,d,t");
         properties.setProperty("tombstones.on.delete", "false");
         properties.setProperty("extended.headers.enabled", "false");

@@ -1,6 +1,7 @@
 package dev.outboxsaga.relay;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.awaitility.Awaitility.await;
 
 import dev.outboxsaga.testkit.OutboxSagaExtension;
@@ -53,7 +54,14 @@ class RelayCrashTest {
     }
 
     @Test
-    void killMinusNineLoop() throws Exception {
+    void killMinusNineLoop() {
+        // Each round costs a JVM start, a Debezium start and the catch-up (5 to 9 s on two busy cores).
+        Duration budget = Duration.ofSeconds(Math.max(240, 12L * KILLS));
+        assertTimeoutPreemptively(budget, this::killAndRestartWhileRowsStreamIn,
+                () -> "killMinusNineLoop exceeded " + budget + "; see " + RelayProcess.LOG_DIRECTORY.toAbsolutePath());
+    }
+
+    private void killAndRestartWhileRowsStreamIn() throws Exception {
         long seed = Long.getLong("relay.crash.seed", System.nanoTime());
         System.out.printf("killMinusNineLoop: %d kills, seed %d (-Drelay.crash.seed=%d to repeat)%n", KILLS, seed, seed);
         Random random = new Random(seed);
