@@ -15,14 +15,14 @@ import java.util.List;
 import java.util.Objects;
 import java.util.UUID;
 import javax.sql.DataSource;
-import org.jdbi.v3.core.Handle;
 
 /**
  * Appends messages to the outbox table inside the caller's transaction.
  *
  * <p>The caller owns the transaction: {@link #append(Connection, OutboxMessage)} runs on the given
  * connection and never commits, rolls back or closes it. {@link #inTransaction(DataSource,
- * TransactionCallback)} opens, commits (or rolls back) and closes a transaction for you.
+ * TransactionCallback)} opens, commits (or rolls back) and closes a transaction for you; with Jdbi, use
+ * {@link JdbiOutbox}.
  *
  * <pre>{@code
  * Outbox outbox = Outbox.builder().build();
@@ -158,16 +158,6 @@ public final class Outbox {
             throw new OutboxException("could not append " + n + " messages to outbox table " + qualifiedTable()
                     + ": " + e.getMessage(), e);
         }
-    }
-
-    /** {@link #append(Connection, OutboxMessage)} on a Jdbi handle's transaction. */
-    public void append(Handle handle, OutboxMessage message) {
-        append(handle.getConnection(), message);
-    }
-
-    /** {@link #appendAll(Connection, Collection)} on a Jdbi handle's transaction. */
-    public void appendAll(Handle handle, Collection<OutboxMessage> messages) {
-        appendAll(handle.getConnection(), messages);
     }
 
     /**

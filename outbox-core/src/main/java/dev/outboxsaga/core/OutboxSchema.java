@@ -23,7 +23,8 @@ public final class OutboxSchema {
             "V1__outbox.sql",
             "V2__inbox.sql",
             "V3__dead_letter.sql",
-            "V4__relay.sql");
+            "V4__relay.sql",
+            "V5__saga.sql");
 
     private static final String RESOURCE_FOLDER = "dev/outboxsaga/sql/";
     /** An arbitrary constant shared by every process that migrates: "outbox" in ASCII. */

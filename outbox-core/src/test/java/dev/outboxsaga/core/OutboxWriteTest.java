@@ -12,7 +12,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
-import org.jdbi.v3.core.Handle;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -126,8 +125,8 @@ class OutboxWriteTest {
     void worksOnAJdbiHandleInsideItsTransaction() {
         db.jdbi().useTransaction(handle -> {
             handle.execute("INSERT INTO account VALUES ('7', 1)");
-            outbox.append(handle, debited("7").build());
-            outbox.appendAll((Handle) handle, List.of(debited("7").build()));
+            JdbiOutbox.append(outbox, handle, debited("7").build());
+            JdbiOutbox.appendAll(outbox, handle, List.of(debited("7").build()));
         });
         assertThat(count("account")).isEqualTo(1);
         assertThat(count("outbox_event")).isEqualTo(2);

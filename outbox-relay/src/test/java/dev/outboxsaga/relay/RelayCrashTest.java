@@ -48,9 +48,16 @@ class RelayCrashTest {
 
     @AfterEach
     void tearDown() throws Exception {
-        traffic.close();
-        fixture.close();
-        RelayProcess.killAll();
+        try {
+            if (traffic != null) {
+                traffic.close();
+            }
+            if (fixture != null) {
+                fixture.close();
+            }
+        } finally {
+            RelayProcess.killAll();
+        }
     }
 
     @Test

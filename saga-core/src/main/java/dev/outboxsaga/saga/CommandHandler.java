@@ -1,0 +1,18 @@
+package dev.outboxsaga.saga;
+
+import dev.outboxsaga.core.MessageContext;
+
+/**
+ * Carries out one type of saga command in the participant's database transaction and says how it
+ * went. Whatever it changes through {@code context.connection()} commits with the inbox record and
+ * the reply, so the effect happens once per saga step however often the command arrives.
+ *
+ * <p>Return {@link Reply#failure(String)} for a business refusal (change nothing then),
+ * {@link Reply#retryableFailure(String)} when a retry may succeed. Throwing is treated as a crash:
+ * the transaction rolls back and the inbox retries the command, then parks it.
+ */
+@FunctionalInterface
+public interface CommandHandler {
+
+    Reply handle(SagaCommand command, MessageContext context) throws Exception;
+}

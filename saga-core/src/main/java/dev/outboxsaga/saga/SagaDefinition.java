@@ -1,0 +1,231 @@
+package dev.outboxsaga.saga;
+
+import dev.outboxsaga.core.RetryPolicy;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Objects;
+import java.util.Set;
+import java.util.function.BiFunction;
+import java.util.function.Function;
+
+/**
+ * A saga, written as the business process reads: a sequence of steps, each commanding a participant
+ * (or doing local work), with an optional compensation. An instance runs on the definition version it
+ * started with, so a new version can be deployed while older instances finish.
+ *
+ * <pre>{@code
+ * SagaDefinition<Transfer> transfer = SagaDefinition.builder("transfer", 1, Transfer.class)
+ *     .step("debit")
+ *         .invoke(t -> t.fromBank(), "Debit", t -> new Debit(t.id(), t.fromAccount(), t.amount()))
+ *         .compensateWith("Refund", t -> new Refund(t.id(), t.fromAccount(), t.amount()))
+ *         .timeout(Duration.ofSeconds(10))
+ *     .step("credit")
+ *         .invoke(t -> t.toBank(), "Credit", t -> new Credit(t.id(), t.toAccount(), t.amount()))
+ *     .build();
+ * }</pre>
+ *
+ * @param <D> the saga data, stored as JSON
+ */
+public final class SagaDefinition<D> {
+
+    /** Default time a participant has to reply: 30 s. */
+    public static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(30);
+    /** Default retries of a step: 3 attempts, 500 ms doubling to 5 s. */
+    public static final RetryPolicy DEFAULT_RETRY =
+            RetryPolicy.exponential(3, Duration.ofMillis(500), Duration.ofSeconds(5));
+
+    private final String type;
+    private final int version;
+    private final Class<D> dataType;
+    private final List<SagaStep<D>> steps;
+
+    private SagaDefinition(String type, int version, Class<D> dataType, List<SagaStep<D>> steps) {
+        this.type = type;
+        this.version = version;
+        this.dataType = dataType;
+        this.steps = List.copyOf(steps);
+    }
+
+    /**
+     * @param type     the saga's type, e.g. {@code transfer}; with the version, how instances find their definition
+     * @param version  the definition's version, at least 1
+     * @param dataType the class of the saga data, (de)serialized as JSON
+     */
+    public static <D> Builder<D> builder(String type, int version, Class<D> dataType) {
+        return new Builder<>(type, version, dataType);
+    }
+
+    public String type() {
+        return type;
+    }
+
+    public int version() {
+        return version;
+    }
+
+    public Class<D> dataType() {
+        return dataType;
+    }
+
+    public List<SagaStep<D>> steps() {
+        return steps;
+    }
+
+    @Override
+    public String toString() {
+        return "saga " + type + " v" + version + " " + steps.stream().map(SagaStep::name).toList();
+    }
+
+    /** Builds a {@link SagaDefinition}; start each step with {@link #step(String)}. */
+    public static final class Builder<D> {
+        private final String type;
+        private final int version;
+        private final Class<D> dataType;
+        private final List<SagaStep<D>> steps = new ArrayList<>();
+
+        private Builder(String type, int version, Class<D> dataType) {
+            if (type == null || !type.matches("[A-Za-z0-9._-]{1,100}")) {
+                throw new IllegalArgumentException("saga type must be 1 to 100 letters, digits, '.', '_' or '-', but was '"
+                        + type + "'");
+            }
+            if (version < 1) {
+                throw new IllegalArgumentException("saga version must be at least 1, but was " + version);
+            }
+            this.type = type;
+            this.version = version;
+            this.dataType = Objects.requireNonNull(dataType, "dataType");
+        }
+
+        /** Begins a step. */
+        public StepBuilder<D> step(String name) {
+            return new StepBuilder<>(this, name);
+        }
+
+        private SagaDefinition<D> finish() {
+            if (steps.isEmpty()) {
+                throw new IllegalArgumentException("saga " + type + " has no steps");
+            }
+            Set<String> names = new HashSet<>();
+            for (SagaStep<D> step : steps) {
+                if (!names.add(step.name())) {
+                    throw new IllegalArgumentException("saga " + type + " has two steps named " + step.name());
+                }
+            }
+            return new SagaDefinition<>(type, version, dataType, steps);
+        }
+    }
+
+    /** Builds one step; {@link #step(String)} begins the next, {@link #build()} ends the saga. */
+    public static final class StepBuilder<D> {
+        private final Builder<D> saga;
+        private final String name;
+        private Function<D, String> participant;
+        private String commandType;
+        private Function<D, Object> command;
+        private BiFunction<D, Reply, D> onSuccess = (data, reply) -> data;
+        private LocalAction<D> local;
+        private String compensationType;
+        private Function<D, Object> compensation;
+        private LocalAction<D> localCompensation;
+        private Duration timeout = DEFAULT_TIMEOUT;
+        private RetryPolicy retry = DEFAULT_RETRY;
+
+        private StepBuilder(Builder<D> saga, String name) {
+            if (name == null || name.isBlank()) {
+                throw new IllegalArgumentException("step name must not be blank");
+            }
+            this.saga = saga;
+            this.name = name;
+        }
+
+        /** Commands {@code participant} with a command of {@code commandType} and payload {@code command(data)}. */
+        public StepBuilder<D> invoke(String participant, String commandType, Function<D, Object> command) {
+            Objects.requireNonNull(participant, "participant");
+            return invoke(data -> participant, commandType, command);
+        }
+
+        /** As {@link #invoke(String, String, Function)}, with the participant chosen from the saga data. */
+        public StepBuilder<D> invoke(Function<D, String> participant, String commandType, Function<D, Object> command) {
+            this.participant = Objects.requireNonNull(participant, "participant");
+            this.commandType = requireName("commandType", commandType);
+            this.command = Objects.requireNonNull(command, "command");
+            return this;
+        }
+
+        /** Updates the saga data from a successful reply; default: keeps the data. */
+        public StepBuilder<D> onSuccess(BiFunction<D, Reply, D> onSuccess) {
+            this.onSuccess = Objects.requireNonNull(onSuccess, "onSuccess");
+            return this;
+        }
+
+        /** Makes this a local step: work in the orchestrator's database, in the saga's transaction. */
+        public StepBuilder<D> local(LocalAction<D> local) {
+            this.local = Objects.requireNonNull(local, "local");
+            return this;
+        }
+
+        /** The compensating command, sent to the same participant; none by default. */
+        public StepBuilder<D> compensateWith(String commandType, Function<D, Object> compensation) {
+            this.compensationType = requireName("compensation commandType", commandType);
+            this.compensation = Objects.requireNonNull(compensation, "compensation");
+            return this;
+        }
+
+        /** Local compensating work, for a local step; none by default. */
+        public StepBuilder<D> compensateLocally(LocalAction<D> compensation) {
+            this.localCompensation = Objects.requireNonNull(compensation, "compensation");
+            return this;
+        }
+
+        /** How long a reply may take; default {@link SagaDefinition#DEFAULT_TIMEOUT}. */
+        public StepBuilder<D> timeout(Duration timeout) {
+            if (timeout == null || timeout.isNegative() || timeout.isZero()) {
+                throw new IllegalArgumentException("timeout must be positive, but was " + timeout);
+            }
+            this.timeout = timeout;
+            return this;
+        }
+
+        /** Retries for transient failures and timeouts; default {@link SagaDefinition#DEFAULT_RETRY}. */
+        public StepBuilder<D> retry(RetryPolicy retry) {
+            this.retry = Objects.requireNonNull(retry, "retry");
+            return this;
+        }
+
+        /** Ends this step and begins the next. */
+        public StepBuilder<D> step(String nextName) {
+            saga.steps.add(finish());
+            return saga.step(nextName);
+        }
+
+        /** Ends this step and the saga. */
+        public SagaDefinition<D> build() {
+            saga.steps.add(finish());
+            return saga.finish();
+        }
+
+        private SagaStep<D> finish() {
+            if ((local == null) == (commandType == null)) {
+                throw new IllegalArgumentException("step " + name + " of saga " + saga.type
+                        + " must either invoke a participant or be local, not both or neither");
+            }
+            if (local != null && compensationType != null) {
+                throw new IllegalArgumentException("local step " + name + " compensates locally, not with a command");
+            }
+            if (local == null && localCompensation != null) {
+                throw new IllegalArgumentException("step " + name + " commands a participant; compensate it with a command");
+            }
+            return new SagaStep<>(name, participant, commandType, command, onSuccess, local, compensationType,
+                    compensation, localCompensation, timeout, retry);
+        }
+
+        private static String requireName(String what, String value) {
+            if (value == null || value.isBlank() || value.length() > 255) {
+                throw new IllegalArgumentException(what + " must be 1 to 255 characters, but was '" + value + "'");
+            }
+            return value;
+        }
+    }
+}

@@ -1,0 +1,20 @@
+package dev.outboxsaga.saga;
+
+import java.time.Instant;
+import java.util.UUID;
+
+/**
+ * One entry of a saga's history.
+ *
+ * @param seq       order of entries across all sagas
+ * @param sagaId    the saga
+ * @param stepIndex the step it concerns
+ * @param stepName  that step's name
+ * @param event     what happened, e.g. {@code COMMAND_SENT}, {@code SUCCEEDED}, {@code FAILED},
+ *                  {@code TIMED_OUT}, {@code RETRY_SCHEDULED}, {@code COMPENSATION_SENT}, {@code COMPENSATED},
+ *                  {@code LATE_REPLY_IGNORED}, {@code PARKED}, {@code REPAIRED}, {@code COMPLETED}
+ * @param detail    free text: a reason, a command id
+ * @param at        when
+ */
+public record SagaEvent(long seq, UUID sagaId, int stepIndex, String stepName, String event, String detail, Instant at) {
+}

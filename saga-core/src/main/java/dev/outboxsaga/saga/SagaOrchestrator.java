@@ -1,0 +1,329 @@
+package dev.outboxsaga.saga;
+
+import dev.outboxsaga.core.InboundMessage;
+import dev.outboxsaga.core.InboxConsumer;
+import dev.outboxsaga.core.JacksonPayloadCodec;
+import dev.outboxsaga.core.MessageContext;
+import dev.outboxsaga.core.Outbox;
+import dev.outboxsaga.core.PayloadCodec;
+import dev.outboxsaga.core.RetryPolicy;
+import dev.outboxsaga.core.internal.Transactions;
+import dev.outboxsaga.saga.internal.Definitions;
+import dev.outboxsaga.saga.internal.SagaEngine;
+import dev.outboxsaga.saga.internal.SagaStore;
+import dev.outboxsaga.saga.internal.Transitions;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.UUID;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import javax.sql.DataSource;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Runs sagas for one service: starts them in the caller's transaction, advances them on replies,
+ * fires timeouts and retries, and keeps every instance and its history in the service's database.
+ *
+ * <p>Each advance is one transaction: the reply's inbox record, the new saga state and history, and
+ * the next command in the outbox. Replies are matched to instances by saga id (the correlation id)
+ * and to the awaited command by its id; a reply to anything else (late, after a timeout) is recorded
+ * and ignored. A timer thread finds instances whose deadline passed ({@code FOR UPDATE SKIP LOCKED},
+ * so several processes can run it) and applies timeouts and due retries.
+ *
+ * <pre>{@code
+ * SagaOrchestrator sagas = SagaOrchestrator.builder()
+ *         .service("transfers").dataSource(dataSource).bootstrapServers(kafka)
+ *         .definition(TRANSFER)
+ *         .build().start();
+ * outbox.inTransaction(dataSource, tx -> {
+ *     insertTransfer(tx.connection(), transfer);
+ *     return sagas.begin(tx.connection(), TRANSFER, transfer);
+ * });
+ * }</pre>
+ */
+public final class SagaOrchestrator implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(SagaOrchestrator.class);
+    private static final int DUE_BATCH = 100;
+
+    private final String service;
+    private final DataSource dataSource;
+    private final Outbox outbox;
+    private final Definitions definitions;
+    private final SagaEngine engine;
+    private final Clock clock;
+    private final Duration timerInterval;
+    private final InboxConsumer replies;
+    private final SagaAdmin admin;
+    private final CountDownLatch closing = new CountDownLatch(1);
+    private Thread timer;
+
+    private SagaOrchestrator(Builder builder) {
+        this.service = builder.service;
+        this.dataSource = builder.dataSource;
+        this.outbox = builder.outbox;
+        this.definitions = builder.definitions;
+        this.clock = builder.clock;
+        this.engine = new SagaEngine(builder.payloadCodec, clock);
+        this.timerInterval = builder.timerInterval;
+        Map<String, Object> kafka = new HashMap<>(builder.kafkaProperties);
+        this.replies = InboxConsumer.builder()
+                .name(service + "-saga-replies")
+                .dataSource(dataSource)
+                .bootstrapServers(builder.bootstrapServers)
+                .kafkaProperties(kafka)
+                .topics(builder.topicPrefix + SagaMessages.replyChannel(service))
+                .outbox(outbox)
+                .retryPolicy(builder.replyRetry.retryingOnly(failure -> !(failure instanceof SagaException)))
+                .handler(this::onReply)
+                .build();
+        this.admin = new SagaAdmin(dataSource, definitions, engine, outbox, SagaMessages.replyChannel(service), clock);
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** Starts consuming replies and the timer. */
+    public synchronized SagaOrchestrator start() {
+        if (timer != null) {
+            throw new IllegalStateException("saga orchestrator " + service + " was started already");
+        }
+        replies.start();
+        timer = new Thread(this::runTimer, "saga-timer-" + service);
+        timer.setDaemon(true);
+        timer.start();
+        return this;
+    }
+
+    /**
+     * Starts a saga in the caller's transaction: the instance, its history and its first command
+     * commit with the caller's business change, or not at all. Never commits the connection.
+     *
+     * @return the saga id
+     * @throws IllegalArgumentException when the definition is not registered with this orchestrator
+     */
+    public <D> UUID begin(Connection connection, SagaDefinition<D> definition, D data) {
+        Objects.requireNonNull(data, "data");
+        if (!definitions.contains(definition)) {
+            throw new IllegalArgumentException(definition + " is not registered with orchestrator " + service);
+        }
+        UUID id = UUID.randomUUID();
+        SagaEngine.Transition transition = engine.begin(definition, id, data, connection);
+        try {
+            Transitions.persist(connection, outbox, SagaMessages.replyChannel(service), transition, true, null);
+        } catch (SQLException e) {
+            throw new SagaException("could not start saga " + definition.type() + ": " + e.getMessage(), e);
+        }
+        return id;
+    }
+
+    /** {@link #begin(Connection, SagaDefinition, Object)} in a transaction of its own. */
+    public <D> UUID begin(DataSource source, SagaDefinition<D> definition, D data) {
+        return Transactions.inTransaction(source, connection -> begin(connection, definition, data));
+    }
+
+    /** Queries and repairs. */
+    public SagaAdmin admin() {
+        return admin;
+    }
+
+    /** The reply consumer's counts (replies applied, duplicates, parked). */
+    public InboxConsumer.Stats replyStats() {
+        return replies.stats();
+    }
+
+    /** The consumer of replies, for its dead letters. */
+    public InboxConsumer replyConsumer() {
+        return replies;
+    }
+
+    @Override
+    public void close() {
+        closing.countDown();
+        replies.close();
+        Thread running;
+        synchronized (this) {
+            running = timer;
+        }
+        if (running != null) {
+            try {
+                running.join(10_000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    private void onReply(InboundMessage message, MessageContext context) throws SQLException {
+        UUID sagaId = SagaMessages.sagaId(message);
+        UUID commandId;
+        try {
+            commandId = UUID.fromString(SagaMessages.required(message, SagaMessages.IN_REPLY_TO));
+        } catch (IllegalArgumentException e) {
+            throw new SagaException("reply " + message.id() + " has an inReplyTo that is not a command id");
+        }
+        String outcome = SagaMessages.required(message, SagaMessages.OUTCOME);
+        if (!outcome.equals("SUCCESS") && !outcome.equals("FAILURE")) {
+            throw new SagaException("reply " + message.id() + " has outcome '" + outcome + "', not SUCCESS or FAILURE");
+        }
+        Reply reply;
+        try {
+            reply = new Reply(outcome.equals("SUCCESS"), "true".equals(message.headers().get(SagaMessages.RETRYABLE)),
+                    message.headers().get(SagaMessages.REASON), message.payload());
+        } catch (IllegalArgumentException e) {
+            throw new SagaException("reply " + message.id() + " is malformed: " + e.getMessage(), e);
+        }
+        Connection connection = context.connection();
+        SagaEngine.State state = SagaStore.lock(connection, sagaId);
+        if (state == null) {
+            throw new SagaException("reply " + message.id() + " is for saga " + sagaId + ", which " + service
+                    + " does not know");
+        }
+        SagaDefinition<?> definition = definitions.get(state.type(), state.version());
+        SagaEngine.Transition transition = engine.onReply(definition, state, commandId, reply, connection);
+        Transitions.persist(connection, outbox, SagaMessages.replyChannel(service), transition, false,
+                message.traceparent());
+    }
+
+    private void runTimer() {
+        while (closing.getCount() > 0) {
+            try {
+                int handled;
+                do {
+                    handled = Transactions.inTransaction(dataSource, this::fireDue);
+                } while (handled == DUE_BATCH && closing.getCount() > 0);
+            } catch (RuntimeException e) {
+                LOG.warn("saga timer of {} failed; trying again: {}", service, e.toString());
+            }
+            try {
+                closing.await(timerInterval.toMillis(), TimeUnit.MILLISECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+    }
+
+    private int fireDue(Connection connection) throws SQLException {
+        List<SagaEngine.State> due = SagaStore.lockDue(connection, clock.instant(), DUE_BATCH);
+        for (SagaEngine.State state : due) {
+            SagaEngine.Transition transition;
+            try {
+                transition = engine.onDeadline(definitions.get(state.type(), state.version()), state, connection);
+            } catch (SagaException unusable) {
+                // Unknown definition or unreadable data: park the saga for an operator instead of retrying forever.
+                SagaEngine.State parked = new SagaEngine.State(state.id(), state.type(), state.version(), SagaState.PARKED,
+                        state.stepIndex(), state.attempt(), null, null, state.data(), unusable.getMessage());
+                transition = new SagaEngine.Transition(parked, List.of(),
+                        List.of(new SagaEngine.Entry(state.stepIndex(), null, "PARKED", unusable.getMessage())));
+                LOG.error("saga {} parked: {}", state.id(), unusable.getMessage());
+            }
+            Transitions.persist(connection, outbox, SagaMessages.replyChannel(service), transition, false, null);
+        }
+        return due.size();
+    }
+
+    /** Configures a {@link SagaOrchestrator}. */
+    public static final class Builder {
+        private String service;
+        private DataSource dataSource;
+        private String bootstrapServers;
+        private final Map<String, Object> kafkaProperties = new HashMap<>();
+        private final Definitions definitions = new Definitions();
+        private Outbox outbox = Outbox.builder().build();
+        private PayloadCodec payloadCodec = JacksonPayloadCodec.create();
+        private RetryPolicy replyRetry = RetryPolicy.defaults();
+        private Duration timerInterval = Duration.ofMillis(200);
+        private String topicPrefix = SagaMessages.DEFAULT_TOPIC_PREFIX;
+        private Clock clock = Clock.systemUTC();
+
+        private Builder() {
+        }
+
+        /** Required: this service's name; replies come to {@code outbox.event.saga-reply.<service>}. */
+        public Builder service(String service) {
+            this.service = SagaMessages.requireName("service", service);
+            return this;
+        }
+
+        /** Required: the service's database (saga tables, inbox, outbox). */
+        public Builder dataSource(DataSource dataSource) {
+            this.dataSource = dataSource;
+            return this;
+        }
+
+        /** Required: Kafka, for replies. */
+        public Builder bootstrapServers(String bootstrapServers) {
+            this.bootstrapServers = bootstrapServers;
+            return this;
+        }
+
+        /** Further Kafka consumer properties; see {@link InboxConsumer.Builder#kafkaProperties(Map)}. */
+        public Builder kafkaProperties(Map<String, ?> properties) {
+            this.kafkaProperties.putAll(properties);
+            return this;
+        }
+
+        /** Registers a saga definition; register every version that still has running instances. */
+        public Builder definition(SagaDefinition<?> definition) {
+            definitions.add(definition);
+            return this;
+        }
+
+        /** The outbox commands go through; default {@code Outbox.builder().build()}. */
+        public Builder outbox(Outbox outbox) {
+            this.outbox = Objects.requireNonNull(outbox, "outbox");
+            return this;
+        }
+
+        /** Encodes saga data and command payloads; default {@link JacksonPayloadCodec#create()}. */
+        public Builder payloadCodec(PayloadCodec payloadCodec) {
+            this.payloadCodec = Objects.requireNonNull(payloadCodec, "payloadCodec");
+            return this;
+        }
+
+        /** How a reply that fails to apply (database trouble) is retried; default {@link RetryPolicy#defaults()}. */
+        public Builder replyRetry(RetryPolicy replyRetry) {
+            this.replyRetry = Objects.requireNonNull(replyRetry, "replyRetry");
+            return this;
+        }
+
+        /** How often the timer looks for due timeouts and retries; default 200 ms. */
+        public Builder timerInterval(Duration timerInterval) {
+            this.timerInterval = Objects.requireNonNull(timerInterval, "timerInterval");
+            return this;
+        }
+
+        /** Topic prefix the relay routes with; default {@value SagaMessages#DEFAULT_TOPIC_PREFIX}. */
+        public Builder topicPrefix(String topicPrefix) {
+            this.topicPrefix = Objects.requireNonNull(topicPrefix, "topicPrefix");
+            return this;
+        }
+
+        Builder clock(Clock clock) {
+            this.clock = clock;
+            return this;
+        }
+
+        public SagaOrchestrator build() {
+            if (service == null) {
+                throw new IllegalArgumentException("service is required");
+            }
+            if (dataSource == null) {
+                throw new IllegalArgumentException("dataSource is required");
+            }
+            if (bootstrapServers == null || bootstrapServers.isBlank()) {
+                throw new IllegalArgumentException("bootstrapServers is required");
+            }
+            return new SagaOrchestrator(this);
+        }
+    }
+}

@@ -1,0 +1,240 @@
+package dev.outboxsaga.saga;
+
+import dev.outboxsaga.core.InboundMessage;
+import dev.outboxsaga.core.InboxConsumer;
+import dev.outboxsaga.core.MessageContext;
+import dev.outboxsaga.core.MessageHeaders;
+import dev.outboxsaga.core.Outbox;
+import dev.outboxsaga.core.OutboxMessage;
+import dev.outboxsaga.core.PayloadCodec;
+import dev.outboxsaga.core.JacksonPayloadCodec;
+import dev.outboxsaga.core.RetryPolicy;
+import dev.outboxsaga.saga.internal.SagaStore;
+import java.sql.Connection;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Objects;
+import java.util.UUID;
+import javax.sql.DataSource;
+
+/**
+ * A service's side of sagas: receives commands on {@code outbox.event.saga-command.<name>}, runs the
+ * {@link CommandHandler} for the command type in one transaction with the inbox record, the stored
+ * reply and the reply message (through the outbox).
+ *
+ * <p>Effect once per saga step: the reply of each (saga, step, forward or compensation) is stored
+ * with its effect, so a command sent again (the orchestrator retrying after a timeout) gets the
+ * same reply without running the handler twice. A compensation for a step this participant never
+ * carried out (it failed, or its command never arrived before the saga gave up) succeeds without
+ * calling the handler. Retryable failures are not stored, so a retry runs the handler again.
+ *
+ * <pre>{@code
+ * SagaParticipant bank = SagaParticipant.builder()
+ *         .name("bank-a").dataSource(dataSource).bootstrapServers(kafka)
+ *         .handle("Debit", (command, context) -> debit(context.connection(), context.payload(Debit.class)))
+ *         .handle("Refund", (command, context) -> refund(context.connection(), context.payload(Refund.class)))
+ *         .build().start();
+ * }</pre>
+ */
+public final class SagaParticipant implements AutoCloseable {
+
+    private static final String FORWARD = "FORWARD";
+    private static final String COMPENSATION = "COMPENSATION";
+
+    private final String name;
+    private final Map<String, CommandHandler> handlers;
+    private final InboxConsumer consumer;
+
+    private SagaParticipant(Builder builder) {
+        this.name = builder.name;
+        this.handlers = Map.copyOf(builder.handlers);
+        this.consumer = InboxConsumer.builder()
+                .name(name + "-saga-commands")
+                .dataSource(builder.dataSource)
+                .bootstrapServers(builder.bootstrapServers)
+                .kafkaProperties(builder.kafkaProperties)
+                .topics(builder.topicPrefix + SagaMessages.commandChannel(name))
+                .outbox(builder.outbox)
+                .payloadCodec(builder.payloadCodec)
+                .concurrency(builder.concurrency)
+                .retryPolicy(builder.retry.retryingOnly(failure -> !(failure instanceof SagaException)
+                        && builder.retry.retryable().test(failure)))
+                .handler(this::onCommand)
+                .build();
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    public SagaParticipant start() {
+        consumer.start();
+        return this;
+    }
+
+    /** The inbox consumer underneath: its counts and dead letters (commands that could not be handled). */
+    public InboxConsumer consumer() {
+        return consumer;
+    }
+
+    public String name() {
+        return name;
+    }
+
+    @Override
+    public void close() {
+        consumer.close();
+    }
+
+    private void onCommand(InboundMessage message, MessageContext context) throws Exception {
+        SagaCommand command = read(message);
+        Connection connection = context.connection();
+        String kind = command.compensation() ? COMPENSATION : FORWARD;
+        Reply reply = SagaStore.findReply(connection, name, command.sagaId(), command.stepIndex(), kind);
+        if (reply == null) {
+            reply = decide(command, context, connection);
+            if (reply.succeeded() || !reply.retryable()) {
+                SagaStore.saveReply(connection, name, new SagaStore.SagaCommandKey(command.sagaId(), command.stepIndex(),
+                        kind), command.type(), reply);
+            }
+        }
+        OutboxMessage.Builder answer = context.newMessage()
+                .aggregate(command.replyTo(), command.sagaId().toString())
+                .type(SagaMessages.REPLY_TYPE)
+                .payload(reply.payload())
+                .correlationId(command.sagaId().toString())
+                .header(SagaMessages.IN_REPLY_TO, command.id().toString())
+                .header(SagaMessages.OUTCOME, reply.succeeded() ? "SUCCESS" : "FAILURE")
+                .header(SagaMessages.RETRYABLE, Boolean.toString(reply.retryable()))
+                .header(SagaMessages.STEP, Integer.toString(command.stepIndex()));
+        if (reply.reason() != null) {
+            answer.header(SagaMessages.REASON, reply.reason());
+        }
+        context.send(answer.build());
+    }
+
+    private Reply decide(SagaCommand command, MessageContext context, Connection connection) throws Exception {
+        if (command.compensation()) {
+            Reply forward = SagaStore.findReply(connection, name, command.sagaId(), command.stepIndex(), FORWARD);
+            if (forward == null || !forward.succeeded()) {
+                return new Reply(true, false, "nothing to compensate: step " + command.stepName() + " took no effect here",
+                        "{}");
+            }
+        }
+        CommandHandler handler = handlers.get(command.type());
+        if (handler == null) {
+            throw new SagaException("participant " + name + " has no handler for command type '" + command.type()
+                    + "' (known: " + handlers.keySet() + ")");
+        }
+        Reply reply = handler.handle(command, context);
+        if (reply == null) {
+            throw new SagaException("the handler of " + command.type() + " returned no reply");
+        }
+        return reply;
+    }
+
+    private static SagaCommand read(InboundMessage message) {
+        String kind = SagaMessages.required(message, SagaMessages.COMMAND_KIND);
+        if (!kind.equals(FORWARD) && !kind.equals(COMPENSATION)) {
+            throw new SagaException("command " + message.id() + " has kind '" + kind + "'");
+        }
+        if (message.type() == null) {
+            throw new SagaException("command " + message.id() + " has no " + MessageHeaders.TYPE + " header");
+        }
+        UUID sagaId = SagaMessages.sagaId(message);
+        return new SagaCommand(message.id(), sagaId, SagaMessages.required(message, SagaMessages.SAGA_TYPE),
+                SagaMessages.requiredInt(message, SagaMessages.STEP), message.headers().get(SagaMessages.STEP_NAME),
+                message.type(), kind.equals(COMPENSATION), SagaMessages.requiredInt(message, SagaMessages.ATTEMPT),
+                message.payload(), SagaMessages.required(message, SagaMessages.REPLY_TO));
+    }
+
+    /** Configures a {@link SagaParticipant}. */
+    public static final class Builder {
+        private String name;
+        private DataSource dataSource;
+        private String bootstrapServers;
+        private final Map<String, Object> kafkaProperties = new HashMap<>();
+        private final Map<String, CommandHandler> handlers = new HashMap<>();
+        private Outbox outbox = Outbox.builder().build();
+        private PayloadCodec payloadCodec = JacksonPayloadCodec.create();
+        private RetryPolicy retry = RetryPolicy.defaults();
+        private int concurrency = 1;
+        private String topicPrefix = SagaMessages.DEFAULT_TOPIC_PREFIX;
+
+        private Builder() {
+        }
+
+        /** Required: the participant's name, as sagas address it. */
+        public Builder name(String name) {
+            this.name = SagaMessages.requireName("participant", name);
+            return this;
+        }
+
+        /** Required: the participant's own database. */
+        public Builder dataSource(DataSource dataSource) {
+            this.dataSource = dataSource;
+            return this;
+        }
+
+        /** Required. */
+        public Builder bootstrapServers(String bootstrapServers) {
+            this.bootstrapServers = bootstrapServers;
+            return this;
+        }
+
+        /** Further Kafka consumer properties. */
+        public Builder kafkaProperties(Map<String, ?> properties) {
+            this.kafkaProperties.putAll(properties);
+            return this;
+        }
+
+        /** The handler of one command type (forward or compensating). */
+        public Builder handle(String commandType, CommandHandler handler) {
+            Objects.requireNonNull(handler, "handler");
+            if (handlers.putIfAbsent(commandType, handler) != null) {
+                throw new IllegalArgumentException("command type " + commandType + " has a handler already");
+            }
+            return this;
+        }
+
+        /** The outbox replies go through; default {@code Outbox.builder().build()}. */
+        public Builder outbox(Outbox outbox) {
+            this.outbox = Objects.requireNonNull(outbox, "outbox");
+            return this;
+        }
+
+        /** Decodes payloads for {@link MessageContext#payload(Class)}; default {@link JacksonPayloadCodec#create()}. */
+        public Builder payloadCodec(PayloadCodec payloadCodec) {
+            this.payloadCodec = Objects.requireNonNull(payloadCodec, "payloadCodec");
+            return this;
+        }
+
+        /** How a handler that throws is retried before the command is parked; default {@link RetryPolicy#defaults()}. */
+        public Builder retry(RetryPolicy retry) {
+            this.retry = Objects.requireNonNull(retry, "retry");
+            return this;
+        }
+
+        /** Consumer threads; default 1. */
+        public Builder concurrency(int concurrency) {
+            this.concurrency = concurrency;
+            return this;
+        }
+
+        /** Topic prefix the relay routes with; default {@value SagaMessages#DEFAULT_TOPIC_PREFIX}. */
+        public Builder topicPrefix(String topicPrefix) {
+            this.topicPrefix = Objects.requireNonNull(topicPrefix, "topicPrefix");
+            return this;
+        }
+
+        public SagaParticipant build() {
+            if (name == null) {
+                throw new IllegalArgumentException("name is required");
+            }
+            if (handlers.isEmpty()) {
+                throw new IllegalArgumentException("participant " + name + " handles no command type");
+            }
+            return new SagaParticipant(this);
+        }
+    }
+}

@@ -1,0 +1,222 @@
+package dev.outboxsaga.saga;
+
+import dev.outboxsaga.core.JacksonPayloadCodec;
+import dev.outboxsaga.core.PayloadCodec;
+import dev.outboxsaga.saga.internal.SagaEngine;
+import java.time.Clock;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import java.util.function.Consumer;
+import java.util.stream.Collectors;
+
+/**
+ * Unit tests for saga definitions, without a database or a broker: given a saga, start it, expect a
+ * command, reply to it, let its deadline pass, expect compensations and the end state. Runs the same
+ * state machine as {@link SagaOrchestrator}. Local steps get a null connection.
+ *
+ * <pre>{@code
+ * SagaScenario.given(TRANSFER).start(new Transfer("t-1", "bank-a", "A1", "bank-b", "B1", 100))
+ *     .expectCommand("bank-a", "Debit")
+ *     .reply(Reply.success())
+ *     .expectCommand("bank-b", "Credit")
+ *     .reply(Reply.failure("unknown account B1"))
+ *     .expectCompensation("bank-a", "Refund")
+ *     .reply(Reply.success())
+ *     .expectState(SagaState.COMPENSATED);
+ * }</pre>
+ *
+ * Each {@code expect...} method throws {@link AssertionError} with what happened instead.
+ *
+ * @param <D> the saga data
+ */
+public final class SagaScenario<D> {
+
+    private final SagaDefinition<D> definition;
+    private final PayloadCodec codec;
+    private final MutableClock clock = new MutableClock();
+    private final SagaEngine engine;
+    private final List<SagaEngine.Entry> history = new ArrayList<>();
+    private SagaEngine.State state;
+    private List<SagaEngine.Command> sent = List.of();
+
+    private SagaScenario(SagaDefinition<D> definition, PayloadCodec codec) {
+        this.definition = definition;
+        this.codec = codec;
+        this.engine = new SagaEngine(codec, clock);
+    }
+
+    /** A scenario for {@code definition}, with the Jackson codec the orchestrator uses by default. */
+    public static <D> SagaScenario<D> given(SagaDefinition<D> definition) {
+        return new SagaScenario<>(definition, JacksonPayloadCodec.create());
+    }
+
+    /** A scenario with another codec. */
+    public static <D> SagaScenario<D> given(SagaDefinition<D> definition, PayloadCodec codec) {
+        return new SagaScenario<>(definition, codec);
+    }
+
+    /** Starts the saga with {@code data}. */
+    public SagaScenario<D> start(D data) {
+        if (state != null) {
+            throw new IllegalStateException("the scenario's saga was started already");
+        }
+        apply(engine.begin(definition, UUID.randomUUID(), data, null));
+        return this;
+    }
+
+    /** Expects the last event to have sent exactly one forward command of {@code type} to {@code participant}. */
+    public SagaScenario<D> expectCommand(String participant, String type) {
+        return expectSent(participant, type, false, payload -> { });
+    }
+
+    /** As {@link #expectCommand(String, String)}, then checks the command's JSON payload. */
+    public SagaScenario<D> expectCommand(String participant, String type, Consumer<String> payload) {
+        return expectSent(participant, type, false, payload);
+    }
+
+    /** Expects the last event to have sent exactly one compensating command of {@code type} to {@code participant}. */
+    public SagaScenario<D> expectCompensation(String participant, String type) {
+        return expectSent(participant, type, true, payload -> { });
+    }
+
+    /** Expects the last event to have sent nothing. */
+    public SagaScenario<D> expectNoCommand() {
+        if (!sent.isEmpty()) {
+            throw new AssertionError("expected no command, but sent " + describe(sent));
+        }
+        return this;
+    }
+
+    /** The participant answers the awaited command. */
+    public SagaScenario<D> reply(Reply reply) {
+        requireStarted();
+        if (state.awaitingCommandId() == null) {
+            throw new AssertionError("no command awaits a reply; saga is " + state.state() + " at step "
+                    + stepName(state.stepIndex()));
+        }
+        return replyTo(state.awaitingCommandId(), reply);
+    }
+
+    /** A reply to a given command id, e.g. one sent before a timeout (a late reply). */
+    public SagaScenario<D> replyTo(UUID commandId, Reply reply) {
+        requireStarted();
+        apply(engine.onReply(definition, state, commandId, reply, null));
+        return this;
+    }
+
+    /** Lets the deadline pass (the awaited reply times out, or a scheduled retry falls due). */
+    public SagaScenario<D> deadlinePasses() {
+        requireStarted();
+        if (state.deadline() == null) {
+            throw new AssertionError("nothing is due; saga is " + state.state() + " at step " + stepName(state.stepIndex()));
+        }
+        clock.now = state.deadline();
+        apply(engine.onDeadline(definition, state, null));
+        return this;
+    }
+
+    /** An operator retries a parked compensation. */
+    public SagaScenario<D> operatorRetriesCompensation() {
+        requireStarted();
+        apply(engine.retryParked(definition, state, null));
+        return this;
+    }
+
+    /** An operator marks a parked compensation done by hand. */
+    public SagaScenario<D> operatorMarksCompensated(String note) {
+        requireStarted();
+        apply(engine.markCompensated(definition, state, note, null));
+        return this;
+    }
+
+    /** Expects the saga to be in {@code expected}. */
+    public SagaScenario<D> expectState(SagaState expected) {
+        requireStarted();
+        if (state.state() != expected) {
+            throw new AssertionError("expected saga to be " + expected + " but it is " + state.state() + " at step "
+                    + stepName(state.stepIndex()) + (state.lastError() == null ? "" : " (" + state.lastError() + ")")
+                    + "; history: " + historyText());
+        }
+        return this;
+    }
+
+    /** Checks the saga data. */
+    public SagaScenario<D> expectData(Consumer<D> check) {
+        requireStarted();
+        check.accept(codec.decode(state.data(), definition.dataType()));
+        return this;
+    }
+
+    /** The id of the command awaiting a reply, to reply to it late later. */
+    public UUID awaitedCommand() {
+        requireStarted();
+        return state.awaitingCommandId();
+    }
+
+    /** The history so far, as {@code step:EVENT} strings. */
+    public List<String> history() {
+        return history.stream().map(entry -> entry.stepName() + ":" + entry.event()).toList();
+    }
+
+    private SagaScenario<D> expectSent(String participant, String type, boolean compensation, Consumer<String> payload) {
+        requireStarted();
+        if (sent.size() != 1 || !sent.get(0).participant().equals(participant) || !sent.get(0).commandType().equals(type)
+                || sent.get(0).compensation() != compensation) {
+            throw new AssertionError("expected " + (compensation ? "compensation " : "command ") + type + " to "
+                    + participant + ", but sent " + describe(sent) + "; saga is " + state.state() + "; history: "
+                    + historyText());
+        }
+        payload.accept(sent.get(0).payload());
+        return this;
+    }
+
+    private void apply(SagaEngine.Transition transition) {
+        state = transition.state();
+        sent = transition.commands();
+        history.addAll(transition.history());
+    }
+
+    private void requireStarted() {
+        if (state == null) {
+            throw new IllegalStateException("start the saga first");
+        }
+    }
+
+    private String stepName(int index) {
+        return index >= 0 && index < definition.steps().size() ? definition.steps().get(index).name() : "-";
+    }
+
+    private String historyText() {
+        return String.join(", ", history());
+    }
+
+    private static String describe(List<SagaEngine.Command> commands) {
+        if (commands.isEmpty()) {
+            return "nothing";
+        }
+        return commands.stream().map(c -> (c.compensation() ? "compensation " : "command ") + c.commandType() + " to "
+                + c.participant()).collect(Collectors.joining(", "));
+    }
+
+    private static final class MutableClock extends Clock {
+        private Instant now = Instant.parse("2026-01-01T00:00:00Z");
+
+        @Override
+        public java.time.ZoneId getZone() {
+            return ZoneOffset.UTC;
+        }
+
+        @Override
+        public Clock withZone(java.time.ZoneId zone) {
+            return this;
+        }
+
+        @Override
+        public Instant instant() {
+            return now;
+        }
+    }
+}

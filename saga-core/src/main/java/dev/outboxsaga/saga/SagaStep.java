@@ -1,0 +1,46 @@
+package dev.outboxsaga.saga;
+
+import dev.outboxsaga.core.RetryPolicy;
+import java.time.Duration;
+import java.util.function.BiFunction;
+import java.util.function.Function;
+
+/**
+ * One step of a {@link SagaDefinition}: a command to a participant (or local work), what to do with
+ * its reply, and how to compensate it. Built by {@link SagaDefinition.StepBuilder}.
+ *
+ * @param name                   the step's name, unique in its saga
+ * @param participant            which participant receives the command (from the saga data), or null for a local step
+ * @param commandType            the command's type
+ * @param command                the command's payload, from the saga data
+ * @param onSuccess              the saga data after a successful reply
+ * @param local                  the local work, for a local step
+ * @param compensationType       the compensating command's type (to the same participant), or null
+ * @param compensation           its payload, from the saga data
+ * @param localCompensation      local compensating work, for a local step, or null
+ * @param timeout                how long a reply may take before the attempt counts as failed
+ * @param retry                  attempts and backoff for transient failures and timeouts (forward and compensation)
+ */
+public record SagaStep<D>(
+        String name,
+        Function<D, String> participant,
+        String commandType,
+        Function<D, Object> command,
+        BiFunction<D, Reply, D> onSuccess,
+        LocalAction<D> local,
+        String compensationType,
+        Function<D, Object> compensation,
+        LocalAction<D> localCompensation,
+        Duration timeout,
+        RetryPolicy retry) {
+
+    /** Whether the step runs locally rather than commanding a participant. */
+    public boolean isLocal() {
+        return local != null;
+    }
+
+    /** Whether the step has anything to undo. */
+    public boolean hasCompensation() {
+        return compensationType != null || localCompensation != null;
+    }
+}

@@ -1,0 +1,366 @@
+package dev.outboxsaga.saga.internal;
+
+import dev.outboxsaga.core.PayloadCodec;
+import dev.outboxsaga.saga.LocalAction;
+import dev.outboxsaga.saga.Reply;
+import dev.outboxsaga.saga.SagaDefinition;
+import dev.outboxsaga.saga.SagaException;
+import dev.outboxsaga.saga.SagaState;
+import dev.outboxsaga.saga.SagaStep;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Savepoint;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+
+/**
+ * The saga state machine, free of I/O: given an instance and what happened (a reply, a deadline, an
+ * operator's repair), the next state, the commands to send and the history to record. The
+ * orchestrator persists a {@link Transition} in one transaction; the unit-test DSL runs it in memory.
+ */
+public final class SagaEngine {
+
+    /** The persisted state of one instance. */
+    public record State(UUID id, String type, int version, SagaState state, int stepIndex, int attempt,
+            UUID awaitingCommandId, Instant deadline, String data, String lastError) {
+    }
+
+    /** A command to send through the outbox; its id is the outbox message id that replies refer to. */
+    public record Command(UUID id, String participant, String commandType, String payload, int stepIndex,
+            String stepName, boolean compensation, int attempt) {
+    }
+
+    /** One history entry. */
+    public record Entry(int stepIndex, String stepName, String event, String detail) {
+    }
+
+    /** The outcome of one event. */
+    public record Transition(State state, List<Command> commands, List<Entry> history) {
+    }
+
+    private final PayloadCodec codec;
+    private final Clock clock;
+
+    public SagaEngine(PayloadCodec codec, Clock clock) {
+        this.codec = codec;
+        this.clock = clock;
+    }
+
+    /** A new instance, with its first step entered. */
+    public <D> Transition begin(SagaDefinition<D> definition, UUID id, D data, Connection connection) {
+        Work<D> work = new Work<>(definition, connection, new State(id, definition.type(), definition.version(),
+                SagaState.RUNNING, 0, 1, null, null, encode(data), null));
+        work.log(0, "STARTED", definition.type() + " v" + definition.version());
+        work.enterStep(0);
+        return work.transition();
+    }
+
+    /** A participant replied to {@code commandId}. */
+    public <D> Transition onReply(SagaDefinition<D> definition, State state, UUID commandId, Reply reply,
+            Connection connection) {
+        Work<D> work = new Work<>(definition, connection, state);
+        work.reply(commandId, reply);
+        return work.transition();
+    }
+
+    /** The instance's deadline passed: a reply timed out, or a retry is due. No-op when nothing is due. */
+    public <D> Transition onDeadline(SagaDefinition<D> definition, State state, Connection connection) {
+        Work<D> work = new Work<>(definition, connection, state);
+        work.deadline();
+        return work.transition();
+    }
+
+    /** Operator: send the parked compensation again, with fresh attempts. */
+    public <D> Transition retryParked(SagaDefinition<D> definition, State state, Connection connection) {
+        requireParked(state);
+        Work<D> work = new Work<>(definition, connection, state);
+        work.log(state.stepIndex(), "REPAIR_RETRY", "compensation retried by an operator");
+        work.state = SagaState.COMPENSATING;
+        work.compensate(state.stepIndex());
+        return work.transition();
+    }
+
+    /** Operator: the parked compensation was done by hand; go on with the earlier steps. */
+    public <D> Transition markCompensated(SagaDefinition<D> definition, State state, String note, Connection connection) {
+        requireParked(state);
+        Work<D> work = new Work<>(definition, connection, state);
+        work.log(state.stepIndex(), "REPAIRED", "compensated by hand: " + note);
+        work.state = SagaState.COMPENSATING;
+        work.nextCompensation(state.stepIndex() - 1);
+        return work.transition();
+    }
+
+    private static void requireParked(State state) {
+        if (state.state() != SagaState.PARKED) {
+            throw new IllegalStateException("saga " + state.id() + " is " + state.state() + ", not PARKED");
+        }
+    }
+
+    private String encode(Object data) {
+        return codec.encode(data);
+    }
+
+    /** Mutable working copy of one transition. */
+    private final class Work<D> {
+        private final SagaDefinition<D> definition;
+        private final Connection connection;
+        private final UUID id;
+        private final Instant now = clock.instant();
+        private SagaState state;
+        private int step;
+        private int attempt;
+        private UUID awaiting;
+        private Instant deadline;
+        private String data;
+        private String lastError;
+        private final List<Command> commands = new ArrayList<>();
+        private final List<Entry> history = new ArrayList<>();
+
+        Work(SagaDefinition<D> definition, Connection connection, State initial) {
+            this.definition = definition;
+            this.connection = connection;
+            this.id = initial.id();
+            this.state = initial.state();
+            this.step = initial.stepIndex();
+            this.attempt = initial.attempt();
+            this.awaiting = initial.awaitingCommandId();
+            this.deadline = initial.deadline();
+            this.data = initial.data();
+            this.lastError = initial.lastError();
+        }
+
+        Transition transition() {
+            return new Transition(new State(id, definition.type(), definition.version(), state, step, attempt, awaiting,
+                    deadline, data, lastError), List.copyOf(commands), List.copyOf(history));
+        }
+
+        SagaStep<D> stepAt(int index) {
+            return definition.steps().get(index);
+        }
+
+        void log(int index, String event, String detail) {
+            String name = index >= 0 && index < definition.steps().size() ? stepAt(index).name() : null;
+            history.add(new Entry(index, name, event, detail));
+        }
+
+        D decoded() {
+            try {
+                return codec.decode(data, definition.dataType());
+            } catch (RuntimeException e) {
+                throw new SagaException("data of saga " + id + " does not fit " + definition.dataType().getName()
+                        + ": " + e.getMessage(), e);
+            }
+        }
+
+        void enterStep(int index) {
+            int next = index;
+            while (next < definition.steps().size()) {
+                step = next;
+                attempt = 1;
+                SagaStep<D> current = stepAt(next);
+                if (!current.isLocal()) {
+                    sendForward();
+                    return;
+                }
+                try {
+                    data = encode(runLocal(current.local()));
+                    log(next, "SUCCEEDED", "local step");
+                    next++;
+                } catch (Exception failure) {
+                    lastError = failure.toString();
+                    log(next, "FAILED", "local step: " + failure);
+                    startCompensation(next - 1);
+                    return;
+                }
+            }
+            state = SagaState.COMPLETED;
+            awaiting = null;
+            deadline = null;
+            step = definition.steps().size() - 1;
+            log(step, "COMPLETED", null);
+        }
+
+        D runLocal(LocalAction<D> action) throws Exception {
+            if (connection == null) {
+                return action.apply(null, decoded());
+            }
+            // A local step that fails must leave nothing behind in the saga's transaction.
+            Savepoint savepoint = connection.setSavepoint();
+            try {
+                D result = action.apply(connection, decoded());
+                connection.releaseSavepoint(savepoint);
+                return result;
+            } catch (Exception | Error failure) {
+                try {
+                    connection.rollback(savepoint);
+                } catch (SQLException rollbackFailure) {
+                    failure.addSuppressed(rollbackFailure);
+                }
+                throw failure;
+            }
+        }
+
+        void sendForward() {
+            SagaStep<D> current = stepAt(step);
+            D value = decoded();
+            Command command = new Command(UUID.randomUUID(), current.participant().apply(value), current.commandType(),
+                    encode(current.command().apply(value)), step, current.name(), false, attempt);
+            send(command, current.timeout());
+            log(step, "COMMAND_SENT", current.commandType() + " to " + command.participant() + ", attempt " + attempt
+                    + ", id " + command.id());
+        }
+
+        void sendCompensation() {
+            SagaStep<D> current = stepAt(step);
+            D value = decoded();
+            Command command = new Command(UUID.randomUUID(), current.participant().apply(value),
+                    current.compensationType(), encode(current.compensation().apply(value)), step, current.name(), true,
+                    attempt);
+            send(command, current.timeout());
+            log(step, "COMPENSATION_SENT", current.compensationType() + " to " + command.participant() + ", attempt "
+                    + attempt + ", id " + command.id());
+        }
+
+        void send(Command command, Duration timeout) {
+            commands.add(command);
+            awaiting = command.id();
+            deadline = now.plus(timeout);
+        }
+
+        void startCompensation(int from) {
+            int first = lastCompensable(from);
+            if (first < 0) {
+                state = SagaState.FAILED;
+                awaiting = null;
+                deadline = null;
+                log(step, "ENDED_FAILED", lastError);
+                return;
+            }
+            state = SagaState.COMPENSATING;
+            compensate(first);
+        }
+
+        void compensate(int index) {
+            step = index;
+            attempt = 1;
+            SagaStep<D> current = stepAt(index);
+            if (current.localCompensation() == null) {
+                sendCompensation();
+                return;
+            }
+            try {
+                data = encode(runLocal(current.localCompensation()));
+                log(index, "COMPENSATED", "local step");
+                nextCompensation(index - 1);
+            } catch (Exception failure) {
+                park("local compensation failed: " + failure);
+            }
+        }
+
+        void nextCompensation(int from) {
+            int next = lastCompensable(from);
+            if (next < 0) {
+                state = SagaState.COMPENSATED;
+                awaiting = null;
+                deadline = null;
+                log(Math.max(step, 0), "ENDED_COMPENSATED", null);
+                return;
+            }
+            compensate(next);
+        }
+
+        int lastCompensable(int from) {
+            for (int index = Math.min(from, definition.steps().size() - 1); index >= 0; index--) {
+                if (stepAt(index).hasCompensation()) {
+                    return index;
+                }
+            }
+            return -1;
+        }
+
+        void park(String reason) {
+            state = SagaState.PARKED;
+            awaiting = null;
+            deadline = null;
+            lastError = reason;
+            log(step, "PARKED", reason);
+        }
+
+        void scheduleRetry(String reason) {
+            lastError = reason;
+            awaiting = null;
+            Duration backoff = stepAt(step).retry().backoffAfter(attempt);
+            deadline = now.plus(backoff);
+            log(step, "RETRY_SCHEDULED", reason + "; attempt " + (attempt + 1) + " in " + backoff.toMillis() + " ms");
+        }
+
+        void reply(UUID commandId, Reply reply) {
+            if (awaiting == null || !awaiting.equals(commandId)
+                    || (state != SagaState.RUNNING && state != SagaState.COMPENSATING)) {
+                log(step, "LATE_REPLY_IGNORED", (reply.succeeded() ? "success" : "failure: " + reply.reason())
+                        + " in reply to " + commandId);
+                return;
+            }
+            SagaStep<D> current = stepAt(step);
+            int maxAttempts = current.retry().maxAttempts();
+            if (state == SagaState.RUNNING) {
+                if (reply.succeeded()) {
+                    data = encode(current.onSuccess().apply(decoded(), reply));
+                    log(step, "SUCCEEDED", null);
+                    enterStep(step + 1);
+                } else if (reply.retryable() && attempt < maxAttempts) {
+                    log(step, "FAILED", "retryable: " + reply.reason());
+                    scheduleRetry(reply.reason());
+                } else {
+                    lastError = reply.reason();
+                    log(step, "FAILED", reply.reason());
+                    // The failed step took no effect: compensate the ones before it.
+                    startCompensation(step - 1);
+                }
+                return;
+            }
+            if (reply.succeeded()) {
+                log(step, "COMPENSATED", null);
+                nextCompensation(step - 1);
+            } else if (attempt < maxAttempts) {
+                log(step, "COMPENSATION_FAILED", reply.reason());
+                scheduleRetry(reply.reason());
+            } else {
+                log(step, "COMPENSATION_FAILED", reply.reason());
+                park("compensation failed after " + attempt + " attempt(s): " + reply.reason());
+            }
+        }
+
+        void deadline() {
+            if (deadline == null || now.isBefore(deadline)
+                    || (state != SagaState.RUNNING && state != SagaState.COMPENSATING)) {
+                return;
+            }
+            SagaStep<D> current = stepAt(step);
+            boolean running = state == SagaState.RUNNING;
+            if (awaiting != null) {
+                lastError = "no reply within " + current.timeout().toMillis() + " ms";
+                log(step, "TIMED_OUT", "no reply to " + awaiting + " within " + current.timeout().toMillis() + " ms");
+                if (attempt >= current.retry().maxAttempts()) {
+                    if (running) {
+                        // Whether the timed-out step took effect is unknown: compensate it too.
+                        startCompensation(step);
+                    } else {
+                        park("compensation timed out after " + attempt + " attempt(s)");
+                    }
+                    return;
+                }
+            }
+            attempt++;
+            if (running) {
+                sendForward();
+            } else {
+                sendCompensation();
+            }
+        }
+    }
+}

@@ -1,0 +1,236 @@
+package dev.outboxsaga.saga.internal;
+
+import dev.outboxsaga.saga.Reply;
+import dev.outboxsaga.saga.SagaEvent;
+import dev.outboxsaga.saga.SagaInstance;
+import dev.outboxsaga.saga.SagaState;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Timestamp;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.function.IntFunction;
+
+/** Reads and writes saga instances, their history and participants' replies. */
+public final class SagaStore {
+
+    private SagaStore() {
+    }
+
+    public static void insert(Connection connection, SagaEngine.State state) throws SQLException {
+        try (PreparedStatement insert = connection.prepareStatement(Sql.INSERT_INSTANCE)) {
+            insert.setObject(1, state.id());
+            insert.setString(2, state.type());
+            insert.setInt(3, state.version());
+            insert.setString(4, state.state().name());
+            insert.setInt(5, state.stepIndex());
+            insert.setInt(6, state.attempt());
+            insert.setObject(7, state.awaitingCommandId());
+            insert.setTimestamp(8, timestamp(state.deadline()));
+            insert.setString(9, state.data());
+            insert.setString(10, state.lastError());
+            insert.setBoolean(11, state.state().terminal());
+            insert.executeUpdate();
+        }
+    }
+
+    public static void update(Connection connection, SagaEngine.State state) throws SQLException {
+        try (PreparedStatement update = connection.prepareStatement(Sql.UPDATE_INSTANCE)) {
+            update.setString(1, state.state().name());
+            update.setInt(2, state.stepIndex());
+            update.setInt(3, state.attempt());
+            update.setObject(4, state.awaitingCommandId());
+            update.setTimestamp(5, timestamp(state.deadline()));
+            update.setString(6, state.data());
+            update.setString(7, state.lastError());
+            update.setBoolean(8, state.state().terminal());
+            update.setObject(9, state.id());
+            update.executeUpdate();
+        }
+    }
+
+    public static void record(Connection connection, UUID sagaId, List<SagaEngine.Entry> history) throws SQLException {
+        if (history.isEmpty()) {
+            return;
+        }
+        try (PreparedStatement insert = connection.prepareStatement(Sql.INSERT_EVENT)) {
+            for (SagaEngine.Entry entry : history) {
+                insert.setObject(1, sagaId);
+                insert.setInt(2, entry.stepIndex());
+                insert.setString(3, entry.stepName());
+                insert.setString(4, entry.event());
+                insert.setString(5, entry.detail());
+                insert.addBatch();
+            }
+            insert.executeBatch();
+        }
+    }
+
+    /** The instance, locked for this transaction, or null. */
+    public static SagaEngine.State lock(Connection connection, UUID id) throws SQLException {
+        try (PreparedStatement query = connection.prepareStatement(Sql.LOCK_INSTANCE)) {
+            query.setObject(1, id);
+            try (ResultSet rows = query.executeQuery()) {
+                return rows.next() ? state(rows) : null;
+            }
+        }
+    }
+
+    /** Instances whose deadline passed, locked, skipping those another process holds. */
+    public static List<SagaEngine.State> lockDue(Connection connection, Instant now, int limit) throws SQLException {
+        try (PreparedStatement query = connection.prepareStatement(Sql.LOCK_DUE)) {
+            query.setTimestamp(1, Timestamp.from(now));
+            query.setInt(2, limit);
+            List<SagaEngine.State> due = new ArrayList<>();
+            try (ResultSet rows = query.executeQuery()) {
+                while (rows.next()) {
+                    due.add(state(rows));
+                }
+            }
+            return due;
+        }
+    }
+
+    public static SagaInstance find(Connection connection, UUID id, IntFunction<String> stepNames) throws SQLException {
+        try (PreparedStatement query = connection.prepareStatement(Sql.FIND_INSTANCE)) {
+            query.setObject(1, id);
+            try (ResultSet rows = query.executeQuery()) {
+                return rows.next() ? instance(rows, stepNames) : null;
+            }
+        }
+    }
+
+    public static List<SagaInstance> list(Connection connection, SagaState state, String type, Instant createdBefore,
+            int limit, StepNames stepNames) throws SQLException {
+        try (PreparedStatement query = connection.prepareStatement(Sql.LIST)) {
+            String stateName = state == null ? null : state.name();
+            query.setString(1, stateName);
+            query.setString(2, stateName);
+            query.setString(3, type);
+            query.setString(4, type);
+            query.setTimestamp(5, Timestamp.from(createdBefore));
+            query.setInt(6, limit);
+            return instances(query, stepNames);
+        }
+    }
+
+    public static List<SagaInstance> stuck(Connection connection, Instant unchangedSince, int limit, StepNames stepNames)
+            throws SQLException {
+        try (PreparedStatement query = connection.prepareStatement(Sql.STUCK)) {
+            query.setTimestamp(1, Timestamp.from(unchangedSince));
+            query.setInt(2, limit);
+            return instances(query, stepNames);
+        }
+    }
+
+    public static Map<SagaState, Long> countByState(Connection connection) throws SQLException {
+        Map<SagaState, Long> counts = new EnumMap<>(SagaState.class);
+        for (SagaState state : SagaState.values()) {
+            counts.put(state, 0L);
+        }
+        try (PreparedStatement query = connection.prepareStatement(Sql.COUNT_BY_STATE);
+             ResultSet rows = query.executeQuery()) {
+            while (rows.next()) {
+                counts.put(SagaState.valueOf(rows.getString(1)), rows.getLong(2));
+            }
+        }
+        return counts;
+    }
+
+    public static List<SagaEvent> history(Connection connection, UUID sagaId) throws SQLException {
+        try (PreparedStatement query = connection.prepareStatement(Sql.HISTORY)) {
+            query.setObject(1, sagaId);
+            List<SagaEvent> events = new ArrayList<>();
+            try (ResultSet rows = query.executeQuery()) {
+                while (rows.next()) {
+                    events.add(new SagaEvent(rows.getLong(1), rows.getObject(2, UUID.class), rows.getInt(3),
+                            rows.getString(4), rows.getString(5), rows.getString(6), rows.getTimestamp(7).toInstant()));
+                }
+            }
+            return events;
+        }
+    }
+
+    /** The reply a participant gave for a saga step, or null. */
+    public static Reply findReply(Connection connection, String participant, UUID sagaId, int step, String kind)
+            throws SQLException {
+        try (PreparedStatement query = connection.prepareStatement(Sql.FIND_REPLY)) {
+            query.setString(1, participant);
+            query.setObject(2, sagaId);
+            query.setInt(3, step);
+            query.setString(4, kind);
+            try (ResultSet rows = query.executeQuery()) {
+                if (!rows.next()) {
+                    return null;
+                }
+                return new Reply("SUCCESS".equals(rows.getString(1)), rows.getBoolean(2), rows.getString(3),
+                        rows.getString(4));
+            }
+        }
+    }
+
+    public static void saveReply(Connection connection, String participant, SagaCommandKey key, String commandType,
+            Reply reply) throws SQLException {
+        try (PreparedStatement insert = connection.prepareStatement(Sql.INSERT_REPLY)) {
+            insert.setString(1, participant);
+            insert.setObject(2, key.sagaId());
+            insert.setInt(3, key.stepIndex());
+            insert.setString(4, key.kind());
+            insert.setString(5, commandType);
+            insert.setString(6, reply.succeeded() ? "SUCCESS" : "FAILURE");
+            insert.setBoolean(7, reply.retryable());
+            insert.setString(8, reply.reason());
+            insert.setString(9, reply.payload());
+            insert.executeUpdate();
+        }
+    }
+
+    /** Which saga step a participant's reply belongs to. */
+    public record SagaCommandKey(UUID sagaId, int stepIndex, String kind) {
+    }
+
+    /** Step names of a saga type and version, for display. */
+    @FunctionalInterface
+    public interface StepNames {
+        String name(String type, int version, int stepIndex);
+    }
+
+    private static List<SagaInstance> instances(PreparedStatement query, StepNames stepNames) throws SQLException {
+        List<SagaInstance> result = new ArrayList<>();
+        try (ResultSet rows = query.executeQuery()) {
+            while (rows.next()) {
+                String type = rows.getString(2);
+                int version = rows.getInt(3);
+                result.add(instance(rows, index -> stepNames.name(type, version, index)));
+            }
+        }
+        return result;
+    }
+
+    private static SagaInstance instance(ResultSet rows, IntFunction<String> stepNames) throws SQLException {
+        SagaEngine.State state = state(rows);
+        return new SagaInstance(state.id(), state.type(), state.version(), state.state(), state.stepIndex(),
+                stepNames.apply(state.stepIndex()), state.attempt(), state.data(), state.deadline(), state.lastError(),
+                rows.getTimestamp(11).toInstant(), rows.getTimestamp(12).toInstant(), instant(rows.getTimestamp(13)));
+    }
+
+    private static SagaEngine.State state(ResultSet rows) throws SQLException {
+        return new SagaEngine.State(rows.getObject(1, UUID.class), rows.getString(2), rows.getInt(3),
+                SagaState.valueOf(rows.getString(4)), rows.getInt(5), rows.getInt(6), rows.getObject(7, UUID.class),
+                instant(rows.getTimestamp(8)), rows.getString(9), rows.getString(10));
+    }
+
+    private static Timestamp timestamp(Instant instant) {
+        return instant == null ? null : Timestamp.from(instant);
+    }
+
+    private static Instant instant(Timestamp timestamp) {
+        return timestamp == null ? null : timestamp.toInstant();
+    }
+}

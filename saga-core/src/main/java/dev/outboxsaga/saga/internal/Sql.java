@@ -1,0 +1,49 @@
+package dev.outboxsaga.saga.internal;
+
+/** Every SQL statement of the saga module; the tables come from {@code sql/V5__saga.sql}. */
+final class Sql {
+
+    private Sql() {
+    }
+
+    static final String INSTANCE_COLUMNS = "id, saga_type, saga_version, state, step_index, attempt, awaiting_command_id, "
+            + "deadline, data::text, last_error, created_at, updated_at, ended_at";
+
+    static final String INSERT_INSTANCE = "INSERT INTO saga_instance (id, saga_type, saga_version, state, step_index, "
+            + "attempt, awaiting_command_id, deadline, data, last_error, ended_at) "
+            + "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?, CASE WHEN ? THEN now() END)";
+
+    static final String UPDATE_INSTANCE = "UPDATE saga_instance SET state = ?, step_index = ?, attempt = ?, "
+            + "awaiting_command_id = ?, deadline = ?, data = ?::jsonb, last_error = ?, updated_at = now(), "
+            + "ended_at = CASE WHEN ? THEN coalesce(ended_at, now()) END WHERE id = ?";
+
+    static final String LOCK_INSTANCE = "SELECT " + INSTANCE_COLUMNS + " FROM saga_instance WHERE id = ? FOR UPDATE";
+
+    static final String FIND_INSTANCE = "SELECT " + INSTANCE_COLUMNS + " FROM saga_instance WHERE id = ?";
+
+    /** Due sagas; several orchestrator processes share the work without waiting on each other. */
+    static final String LOCK_DUE = "SELECT " + INSTANCE_COLUMNS + " FROM saga_instance "
+            + "WHERE state IN ('RUNNING', 'COMPENSATING') AND deadline <= ? ORDER BY deadline LIMIT ? "
+            + "FOR UPDATE SKIP LOCKED";
+
+    static final String LIST = "SELECT " + INSTANCE_COLUMNS + " FROM saga_instance "
+            + "WHERE (?::text IS NULL OR state = ?) AND (?::text IS NULL OR saga_type = ?) AND created_at <= ? "
+            + "ORDER BY created_at, id LIMIT ?";
+
+    static final String STUCK = "SELECT " + INSTANCE_COLUMNS + " FROM saga_instance "
+            + "WHERE state IN ('RUNNING', 'COMPENSATING', 'PARKED') AND updated_at <= ? ORDER BY updated_at LIMIT ?";
+
+    static final String COUNT_BY_STATE = "SELECT state, count(*) FROM saga_instance GROUP BY state";
+
+    static final String INSERT_EVENT = "INSERT INTO saga_event (saga_id, step_index, step_name, event, detail) "
+            + "VALUES (?, ?, ?, ?, ?)";
+
+    static final String HISTORY = "SELECT seq, saga_id, step_index, step_name, event, detail, at FROM saga_event "
+            + "WHERE saga_id = ? ORDER BY seq";
+
+    static final String FIND_REPLY = "SELECT outcome, retryable, reason, payload::text FROM saga_participant_reply "
+            + "WHERE participant = ? AND saga_id = ? AND step_index = ? AND kind = ?";
+
+    static final String INSERT_REPLY = "INSERT INTO saga_participant_reply (participant, saga_id, step_index, kind, "
+            + "command_type, outcome, retryable, reason, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb)";
+}

@@ -1,0 +1,41 @@
+package dev.outboxsaga.saga.internal;
+
+import dev.outboxsaga.core.Outbox;
+import dev.outboxsaga.core.OutboxMessage;
+import dev.outboxsaga.saga.SagaMessages;
+import java.sql.Connection;
+import java.sql.SQLException;
+
+/** Persists a transition: the instance, its history and its commands, in the caller's transaction. */
+public final class Transitions {
+
+    private Transitions() {
+    }
+
+    public static void persist(Connection connection, Outbox outbox, String replyChannel, SagaEngine.Transition transition,
+            boolean isNew, String traceparent) throws SQLException {
+        SagaEngine.State state = transition.state();
+        if (isNew) {
+            SagaStore.insert(connection, state);
+        } else {
+            SagaStore.update(connection, state);
+        }
+        SagaStore.record(connection, state.id(), transition.history());
+        for (SagaEngine.Command command : transition.commands()) {
+            outbox.append(connection, OutboxMessage.builder()
+                    .id(command.id())
+                    .aggregate(SagaMessages.commandChannel(command.participant()), state.id().toString())
+                    .type(command.commandType())
+                    .payload(command.payload())
+                    .correlationId(state.id().toString())
+                    .traceparent(traceparent)
+                    .header(SagaMessages.SAGA_TYPE, state.type())
+                    .header(SagaMessages.STEP, Integer.toString(command.stepIndex()))
+                    .header(SagaMessages.STEP_NAME, command.stepName())
+                    .header(SagaMessages.COMMAND_KIND, command.compensation() ? "COMPENSATION" : "FORWARD")
+                    .header(SagaMessages.ATTEMPT, Integer.toString(command.attempt()))
+                    .header(SagaMessages.REPLY_TO, replyChannel)
+                    .build());
+        }
+    }
+}
