@@ -82,6 +82,7 @@ public final class OutboxRelay implements Runnable, Closeable {
     private volatile RelayStatus.Role role = RelayStatus.Role.STOPPED;
     private volatile String failure;
     private volatile long leaseEpoch;
+    private volatile boolean streaming;
 
     private OutboxRelay(RelayConfig config, MeterRegistry registry) {
         this.config = config;
@@ -108,7 +109,7 @@ public final class OutboxRelay implements Runnable, Closeable {
     }
 
     public RelayStatus status() {
-        return new RelayStatus(role, config.instanceId(), leaseEpoch, metrics.publishedCount(), metrics.transactions(),
+        return new RelayStatus(role, config.instanceId(), leaseEpoch, streaming, metrics.publishedCount(), metrics.transactions(),
                 metrics.parkedCount(), metrics.lagMillis(), metrics.retainedWal(), failure);
     }
 
@@ -122,6 +123,7 @@ public final class OutboxRelay implements Runnable, Closeable {
     @Override
     public void run() {
         LOG.info("relay {} ({}) starting as standby", config.name(), config.instanceId());
+        preloadLeaderClasses();
         try (LeaderLease lease = new LeaderLease(config, database, sql)) {
             while (!closing()) {
                 role = RelayStatus.Role.STANDBY;
@@ -158,6 +160,31 @@ public final class OutboxRelay implements Runnable, Closeable {
             }
             LOG.info("relay {} ({}) stopped", config.name(), config.instanceId());
         }
+    }
+
+    /**
+     * Loads the engine's and Kafka's classes in the background while this process is a standby, so
+     * that a takeover does not spend seconds in class loading.
+     */
+    private void preloadLeaderClasses() {
+        Thread preload = new Thread(() -> {
+            for (String name : List.of("io.debezium.connector.postgresql.PostgresConnector",
+                    "io.debezium.connector.postgresql.PostgresConnectorTask",
+                    "io.debezium.embedded.async.AsyncEmbeddedEngine",
+                    "io.debezium.embedded.async.ConvertingAsyncEngineBuilderFactory",
+                    "org.apache.kafka.clients.producer.KafkaProducer",
+                    "org.apache.kafka.clients.consumer.KafkaConsumer",
+                    "org.apache.kafka.clients.admin.KafkaAdminClient",
+                    "org.apache.kafka.connect.json.JsonConverter")) {
+                try {
+                    Class.forName(name, true, OutboxRelay.class.getClassLoader());
+                } catch (ClassNotFoundException | LinkageError e) {
+                    LOG.debug("could not preload {}: {}", name, e.toString());
+                }
+            }
+        }, "outbox-relay-preload");
+        preload.setDaemon(true);
+        preload.start();
     }
 
     /** Stops publishing, gives up the lease and makes {@link #run()} return. Idempotent. */
@@ -231,9 +258,11 @@ public final class OutboxRelay implements Runnable, Closeable {
     private BatchPublisher prepare(LeaderLease lease, TransactionalPublisher producer) {
         PositionLog positions = positionLog();
         positions.ensureTopic();
+        // Fence first: initTransactions aborts a transaction the previous leader left open, which would
+        // otherwise hide the positions after it from the read_committed read below.
         producer.open();
         BatchPublisher batches = new BatchPublisher(config, producer, positions, database, sql, metrics,
-                () -> lease.held() && !closing());
+                lease::held, this::closing);
         Optional<Position> stored = positions.read();
         RecordMapper mapper = new RecordMapper(config, producer.maxRequestSize());
         try (Connection connection = database.connect("setup")) {
@@ -262,7 +291,9 @@ public final class OutboxRelay implements Runnable, Closeable {
             }
             List<BatchPublisher.Entry> existing = new ArrayList<>();
             setup.createSlotWithSnapshot(row -> existing.add(entry(mapper, row)));
-            batches.publish(existing, Position.START);
+            if (!batches.publish(existing, Position.START)) {
+                return batches;
+            }
             LOG.info("relay {}: first start published {} row(s) already in the outbox", config.name(), existing.size());
             return batches;
         } catch (SQLException e) {
@@ -293,6 +324,19 @@ public final class OutboxRelay implements Runnable, Closeable {
                     }
                     finished.countDown();
                 })
+                .using(new DebeziumEngine.ConnectorCallback() {
+                    @Override
+                    public void taskStarted() {
+                        streaming = true;
+                        LOG.info("relay {} ({}) is streaming from slot {}", config.name(), config.instanceId(),
+                                config.slotName());
+                    }
+
+                    @Override
+                    public void taskStopped() {
+                        streaming = false;
+                    }
+                })
                 .notifying(handler)
                 .build();
         ExecutorService executor = Executors.newSingleThreadExecutor(runnable -> {
@@ -319,6 +363,7 @@ public final class OutboxRelay implements Runnable, Closeable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } finally {
+            streaming = false;
             try {
                 engine.close();
             } catch (Exception closeFailure) {

@@ -60,7 +60,12 @@ public final class RelayConfig {
     public static final String HEADER_COLUMNS = "header.columns";
     /** A jsonb column whose object members become headers; default {@code headers}; empty for none. */
     public static final String HEADERS_JSON_COLUMN = "headers.json.column";
-    /** Compacted topic where the relay keeps its WAL position, written in the same Kafka transactions; default {@code outbox-relay-positions}. */
+    /**
+     * Compacted topic where the relay keeps its WAL position, written in the same Kafka transactions;
+     * default {@code outbox-relay-positions.<relay.name>}. One topic per relay: a relay killed inside a
+     * transaction blocks {@code read_committed} readers of its topic until its successor fences it, and
+     * must not block other relays.
+     */
     public static final String POSITIONS_TOPIC = "positions.topic";
     /** How long a leader's lease lasts without renewal; default 5000 ms. A standby takes over after it. */
     public static final String LEASE_TTL_MS = "lease.ttl.ms";
@@ -165,7 +170,7 @@ public final class RelayConfig {
         this.headerColumns = parseHeaderColumns(in.optional(HEADER_COLUMNS, "type:eventType,correlationid:correlationId"));
         String json = in.optional(HEADERS_JSON_COLUMN, "headers");
         this.headersJsonColumn = json.isEmpty() ? null : SqlIdentifiers.require(HEADERS_JSON_COLUMN, json);
-        this.positionsTopic = in.optional(POSITIONS_TOPIC, "outbox-relay-positions");
+        this.positionsTopic = in.optional(POSITIONS_TOPIC, "outbox-relay-positions." + name.replaceAll("[^a-zA-Z0-9._-]", "_"));
         if (!positionsTopic.matches("[a-zA-Z0-9._-]{1,249}")) {
             throw new IllegalArgumentException(POSITIONS_TOPIC + " is not a valid Kafka topic name: '" + positionsTopic + "'");
         }

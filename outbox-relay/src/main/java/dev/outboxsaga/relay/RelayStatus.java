@@ -6,6 +6,7 @@ package dev.outboxsaga.relay;
  * @param role                  what this process is doing now
  * @param instanceId            this process's name in the lease table
  * @param leaseEpoch            the lease epoch it holds or last held, 0 if never
+ * @param streaming             whether, as leader, it is reading the WAL now (false while it starts up)
  * @param recordsPublished      records committed to Kafka by this process
  * @param transactionsCommitted Kafka transactions committed by this process
  * @param recordsParked         rows parked as unpublishable by this process
@@ -17,6 +18,7 @@ public record RelayStatus(
         Role role,
         String instanceId,
         long leaseEpoch,
+        boolean streaming,
         long recordsPublished,
         long transactionsCommitted,
         long recordsParked,

@@ -41,7 +41,7 @@ class HttpEndpointTest {
     }
 
     private static RelayStatus status(Role role, long lagMillis, String failure) {
-        return new RelayStatus(role, "relay-host-1a2b", 7, 42, 5, 0, lagMillis, 123, failure);
+        return new RelayStatus(role, "relay-host-1a2b", 7, role == RelayStatus.Role.LEADER, 42, 5, 0, lagMillis, 123, failure);
     }
 
     private HttpResponse<String> get(String path) throws IOException, InterruptedException {

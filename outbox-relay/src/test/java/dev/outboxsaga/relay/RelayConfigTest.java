@@ -51,7 +51,7 @@ class RelayConfigTest {
         assertThat(config.headerColumns()).containsExactly(Map.entry("type", "eventType"),
                 Map.entry("correlationid", "correlationId"));
         assertThat(config.headersJsonColumn()).isEqualTo("headers");
-        assertThat(config.positionsTopic()).isEqualTo("outbox-relay-positions");
+        assertThat(config.positionsTopic()).isEqualTo("outbox-relay-positions." + config.name());
         assertThat(config.leaseTtl()).isEqualTo(Duration.ofMillis(5000));
         assertThat(config.leaseRenewInterval()).isEqualTo(Duration.ofMillis(1000));
         assertThat(config.heartbeatInterval()).isEqualTo(Duration.ofMillis(10000));

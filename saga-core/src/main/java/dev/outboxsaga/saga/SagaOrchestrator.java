@@ -82,6 +82,7 @@ public final class SagaOrchestrator implements AutoCloseable {
                 .topics(builder.topicPrefix + SagaMessages.replyChannel(service))
                 .outbox(outbox)
                 .retryPolicy(builder.replyRetry.retryingOnly(failure -> !(failure instanceof SagaException)))
+                .concurrency(builder.concurrency)
                 .handler(this::onReply)
                 .build();
         this.admin = new SagaAdmin(dataSource, definitions, engine, outbox, SagaMessages.replyChannel(service), clock);
@@ -242,6 +243,7 @@ public final class SagaOrchestrator implements AutoCloseable {
         private PayloadCodec payloadCodec = JacksonPayloadCodec.create();
         private RetryPolicy replyRetry = RetryPolicy.defaults();
         private Duration timerInterval = Duration.ofMillis(200);
+        private int concurrency = 1;
         private String topicPrefix = SagaMessages.DEFAULT_TOPIC_PREFIX;
         private Clock clock = Clock.systemUTC();
 
@@ -293,6 +295,15 @@ public final class SagaOrchestrator implements AutoCloseable {
         /** How a reply that fails to apply (database trouble) is retried; default {@link RetryPolicy#defaults()}. */
         public Builder replyRetry(RetryPolicy replyRetry) {
             this.replyRetry = Objects.requireNonNull(replyRetry, "replyRetry");
+            return this;
+        }
+
+        /**
+         * Threads applying replies, each a Kafka consumer of the reply topic; default 1. Replies of one
+         * saga share a partition, so they are applied in order whatever the number.
+         */
+        public Builder concurrency(int concurrency) {
+            this.concurrency = concurrency;
             return this;
         }
 

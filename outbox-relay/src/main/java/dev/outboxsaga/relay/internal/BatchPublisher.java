@@ -37,11 +37,12 @@ public final class BatchPublisher {
     private final Sql sql;
     private final RelayMetrics metrics;
     private final BooleanSupplier mayPublish;
+    private final BooleanSupplier closing;
     private final long haltAfterCommits = Long.getLong("outbox.relay.test.halt-after-commits", -1);
     private volatile Position committed = Position.NONE;
 
     public BatchPublisher(RelayConfig config, TransactionalPublisher publisher, PositionLog positions, Database database,
-            Sql sql, RelayMetrics metrics, BooleanSupplier mayPublish) {
+            Sql sql, RelayMetrics metrics, BooleanSupplier mayPublish, BooleanSupplier closing) {
         this.config = config;
         this.publisher = publisher;
         this.positions = positions;
@@ -49,6 +50,7 @@ public final class BatchPublisher {
         this.sql = sql;
         this.metrics = metrics;
         this.mayPublish = mayPublish;
+        this.closing = closing;
     }
 
     public Position committed() {
@@ -64,20 +66,23 @@ public final class BatchPublisher {
      * Publishes the entries not yet covered by the committed position, and moves the position to
      * {@code last} ({@link Position#START} for the rows of the first start's snapshot).
      *
+     * @return false when the relay is closing and nothing was published (the rows come again next time)
      * @throws TransactionalPublisher.Fenced when another instance took over, or the lease was lost
      */
-    public void publish(List<Entry> entries, Position last) {
+    public boolean publish(List<Entry> entries, Position last) {
         List<Entry> pending = new ArrayList<>(entries);
         long backoffMillis = 100;
         while (true) {
+            if (closing.getAsBoolean()) {
+                return false;
+            }
             if (!mayPublish.getAsBoolean()) {
-                LOG.warn("relay {}: may not publish (lease lost or closing)", config.name());
                 throw new TransactionalPublisher.Fenced(new IllegalStateException("the lease is no longer held"));
             }
             Position base = committed;
             pending.removeIf(entry -> base.covers(entry.position()));
             if (base.covers(last)) {
-                return;
+                return true;
             }
             try {
                 if (!publisher.isOpen()) {
@@ -104,7 +109,7 @@ public final class BatchPublisher {
                     // Test hook: die at the worst moment, after the Kafka commit and before the engine hears of it.
                     Runtime.getRuntime().halt(137);
                 }
-                return;
+                return true;
             } catch (TransactionalPublisher.Fenced fenced) {
                 throw fenced;
             } catch (TransactionalPublisher.Rejected rejected) {

@@ -61,8 +61,9 @@ public final class ChangeHandler implements DebeziumEngine.ChangeConsumer<Record
                 entries.add(new BatchPublisher.Entry(row, null, unpublishable.getMessage(), position));
             }
         }
-        if (last != null) {
-            publisher.publish(entries, last);
+        if (last != null && !publisher.publish(entries, last)) {
+            // Closing: leave the batch unmarked; the next leader reads it again from the slot.
+            return;
         }
         for (RecordChangeEvent<SourceRecord> event : positioned) {
             committer.markProcessed(event);

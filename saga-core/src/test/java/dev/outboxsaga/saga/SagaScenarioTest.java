@@ -1,0 +1,576 @@
+package dev.outboxsaga.saga;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.outboxsaga.core.RetryPolicy;
+import dev.outboxsaga.saga.TransferSaga.Transfer;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import org.junit.jupiter.api.Nested;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/** The saga state machine through the unit-test DSL: no database, no broker, a clock that moves only on demand. */
+class SagaScenarioTest {
+
+    private static final Transfer TRANSFER = new Transfer("t-1", "bank-a", "A1", "bank-b", "B1", 100, 2, null);
+    private static final Reply DEBITED = Reply.success("{\"ref\": \"D-1\"}");
+
+    private static SagaDefinition<Transfer> transfer() {
+        return TransferSaga.builder("transfer")
+                .retry(RetryPolicy.exponential(3, Duration.ofMillis(100), Duration.ofMillis(400)))
+                .timeout(Duration.ofSeconds(1))
+                .build();
+    }
+
+    private static SagaScenario<Transfer> started() {
+        return SagaScenario.given(transfer()).start(TRANSFER);
+    }
+
+    @Test
+    void happyPathCommandsEachStepInTurnAndCompletes() {
+        SagaScenario<Transfer> scenario = started()
+                .expectCommand("bank-a", "Debit", payload -> assertThat(payload)
+                        .isEqualTo("{\"account\":\"A1\",\"amount\":100,\"ref\":null}"))
+                .reply(DEBITED)
+                .expectCommand("bank-b", "Credit", payload -> assertThat(payload)
+                        .isEqualTo("{\"account\":\"B1\",\"amount\":100,\"ref\":\"D-1\"}"))
+                .reply(Reply.success())
+                .expectCommand("bank-a", "ChargeFee", payload -> assertThat(payload).contains("\"amount\":2"))
+                .reply(Reply.success())
+                .expectNoCommand()
+                .expectState(SagaState.COMPLETED)
+                .expectData(data -> assertThat(data.debitRef()).isEqualTo("D-1"));
+
+        assertThat(scenario.history()).containsExactly(
+                "debit:STARTED", "debit:COMMAND_SENT", "debit:SUCCEEDED",
+                "credit:COMMAND_SENT", "credit:SUCCEEDED",
+                "fee:COMMAND_SENT", "fee:SUCCEEDED", "fee:COMPLETED");
+        assertThat(scenario.awaitedCommand()).isNull();
+    }
+
+    @ParameterizedTest(name = "business failure at step {0}")
+    @ValueSource(ints = {0, 1, 2})
+    void businessFailureCompensatesTheCompletedStepsInReverseOrder(int failing) {
+        SagaScenario<Transfer> scenario = started();
+        for (int step = 0; step < failing; step++) {
+            scenario.expectCommand(TRANSFER.bankOf(step), TransferSaga.COMMANDS[step]).reply(DEBITED);
+        }
+        scenario.expectCommand(TRANSFER.bankOf(failing), TransferSaga.COMMANDS[failing])
+                .reply(Reply.failure("no"));
+        List<String> compensations = new ArrayList<>();
+        for (int step = failing - 1; step >= 0; step--) {
+            scenario.expectState(SagaState.COMPENSATING)
+                    .expectCompensation(TRANSFER.bankOf(step), TransferSaga.COMPENSATIONS[step])
+                    .reply(Reply.success());
+            compensations.add(TransferSaga.STEPS[step] + ":COMPENSATED");
+        }
+        scenario.expectNoCommand().expectState(failing == 0 ? SagaState.FAILED : SagaState.COMPENSATED);
+
+        List<String> history = scenario.history();
+        assertThat(history).contains(TransferSaga.STEPS[failing] + ":FAILED");
+        assertThat(history.stream().filter(entry -> entry.endsWith(":COMPENSATED")).toList())
+                .as("compensations, latest step first").containsExactlyElementsOf(compensations);
+        // The failed step took no effect, so it is not compensated.
+        assertThat(history).doesNotContain(TransferSaga.STEPS[failing] + ":COMPENSATION_SENT");
+        assertThat(history.get(history.size() - 1))
+                .isEqualTo(failing == 0 ? "debit:ENDED_FAILED" : "debit:ENDED_COMPENSATED");
+    }
+
+    @Test
+    void retryableFailureWaitsForTheBackoffThenRetriesTheSameStep() {
+        SagaScenario<Transfer> scenario = started()
+                .expectCommand("bank-a", "Debit").reply(DEBITED)
+                .expectCommand("bank-b", "Credit")
+                .reply(Reply.retryableFailure("bank-b busy"))
+                .expectNoCommand()
+                .expectState(SagaState.RUNNING);
+        assertThat(scenario.awaitedCommand()).as("nothing awaited during the backoff").isNull();
+
+        scenario.deadlinePasses()
+                .expectCommand("bank-b", "Credit")
+                .reply(Reply.retryableFailure("bank-b still busy"))
+                .expectNoCommand()
+                .deadlinePasses()
+                .expectCommand("bank-b", "Credit")
+                .reply(Reply.success())
+                .expectCommand("bank-a", "ChargeFee")
+                .reply(Reply.success())
+                .expectState(SagaState.COMPLETED);
+
+        assertThat(scenario.history()).containsSubsequence(
+                "credit:COMMAND_SENT", "credit:FAILED", "credit:RETRY_SCHEDULED",
+                "credit:COMMAND_SENT", "credit:FAILED", "credit:RETRY_SCHEDULED",
+                "credit:COMMAND_SENT", "credit:SUCCEEDED", "fee:COMMAND_SENT");
+        assertThat(scenario.history()).doesNotContain("debit:COMPENSATION_SENT");
+    }
+
+    @Test
+    void retriesExhaustedCompensatesTheEarlierSteps() {
+        SagaScenario<Transfer> scenario = started()
+                .expectCommand("bank-a", "Debit").reply(DEBITED)
+                .expectCommand("bank-b", "Credit").reply(Reply.retryableFailure("busy 1"))
+                .deadlinePasses()
+                .expectCommand("bank-b", "Credit").reply(Reply.retryableFailure("busy 2"))
+                .deadlinePasses()
+                .expectCommand("bank-b", "Credit").reply(Reply.retryableFailure("busy 3"))
+                // three attempts used: the step failed, and only the debit needs undoing
+                .expectState(SagaState.COMPENSATING)
+                .expectCompensation("bank-a", "Refund")
+                .reply(Reply.success())
+                .expectState(SagaState.COMPENSATED);
+
+        assertThat(scenario.history().stream().filter("credit:COMMAND_SENT"::equals)).hasSize(3);
+        assertThat(scenario.history()).doesNotContain("credit:COMPENSATION_SENT");
+    }
+
+    @Test
+    void timeoutsRetryThenCompensateIncludingTheTimedOutStep() {
+        SagaScenario<Transfer> scenario = started()
+                .expectCommand("bank-a", "Debit").reply(DEBITED)
+                .expectCommand("bank-b", "Credit");
+        UUID first = scenario.awaitedCommand();
+        scenario.deadlinePasses()
+                .expectState(SagaState.RUNNING)
+                .expectCommand("bank-b", "Credit");
+        UUID second = scenario.awaitedCommand();
+        assertThat(second).as("a retry is a new command").isNotEqualTo(first);
+        scenario.deadlinePasses()
+                .expectCommand("bank-b", "Credit")
+                .deadlinePasses()
+                // the credit may have happened without its reply arriving: undo it, then the debit
+                .expectState(SagaState.COMPENSATING)
+                .expectCompensation("bank-b", "ReverseCredit")
+                .reply(Reply.success())
+                .expectCompensation("bank-a", "Refund")
+                .reply(Reply.success())
+                .expectState(SagaState.COMPENSATED);
+
+        assertThat(scenario.history()).containsSubsequence(
+                "credit:COMMAND_SENT", "credit:TIMED_OUT", "credit:COMMAND_SENT", "credit:TIMED_OUT",
+                "credit:COMMAND_SENT", "credit:TIMED_OUT", "credit:COMPENSATION_SENT", "credit:COMPENSATED",
+                "debit:COMPENSATION_SENT", "debit:COMPENSATED", "debit:ENDED_COMPENSATED");
+    }
+
+    @Test
+    void timeoutOfTheFirstStepCompensatesIt() {
+        started().expectCommand("bank-a", "Debit")
+                .deadlinePasses().deadlinePasses().deadlinePasses()
+                .expectCompensation("bank-a", "Refund")
+                .reply(Reply.success())
+                .expectState(SagaState.COMPENSATED);
+    }
+
+    @Test
+    void lateReplyAfterATimeoutIsRecordedAndIgnored() {
+        SagaScenario<Transfer> scenario = started()
+                .expectCommand("bank-a", "Debit").reply(DEBITED)
+                .expectCommand("bank-b", "Credit");
+        UUID timedOut = scenario.awaitedCommand();
+        scenario.deadlinePasses().expectCommand("bank-b", "Credit");
+        UUID retry = scenario.awaitedCommand();
+
+        scenario.replyTo(timedOut, Reply.failure("late no"))
+                .expectNoCommand()
+                .expectState(SagaState.RUNNING);
+        assertThat(scenario.awaitedCommand()).as("still waiting for the retry").isEqualTo(retry);
+        assertThat(scenario.history()).last().isEqualTo("credit:LATE_REPLY_IGNORED");
+
+        scenario.replyTo(retry, Reply.success())
+                .expectCommand("bank-a", "ChargeFee")
+                .reply(Reply.success())
+                .expectState(SagaState.COMPLETED);
+        int entries = scenario.history().size();
+
+        // A reply arriving after the saga ended changes nothing either.
+        scenario.replyTo(timedOut, Reply.success()).expectNoCommand().expectState(SagaState.COMPLETED);
+        assertThat(scenario.history()).hasSize(entries + 1).last().isEqualTo("fee:LATE_REPLY_IGNORED");
+    }
+
+    @Test
+    void aReplyToADuplicateOfTheAwaitedCommandIdIsAppliedOnce() {
+        SagaScenario<Transfer> scenario = started().expectCommand("bank-a", "Debit");
+        UUID debit = scenario.awaitedCommand();
+        scenario.replyTo(debit, DEBITED).expectCommand("bank-b", "Credit");
+        scenario.replyTo(debit, DEBITED).expectNoCommand().expectState(SagaState.RUNNING);
+        assertThat(scenario.history()).filteredOn("debit:SUCCEEDED"::equals).hasSize(1);
+    }
+
+    @Nested
+    class ParkedCompensation {
+
+        private SagaScenario<Transfer> parkedAtCredit() {
+            SagaScenario<Transfer> scenario = started()
+                    .expectCommand("bank-a", "Debit").reply(DEBITED)
+                    .expectCommand("bank-b", "Credit").reply(Reply.success())
+                    .expectCommand("bank-a", "ChargeFee").reply(Reply.failure("fee account closed"))
+                    .expectCompensation("bank-b", "ReverseCredit").reply(Reply.failure("B1 frozen"));
+            for (int attempt = 2; attempt <= 3; attempt++) {
+                scenario.expectState(SagaState.COMPENSATING)
+                        .expectNoCommand()
+                        .deadlinePasses()
+                        .expectCompensation("bank-b", "ReverseCredit")
+                        .reply(Reply.failure("B1 frozen"));
+            }
+            return scenario.expectState(SagaState.PARKED).expectNoCommand();
+        }
+
+        @Test
+        void aCompensationThatKeepsFailingIsParkedAndNothingIsDue() {
+            SagaScenario<Transfer> scenario = parkedAtCredit();
+            assertThat(scenario.history()).containsSubsequence("credit:COMPENSATION_FAILED", "credit:RETRY_SCHEDULED",
+                    "credit:COMPENSATION_FAILED", "credit:RETRY_SCHEDULED", "credit:COMPENSATION_FAILED",
+                    "credit:PARKED");
+            assertThatThrownBy(scenario::deadlinePasses).isInstanceOf(AssertionError.class)
+                    .hasMessageContaining("nothing is due");
+            assertThatThrownBy(() -> scenario.reply(Reply.success())).isInstanceOf(AssertionError.class)
+                    .hasMessageContaining("no command awaits a reply");
+        }
+
+        @Test
+        void operatorRetryThenSuccessCompensatesTheRest() {
+            parkedAtCredit()
+                    .operatorRetriesCompensation()
+                    .expectState(SagaState.COMPENSATING)
+                    .expectCompensation("bank-b", "ReverseCredit")
+                    .reply(Reply.success())
+                    .expectCompensation("bank-a", "Refund")
+                    .reply(Reply.success())
+                    .expectState(SagaState.COMPENSATED);
+        }
+
+        @Test
+        void operatorRetryGetsFreshAttempts() {
+            SagaScenario<Transfer> scenario = parkedAtCredit()
+                    .operatorRetriesCompensation()
+                    .expectCompensation("bank-b", "ReverseCredit")
+                    .reply(Reply.failure("still frozen"))
+                    .expectState(SagaState.COMPENSATING)
+                    .deadlinePasses()
+                    .expectCompensation("bank-b", "ReverseCredit");
+            assertThat(scenario.history()).contains("credit:REPAIR_RETRY");
+        }
+
+        @Test
+        void operatorMarksCompensatedAndTheSagaGoesOnToTheEarlierSteps() {
+            SagaScenario<Transfer> scenario = parkedAtCredit()
+                    .operatorMarksCompensated("reversed by hand, ticket 42")
+                    .expectState(SagaState.COMPENSATING)
+                    .expectCompensation("bank-a", "Refund")
+                    .reply(Reply.success())
+                    .expectState(SagaState.COMPENSATED);
+            assertThat(scenario.history()).containsSubsequence("credit:PARKED", "credit:REPAIRED",
+                    "debit:COMPENSATION_SENT", "debit:COMPENSATED", "debit:ENDED_COMPENSATED");
+        }
+
+        @Test
+        void operatorMarksTheFirstStepCompensatedAndTheSagaEnds() {
+            started().expectCommand("bank-a", "Debit").reply(DEBITED)
+                    .expectCommand("bank-b", "Credit").reply(Reply.failure("unknown account"))
+                    .expectCompensation("bank-a", "Refund")
+                    .deadlinePasses().deadlinePasses().deadlinePasses()
+                    .expectState(SagaState.PARKED)
+                    .operatorMarksCompensated("refunded by hand")
+                    .expectNoCommand()
+                    .expectState(SagaState.COMPENSATED);
+        }
+
+        @Test
+        void aCompensationThatTimesOutIsParkedToo() {
+            SagaScenario<Transfer> scenario = started()
+                    .expectCommand("bank-a", "Debit").reply(DEBITED)
+                    .expectCommand("bank-b", "Credit").reply(Reply.failure("unknown account"))
+                    .expectCompensation("bank-a", "Refund")
+                    .deadlinePasses().expectCompensation("bank-a", "Refund")
+                    .deadlinePasses().expectCompensation("bank-a", "Refund")
+                    .deadlinePasses()
+                    .expectNoCommand()
+                    .expectState(SagaState.PARKED);
+            assertThat(scenario.history()).last().isEqualTo("debit:PARKED");
+        }
+
+        @Test
+        void operatorRepairsRefuseASagaThatIsNotParked() {
+            SagaScenario<Transfer> running = started();
+            assertThatThrownBy(running::operatorRetriesCompensation).isInstanceOf(IllegalStateException.class)
+                    .hasMessageContaining("is RUNNING, not PARKED");
+            assertThatThrownBy(() -> running.operatorMarksCompensated("x")).isInstanceOf(IllegalStateException.class)
+                    .hasMessageContaining("not PARKED");
+        }
+    }
+
+    @Nested
+    class LocalSteps {
+
+        /** reserve (local) -> debit (bank-a) -> record (local) */
+        private SagaDefinition<Transfer> withLocalSteps(boolean reserveFails, boolean recordFails,
+                boolean unreserveFails, List<String> calls) {
+            return SagaDefinition.builder("local-transfer", 1, Transfer.class)
+                    .step("reserve")
+                        .local((connection, t) -> {
+                            calls.add("reserve with " + connection);
+                            if (reserveFails) {
+                                throw new IllegalStateException("limit reached");
+                            }
+                            return t.withDebitRef("reserved");
+                        })
+                        .compensateLocally((connection, t) -> {
+                            calls.add("unreserve " + t.debitRef());
+                            if (unreserveFails) {
+                                throw new IllegalStateException("reservation table locked");
+                            }
+                            return t.withDebitRef("unreserved");
+                        })
+                    .step("debit")
+                        .invoke("bank-a", "Debit", t -> new TransferSaga.Movement(t.fromAccount(), t.amount(), t.debitRef()))
+                        .compensateWith("Refund", t -> new TransferSaga.Movement(t.fromAccount(), t.amount(), null))
+                        .retry(RetryPolicy.exponential(2, Duration.ofMillis(10), Duration.ofMillis(10)))
+                    .step("record")
+                        .local((connection, t) -> {
+                            calls.add("record");
+                            if (recordFails) {
+                                throw new IllegalStateException("journal full");
+                            }
+                            return t.withDebitRef(t.debitRef() + "+recorded");
+                        })
+                    .build();
+        }
+
+        @Test
+        void localStepsRunWithANullConnectionAndChangeTheData() {
+            List<String> calls = new ArrayList<>();
+            SagaScenario<Transfer> scenario = SagaScenario.given(withLocalSteps(false, false, false, calls))
+                    .start(TRANSFER)
+                    .expectCommand("bank-a", "Debit", payload -> assertThat(payload).contains("\"ref\":\"reserved\""))
+                    .expectData(t -> assertThat(t.debitRef()).isEqualTo("reserved"))
+                    .reply(Reply.success())
+                    .expectNoCommand()
+                    .expectState(SagaState.COMPLETED)
+                    .expectData(t -> assertThat(t.debitRef()).isEqualTo("reserved+recorded"));
+            assertThat(calls).containsExactly("reserve with null", "record");
+            assertThat(scenario.history()).containsExactly("reserve:STARTED", "reserve:SUCCEEDED",
+                    "debit:COMMAND_SENT", "debit:SUCCEEDED", "record:SUCCEEDED", "record:COMPLETED");
+        }
+
+        @Test
+        void aFailingFirstLocalStepFailsTheSaga() {
+            List<String> calls = new ArrayList<>();
+            SagaScenario.given(withLocalSteps(true, false, false, calls))
+                    .start(TRANSFER)
+                    .expectNoCommand()
+                    .expectState(SagaState.FAILED)
+                    .expectData(t -> assertThat(t.debitRef()).as("the failed step's data is dropped").isNull());
+            assertThat(calls).containsExactly("reserve with null");
+        }
+
+        @Test
+        void aFailingLaterLocalStepCompensatesRemoteAndLocalStepsInReverseOrder() {
+            List<String> calls = new ArrayList<>();
+            SagaScenario<Transfer> scenario = SagaScenario.given(withLocalSteps(false, true, false, calls))
+                    .start(TRANSFER)
+                    .expectCommand("bank-a", "Debit")
+                    .reply(Reply.success())
+                    .expectState(SagaState.COMPENSATING)
+                    .expectCompensation("bank-a", "Refund")
+                    .reply(Reply.success())
+                    .expectNoCommand()
+                    .expectState(SagaState.COMPENSATED)
+                    .expectData(t -> assertThat(t.debitRef()).isEqualTo("unreserved"));
+            assertThat(calls).containsExactly("reserve with null", "record", "unreserve reserved");
+            assertThat(scenario.history()).containsSubsequence("record:FAILED", "debit:COMPENSATION_SENT",
+                    "debit:COMPENSATED", "reserve:COMPENSATED", "reserve:ENDED_COMPENSATED");
+        }
+
+        @Test
+        void aFailingLocalCompensationParksAndCanBeMarkedDone() {
+            List<String> calls = new ArrayList<>();
+            SagaScenario.given(withLocalSteps(false, false, true, calls))
+                    .start(TRANSFER)
+                    .expectCommand("bank-a", "Debit")
+                    .reply(Reply.failure("insufficient funds"))
+                    .expectNoCommand()
+                    .expectState(SagaState.PARKED)
+                    .operatorMarksCompensated("released by hand")
+                    .expectState(SagaState.COMPENSATED);
+            assertThat(calls).containsExactly("reserve with null", "unreserve reserved");
+        }
+    }
+
+    @Nested
+    class Definitions {
+
+        @Test
+        void duplicateStepNamesAreRefused() {
+            assertThatThrownBy(() -> SagaDefinition.builder("transfer", 1, Transfer.class)
+                    .step("debit").invoke("bank-a", "Debit", t -> t)
+                    .step("debit").invoke("bank-a", "Debit", t -> t)
+                    .build())
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessage("saga transfer has two steps named debit");
+        }
+
+        @Test
+        void aStepMustEitherInvokeOrBeLocal() {
+            assertThatThrownBy(() -> SagaDefinition.builder("transfer", 1, Transfer.class)
+                    .step("debit").invoke("bank-a", "Debit", t -> t).local((c, t) -> t)
+                    .build())
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessage("step debit of saga transfer must either invoke a participant or be local, not both or neither");
+            assertThatThrownBy(() -> SagaDefinition.builder("transfer", 1, Transfer.class)
+                    .step("debit").step("credit").invoke("bank-b", "Credit", t -> t)
+                    .build())
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("step debit of saga transfer must either invoke a participant or be local");
+        }
+
+        @Test
+        void compensationsMustMatchTheKindOfStep() {
+            assertThatThrownBy(() -> SagaDefinition.builder("transfer", 1, Transfer.class)
+                    .step("reserve").local((c, t) -> t).compensateWith("Unreserve", t -> t)
+                    .build())
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessage("local step reserve compensates locally, not with a command");
+            assertThatThrownBy(() -> SagaDefinition.builder("transfer", 1, Transfer.class)
+                    .step("debit").invoke("bank-a", "Debit", t -> t).compensateLocally((c, t) -> t)
+                    .build())
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessage("step debit commands a participant; compensate it with a command");
+        }
+
+        @ParameterizedTest(name = "type ''{0}''")
+        @ValueSource(strings = {"", "money transfer", "transfer/v2", "überweisung"})
+        void badTypeNamesAreRefused(String type) {
+            assertThatThrownBy(() -> SagaDefinition.builder(type, 1, Transfer.class))
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessage("saga type must be 1 to 100 letters, digits, '.', '_' or '-', but was '" + type + "'");
+        }
+
+        @Test
+        void otherBadSettingsAreRefusedWithTheirValue() {
+            assertThatThrownBy(() -> SagaDefinition.builder(null, 1, Transfer.class))
+                    .hasMessageContaining("but was 'null'");
+            assertThatThrownBy(() -> SagaDefinition.builder("x".repeat(101), 1, Transfer.class))
+                    .isInstanceOf(IllegalArgumentException.class);
+            assertThatThrownBy(() -> SagaDefinition.builder("transfer", 0, Transfer.class))
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessage("saga version must be at least 1, but was 0");
+            assertThatThrownBy(() -> SagaDefinition.builder("transfer", 1, Transfer.class).step(" "))
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessage("step name must not be blank");
+            assertThatThrownBy(() -> SagaDefinition.builder("transfer", 1, Transfer.class).step("debit")
+                    .timeout(Duration.ZERO))
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessage("timeout must be positive, but was PT0S");
+            assertThatThrownBy(() -> SagaDefinition.builder("transfer", 1, Transfer.class).step("debit")
+                    .invoke("bank-a", " ", t -> t))
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessage("commandType must be 1 to 255 characters, but was ' '");
+        }
+
+        /**
+         * A participant name is known when the definition is built; SagaMessages refuses it only when
+         * the command is about to be sent, in the middle of a running saga.
+         */
+        @Test
+        void aFixedParticipantNameThatCannotBeATopicIsRefusedWhenTheDefinitionIsBuilt() {
+            assertThatThrownBy(() -> SagaDefinition.builder("transfer", 1, Transfer.class)
+                    .step("debit").invoke("Bank A", "Debit", t -> t)
+                    .build())
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("Bank A");
+        }
+
+        @Test
+        void defaultsAreStatedAndKept() {
+            SagaDefinition<Transfer> definition = SagaDefinition.builder("transfer", 3, Transfer.class)
+                    .step("debit").invoke("bank-a", "Debit", t -> t)
+                    .build();
+            SagaStep<Transfer> step = definition.steps().get(0);
+            assertThat(step.timeout()).isEqualTo(SagaDefinition.DEFAULT_TIMEOUT).isEqualTo(Duration.ofSeconds(30));
+            assertThat(step.retry()).isEqualTo(SagaDefinition.DEFAULT_RETRY);
+            assertThat(step.hasCompensation()).isFalse();
+            assertThat(step.isLocal()).isFalse();
+            assertThat(definition).hasToString("saga transfer v3 [debit]");
+            assertThatThrownBy(() -> definition.steps().clear()).isInstanceOf(UnsupportedOperationException.class);
+        }
+    }
+
+    @Nested
+    class ScenarioExpectations {
+
+        @Test
+        void expectCommandToTheWrongParticipantFails() {
+            assertThatThrownBy(() -> started().expectCommand("bank-b", "Debit"))
+                    .isInstanceOf(AssertionError.class)
+                    .hasMessageStartingWith("expected command Debit to bank-b, but sent command Debit to bank-a")
+                    .hasMessageContaining("saga is RUNNING");
+        }
+
+        @Test
+        void expectCommandOfTheWrongTypeOrKindFails() {
+            assertThatThrownBy(() -> started().expectCommand("bank-a", "Credit"))
+                    .isInstanceOf(AssertionError.class)
+                    .hasMessageStartingWith("expected command Credit to bank-a, but sent command Debit to bank-a");
+            assertThatThrownBy(() -> started().expectCompensation("bank-a", "Debit"))
+                    .isInstanceOf(AssertionError.class)
+                    .hasMessageStartingWith("expected compensation Debit to bank-a, but sent command Debit to bank-a");
+        }
+
+        @Test
+        void expectCommandWhenNothingWasSentFails() {
+            assertThatThrownBy(() -> started().expectCommand("bank-a", "Debit").reply(Reply.failure("no"))
+                    .expectCommand("bank-a", "Debit"))
+                    .isInstanceOf(AssertionError.class)
+                    .hasMessageContaining("but sent nothing; saga is FAILED; history: debit:STARTED, debit:COMMAND_SENT,"
+                            + " debit:FAILED, debit:ENDED_FAILED");
+        }
+
+        @Test
+        void aFailingPayloadCheckFails() {
+            assertThatThrownBy(() -> started().expectCommand("bank-a", "Debit",
+                    payload -> assertThat(payload).contains("\"amount\":99")))
+                    .isInstanceOf(AssertionError.class)
+                    .hasMessageContaining("\"amount\":99");
+        }
+
+        @Test
+        void expectNoCommandWhenOneWasSentFails() {
+            assertThatThrownBy(() -> started().expectNoCommand())
+                    .isInstanceOf(AssertionError.class)
+                    .hasMessage("expected no command, but sent command Debit to bank-a");
+        }
+
+        @Test
+        void expectTheWrongStateFailsWithTheHistory() {
+            assertThatThrownBy(() -> started().reply(Reply.failure("insufficient funds")).expectState(SagaState.COMPLETED))
+                    .isInstanceOf(AssertionError.class)
+                    .hasMessage("expected saga to be COMPLETED but it is FAILED at step debit (insufficient funds); "
+                            + "history: debit:STARTED, debit:COMMAND_SENT, debit:FAILED, debit:ENDED_FAILED");
+        }
+
+        @Test
+        void aFailingDataCheckFails() {
+            assertThatThrownBy(() -> started().expectData(t -> assertThat(t.amount()).isEqualTo(1)))
+                    .isInstanceOf(AssertionError.class);
+        }
+
+        @Test
+        void stepsOutOfOrderAreRefused() {
+            SagaScenario<Transfer> scenario = SagaScenario.given(transfer());
+            assertThatThrownBy(() -> scenario.expectCommand("bank-a", "Debit")).isInstanceOf(IllegalStateException.class)
+                    .hasMessage("start the saga first");
+            assertThatThrownBy(() -> scenario.reply(Reply.success())).isInstanceOf(IllegalStateException.class);
+            scenario.start(TRANSFER);
+            assertThatThrownBy(() -> scenario.start(TRANSFER)).isInstanceOf(IllegalStateException.class)
+                    .hasMessage("the scenario's saga was started already");
+            assertThatThrownBy(() -> started().reply(Reply.success()).reply(Reply.success()).reply(Reply.success())
+                    .reply(Reply.success()))
+                    .isInstanceOf(AssertionError.class)
+                    .hasMessage("no command awaits a reply; saga is COMPLETED at step fee");
+        }
+    }
+}

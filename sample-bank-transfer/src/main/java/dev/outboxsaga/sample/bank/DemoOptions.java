@@ -1,0 +1,63 @@
+package dev.outboxsaga.sample.bank;
+
+import java.nio.file.Path;
+import java.time.Duration;
+
+/**
+ * What one demo run does; {@link #validate()} refuses bad input before anything starts.
+ *
+ * @param transfers    how many transfers, at least 1 (default 1,000)
+ * @param concurrency  how many transfers are in flight at once, 1 to 256 (default 8)
+ * @param faults       the fault mix
+ * @param stepTimeout  how long a bank may take to reply before the saga retries (default 2 s)
+ * @param accounts     accounts per bank, at least 2 (default 50)
+ * @param seed         seeds every random choice, so a run can be repeated
+ * @param postgresUrl  admin JDBC URL of an external PostgreSQL (wal_level=logical), or null for embedded
+ * @param postgresUser its user
+ * @param postgresPassword its password
+ * @param kafka        bootstrap servers of an external Kafka, or null for embedded
+ * @param report       where the HTML report goes
+ * @param maxWait      how long to wait without progress before calling the rest stuck (default 60 s)
+ */
+public record DemoOptions(
+        int transfers,
+        int concurrency,
+        Faults faults,
+        Duration stepTimeout,
+        int accounts,
+        long seed,
+        String postgresUrl,
+        String postgresUser,
+        String postgresPassword,
+        String kafka,
+        Path report,
+        Duration maxWait) {
+
+    /**
+     * @throws IllegalArgumentException naming the first bad option
+     */
+    public DemoOptions validate() {
+        if (transfers < 1) {
+            throw new IllegalArgumentException("--transfers must be at least 1, but was " + transfers);
+        }
+        if (concurrency < 1 || concurrency > 256) {
+            throw new IllegalArgumentException("--concurrency must be 1 to 256, but was " + concurrency);
+        }
+        if (accounts < 2) {
+            throw new IllegalArgumentException("--accounts must be at least 2, but was " + accounts);
+        }
+        if (stepTimeout.toMillis() < 100) {
+            throw new IllegalArgumentException("--step-timeout-ms must be at least 100, but was " + stepTimeout.toMillis());
+        }
+        if (maxWait.toSeconds() < 1) {
+            throw new IllegalArgumentException("--max-wait-s must be at least 1, but was " + maxWait.toSeconds());
+        }
+        if (postgresUrl != null && !postgresUrl.startsWith("jdbc:postgresql:")) {
+            throw new IllegalArgumentException("--postgres-url must be a jdbc:postgresql: URL, but was '" + postgresUrl + "'");
+        }
+        if (postgresUrl != null && postgresUser == null) {
+            throw new IllegalArgumentException("--postgres-user is required with --postgres-url");
+        }
+        return this;
+    }
+}

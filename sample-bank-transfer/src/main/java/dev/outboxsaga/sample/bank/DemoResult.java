@@ -1,0 +1,77 @@
+package dev.outboxsaga.sample.bank;
+
+import java.util.List;
+import java.util.Map;
+
+/**
+ * What a run did and whether the invariants held.
+ *
+ * @param transfers            transfers started
+ * @param byState              sagas by final state (COMPLETED, COMPENSATED, FAILED, and any not ended)
+ * @param stuck                sagas not ended when the run stopped waiting
+ * @param seconds              from the first transfer to the last saga's end
+ * @param latenciesMillis      per ended saga: from the transfer's commit to the saga's end, sorted
+ * @param compensationsRun     compensating steps carried out
+ * @param duplicatesInjected   copies of commands and replies delivered again by the fault injector
+ * @param duplicatesSuppressed deliveries the inboxes recognised and skipped
+ * @param duplicatesApplied    transfers whose ledger shows money moved more often than its outcome allows
+ * @param moneyBefore          total money across both banks before, in cents
+ * @param moneyAfter           and after
+ * @param negativeBalances     accounts below zero afterwards
+ * @param refusals             business refusals seen, by reason
+ * @param timelines            a few sagas, step by step
+ * @param unfinished           up to ten sagas that did not end, with their state and last error
+ */
+public record DemoResult(
+        int transfers,
+        Map<String, Long> byState,
+        long stuck,
+        double seconds,
+        List<Long> latenciesMillis,
+        long compensationsRun,
+        long duplicatesInjected,
+        long duplicatesSuppressed,
+        long duplicatesApplied,
+        long moneyBefore,
+        long moneyAfter,
+        long negativeBalances,
+        Map<String, Long> refusals,
+        List<Timeline> timelines,
+        List<String> unfinished) {
+
+    /** One saga's events, in milliseconds from its start. */
+    public record Timeline(String transferId, String outcome, List<Point> points) {
+    }
+
+    /** One event of a timeline. */
+    public record Point(long atMillis, String step, String event, String detail) {
+    }
+
+    public long count(String state) {
+        return byState.getOrDefault(state, 0L);
+    }
+
+    public boolean moneyConserved() {
+        return moneyBefore == moneyAfter;
+    }
+
+    /** Every invariant: money conserved, nothing negative, nothing stuck, nothing applied twice. */
+    public boolean invariantsHold() {
+        return moneyConserved() && negativeBalances == 0 && stuck == 0 && duplicatesApplied == 0;
+    }
+
+    public long percentile(double p) {
+        if (latenciesMillis.isEmpty()) {
+            return 0;
+        }
+        int index = (int) Math.ceil(p / 100.0 * latenciesMillis.size()) - 1;
+        return latenciesMillis.get(Math.max(0, Math.min(latenciesMillis.size() - 1, index)));
+    }
+
+    /** The line scripts read. */
+    public String resultLine() {
+        return "RESULT transfers=" + transfers + " completed=" + count("COMPLETED") + " compensated="
+                + count("COMPENSATED") + " failed=" + count("FAILED") + " stuck=" + stuck + " duplicates_applied="
+                + duplicatesApplied + " money_conserved=" + moneyConserved();
+    }
+}

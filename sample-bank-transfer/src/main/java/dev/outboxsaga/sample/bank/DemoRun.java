@@ -1,0 +1,406 @@
+package dev.outboxsaga.sample.bank;
+
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+import dev.outboxsaga.relay.OutboxRelay;
+import dev.outboxsaga.relay.RelayConfig;
+import dev.outboxsaga.saga.SagaState;
+import dev.outboxsaga.testkit.KafkaServer;
+import dev.outboxsaga.testkit.PostgresServer;
+import dev.outboxsaga.testkit.TestDatabase;
+import java.io.PrintStream;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Random;
+import java.util.UUID;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import javax.sql.DataSource;
+
+/**
+ * One demo run: servers (embedded unless external ones are given), three databases (the transfer
+ * service and two banks), a relay per database, the services, the transfers, and the checks.
+ */
+public final class DemoRun implements AutoCloseable {
+
+    static final long OPENING_BALANCE = 100_000;
+
+    private final DemoOptions options;
+    private final PrintStream out;
+    private final String runId = UUID.randomUUID().toString().substring(0, 6);
+    private final List<AutoCloseable> closeables = new ArrayList<>();
+    private final List<Thread> relayThreads = new ArrayList<>();
+    private final Map<String, OutboxRelay> relays = new LinkedHashMap<>();
+    private PostgresServer postgres;
+    private KafkaServer kafka;
+    private TransferService transfers;
+    private Bank bankA;
+    private Bank bankB;
+    private Duplicator duplicator;
+
+    public DemoRun(DemoOptions options, PrintStream out) {
+        this.options = options.validate();
+        this.out = out;
+    }
+
+    /** Starts servers, databases, relays and services. */
+    public DemoRun start() {
+        long started = System.nanoTime();
+        postgres = options.postgresUrl() == null ? PostgresServer.embedded()
+                : PostgresServer.external(options.postgresUrl(), options.postgresUser(), options.postgresPassword());
+        kafka = options.kafka() == null ? KafkaServer.embedded() : KafkaServer.external(options.kafka());
+        out.printf("PostgreSQL %s, Kafka %s ready in %.1f s%n", options.postgresUrl() == null ? "(embedded)" : "(external)",
+                kafka.bootstrapServers(), (System.nanoTime() - started) / 1e9);
+        String bootstrap = kafka.bootstrapServers();
+        Duration lateBy = options.stepTimeout().plusMillis(200);
+        transfers = new TransferService("transfers." + runId, database("transfers"), bootstrap, options.stepTimeout());
+        bankA = new Bank("bank-a." + runId, database("bank_a"), bootstrap, options.faults(), lateBy, options.seed() + 1);
+        bankB = new Bank("bank-b." + runId, database("bank_b"), bootstrap, options.faults(), lateBy, options.seed() + 2);
+        closeables.add(transfers);
+        closeables.add(bankA);
+        closeables.add(bankB);
+        bankA.openAccounts("A", options.accounts(), OPENING_BALANCE);
+        bankB.openAccounts("B", options.accounts(), OPENING_BALANCE);
+        startRelay("transfers", transfers.dataSource());
+        startRelay("bank-a", bankA.dataSource());
+        startRelay("bank-b", bankB.dataSource());
+        bankA.start();
+        bankB.start();
+        transfers.start();
+        awaitStreaming(Duration.ofSeconds(90));
+        if (options.faults().percent("duplicate") > 0) {
+            duplicator = new Duplicator(bootstrap, options.faults().percent("duplicate"), options.seed() + 3);
+            duplicator.start();
+            closeables.add(duplicator);
+        }
+        out.printf("services and relays started in %.1f s (run %s, faults %s)%n", (System.nanoTime() - started) / 1e9,
+                runId, options.faults());
+        return this;
+    }
+
+    /** Transfers start once every relay reads its WAL, so that no saga times out on a relay still starting. */
+    private void awaitStreaming(Duration patience) {
+        long deadline = System.nanoTime() + patience.toNanos();
+        while (!relays.values().stream().allMatch(relay -> relay.status().streaming())) {
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException("the relays did not start streaming within " + patience.toSeconds() + " s");
+            }
+            try {
+                Thread.sleep(100);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted while waiting for the relays", e);
+            }
+        }
+    }
+
+    private final Map<String, TestDatabase> databases = new HashMap<>();
+
+    private DataSource database(String name) {
+        TestDatabase database = TestDatabase.create(postgres);
+        databases.put(name, database);
+        HikariConfig config = new HikariConfig();
+        config.setJdbcUrl(database.jdbcUrl());
+        config.setUsername(database.username());
+        config.setPassword(database.password());
+        config.setMaximumPoolSize(Math.min(40, options.concurrency() + 6));
+        config.setPoolName(name);
+        HikariDataSource pool = new HikariDataSource(config);
+        // Closed in reverse: the pool before its database is dropped.
+        closeables.add(0, pool);
+        closeables.add(0, database);
+        return pool;
+    }
+
+    private void startRelay(String name, DataSource dataSource) {
+        TestDatabase database = databases.get(name.replace('-', '_'));
+        RelayConfig config = RelayConfig.builder()
+                .set(RelayConfig.NAME, "demo-" + name + "-" + runId)
+                .set(RelayConfig.DATABASE_URL, database.jdbcUrl())
+                .set(RelayConfig.DATABASE_USER, database.username())
+                .set(RelayConfig.DATABASE_PASSWORD, database.password())
+                .set(RelayConfig.KAFKA_BOOTSTRAP_SERVERS, kafka.bootstrapServers())
+                .set(RelayConfig.METRICS_PORT, -1)
+                .set(RelayConfig.HEARTBEAT_INTERVAL_MS, 2000)
+                .build();
+        startRelay(name, config);
+    }
+
+    private void startRelay(String name, RelayConfig config) {
+        OutboxRelay relay = OutboxRelay.create(config);
+        Thread thread = new Thread(relay, "relay-" + name);
+        thread.setDaemon(true);
+        thread.start();
+        relays.put(name, relay);
+        relayThreads.add(thread);
+    }
+
+    /** Stops the relay of {@code name} and starts a new one on the same configuration (the test of a relay crash). */
+    public void restartRelay(String name) throws InterruptedException {
+        OutboxRelay old = relays.get(name);
+        old.close();
+        relayThreads.get(List.copyOf(relays.keySet()).indexOf(name)).join(30_000);
+        startRelay(name, old.config());
+    }
+
+    /** Closes a bank's participant and starts a new one (the test of a participant crash). */
+    public void restartBank(String name) {
+        Bank old = name.equals("bank-a") ? bankA : bankB;
+        old.close();
+        Bank fresh = new Bank(old.name(), old.dataSource(), kafka.bootstrapServers(), options.faults(),
+                options.stepTimeout().plusMillis(200), options.seed() + 7);
+        closeables.add(fresh);
+        fresh.start();
+        if (name.equals("bank-a")) {
+            bankA = fresh;
+        } else {
+            bankB = fresh;
+        }
+    }
+
+    /** Runs the transfers, waits for them to end, and checks the invariants. */
+    public DemoResult run() throws Exception {
+        long before = money();
+        List<Transfer> planned = plan();
+        long started = System.nanoTime();
+        ExecutorService pool = Executors.newFixedThreadPool(options.concurrency());
+        List<Future<UUID>> futures = new ArrayList<>();
+        // Each worker keeps one transfer in flight: --concurrency bounds the sagas in flight, as a
+        // service with that many request threads would.
+        for (Transfer transfer : planned) {
+            futures.add(pool.submit(() -> {
+                UUID sagaId = transfers.transfer(transfer);
+                transfers.awaitEnd(sagaId, options.maxWait());
+                return sagaId;
+            }));
+        }
+        pool.shutdown();
+        long lastEnded = -1;
+        long lastChange = System.nanoTime();
+        while (true) {
+            Map<SagaState, Long> counts = transfers.orchestrator().admin().countByState();
+            long ended = counts.get(SagaState.COMPLETED) + counts.get(SagaState.COMPENSATED) + counts.get(SagaState.FAILED);
+            long begun = counts.values().stream().mapToLong(Long::longValue).sum();
+            out.printf("  %5.1f s  started %d/%d  completed %d  compensated %d  failed %d  in flight %d  parked %d%n",
+                    (System.nanoTime() - started) / 1e9, begun, planned.size(), counts.get(SagaState.COMPLETED),
+                    counts.get(SagaState.COMPENSATED), counts.get(SagaState.FAILED),
+                    counts.get(SagaState.RUNNING) + counts.get(SagaState.COMPENSATING), counts.get(SagaState.PARKED));
+            if (ended == planned.size()) {
+                break;
+            }
+            if (ended != lastEnded) {
+                lastEnded = ended;
+                lastChange = System.nanoTime();
+            } else if (System.nanoTime() - lastChange > options.maxWait().toNanos()) {
+                out.printf("no saga ended for %d s; stopping the wait%n", options.maxWait().toSeconds());
+                break;
+            }
+            Thread.sleep(1000);
+        }
+        for (Future<UUID> future : futures) {
+            future.get();
+        }
+        pool.awaitTermination(10, TimeUnit.SECONDS);
+        return collect(planned.size(), before);
+    }
+
+    private List<Transfer> plan() {
+        Random random = new Random(options.seed());
+        List<Transfer> planned = new ArrayList<>(options.transfers());
+        int accounts = options.accounts();
+        for (int i = 0; i < options.transfers(); i++) {
+            boolean aToB = random.nextBoolean();
+            String fromBank = aToB ? bankA.name() : bankB.name();
+            String toBank = aToB ? bankB.name() : bankA.name();
+            String fromPrefix = aToB ? "A" : "B";
+            String toPrefix = aToB ? "B" : "A";
+            // The last account of each bank is frozen: ordinary transfers avoid it.
+            String from = fromPrefix + random.nextInt(accounts - 1);
+            String to = toPrefix + random.nextInt(accounts - 1);
+            long amount = 100 + random.nextInt(20_000);
+            if (options.faults().hits("refusal", random)) {
+                switch (random.nextInt(5)) {
+                    case 0 -> amount = 400_000;                                  // insufficient funds
+                    case 1 -> to = toPrefix + "unknown";                         // unknown account: compensated
+                    case 2 -> to = toPrefix + (accounts - 1);                    // frozen account: compensated
+                    case 3 -> from = fromPrefix + (accounts - 1);                // frozen source: failed
+                    default -> amount = Bank.TRANSFER_LIMIT + 1;                 // over the limit
+                }
+            }
+            planned.add(new Transfer(String.format(Locale.ROOT, "t-%s-%05d", runId, i), fromBank, from, toBank, to, amount));
+        }
+        return planned;
+    }
+
+    private long money() throws SQLException {
+        return scalar(bankA.dataSource(), "SELECT coalesce(sum(balance), 0) FROM account")
+                + scalar(bankB.dataSource(), "SELECT coalesce(sum(balance), 0) FROM account");
+    }
+
+    private DemoResult collect(int transferCount, long before) throws SQLException {
+        DataSource service = transfers.dataSource();
+        Map<String, Long> byState = new LinkedHashMap<>();
+        transfers.orchestrator().admin().countByState().forEach((state, count) -> {
+            if (count > 0 || state.terminal()) {
+                byState.put(state.name(), count);
+            }
+        });
+        long stuck = byState.entrySet().stream().filter(e -> !SagaState.valueOf(e.getKey()).terminal())
+                .mapToLong(Map.Entry::getValue).sum();
+        List<Long> latencies = new ArrayList<>();
+        double seconds;
+        try (Connection connection = service.getConnection(); Statement statement = connection.createStatement()) {
+            try (ResultSet rows = statement.executeQuery("SELECT (extract(epoch FROM (s.ended_at - t.created_at)) * 1000)::bigint "
+                    + "FROM transfer t JOIN saga_instance s ON s.id = t.saga_id WHERE s.ended_at IS NOT NULL ORDER BY 1")) {
+                while (rows.next()) {
+                    latencies.add(rows.getLong(1));
+                }
+            }
+            try (ResultSet rows = statement.executeQuery("SELECT extract(epoch FROM (max(s.ended_at) - min(t.created_at))) "
+                    + "FROM transfer t JOIN saga_instance s ON s.id = t.saga_id")) {
+                rows.next();
+                seconds = rows.getDouble(1);
+            }
+        }
+        long compensations = scalar(service, "SELECT count(*) FROM saga_event WHERE event = 'COMPENSATED'");
+        Map<String, Long> refusals = new LinkedHashMap<>();
+        try (Connection connection = service.getConnection(); Statement statement = connection.createStatement();
+             ResultSet rows = statement.executeQuery("SELECT regexp_replace(detail, '[AB][0-9a-z]+|[0-9]+|bank-[ab]\\.[0-9a-f]+', "
+                     + "'…', 'g'), count(*) FROM saga_event WHERE event = 'FAILED' GROUP BY 1 ORDER BY 2 DESC")) {
+            while (rows.next()) {
+                refusals.put(rows.getString(1), rows.getLong(2));
+            }
+        }
+        long suppressed = transfers.orchestrator().replyStats().duplicates()
+                + bankA.participant().consumer().stats().duplicates() + bankB.participant().consumer().stats().duplicates();
+        return new DemoResult(transferCount, byState, stuck, seconds, latencies, compensations,
+                duplicator == null ? 0 : duplicator.injected(), suppressed, misappliedTransfers(), before, money(),
+                scalar(bankA.dataSource(), "SELECT count(*) FROM account WHERE balance < 0")
+                        + scalar(bankB.dataSource(), "SELECT count(*) FROM account WHERE balance < 0"),
+                refusals, timelines(), unfinished());
+    }
+
+    private List<String> unfinished() {
+        return transfers.orchestrator().admin().stuck(Duration.ZERO, 10).stream()
+                .map(saga -> saga.id() + " " + saga.state() + " at " + saga.stepName() + " (attempt " + saga.attempt()
+                        + "): " + saga.lastError())
+                .toList();
+    }
+
+    /**
+     * Transfers whose ledgers show money moved more often than the outcome allows: a completed
+     * transfer moves its amount out of the source and into the destination once; any other outcome
+     * nets to zero at both banks.
+     */
+    private long misappliedTransfers() throws SQLException {
+        Map<String, Long> net = new HashMap<>();
+        for (Bank bank : List.of(bankA, bankB)) {
+            try (Connection connection = bank.dataSource().getConnection(); Statement statement = connection.createStatement();
+                 ResultSet rows = statement.executeQuery("SELECT transfer_id, sum(CASE kind WHEN 'DEBIT' THEN -amount "
+                         + "WHEN 'REFUND' THEN amount WHEN 'CREDIT' THEN amount ELSE -amount END), "
+                         + "sum(CASE kind WHEN 'DEBIT' THEN amount ELSE 0 END) FROM ledger GROUP BY transfer_id")) {
+                while (rows.next()) {
+                    String key = rows.getString(1);
+                    net.merge(key + "/net", rows.getLong(2), Long::sum);
+                    net.merge(key + "/debited", rows.getLong(3), Long::sum);
+                }
+            }
+        }
+        long misapplied = 0;
+        try (Connection connection = transfers.dataSource().getConnection(); Statement statement = connection.createStatement();
+             ResultSet rows = statement.executeQuery("SELECT t.id, t.amount, s.state FROM transfer t JOIN saga_instance s "
+                     + "ON s.id = t.saga_id")) {
+            while (rows.next()) {
+                String id = rows.getString(1);
+                long amount = rows.getLong(2);
+                String state = rows.getString(3);
+                long totalNet = net.getOrDefault(id + "/net", 0L);
+                long debited = net.getOrDefault(id + "/debited", 0L);
+                boolean ok = totalNet == 0 && (state.equals("COMPLETED") ? debited == amount : debited <= amount);
+                if (!ok && (state.equals("COMPLETED") || state.equals("COMPENSATED") || state.equals("FAILED"))) {
+                    misapplied++;
+                }
+            }
+        }
+        return misapplied;
+    }
+
+    private List<DemoResult.Timeline> timelines() throws SQLException {
+        List<DemoResult.Timeline> timelines = new ArrayList<>();
+        try (Connection connection = transfers.dataSource().getConnection()) {
+            List<String[]> picked = new ArrayList<>();
+            try (Statement statement = connection.createStatement();
+                 ResultSet rows = statement.executeQuery("(SELECT t.id, s.id::text, s.state FROM transfer t JOIN saga_instance s ON "
+                         + "s.id = t.saga_id WHERE s.state = 'COMPLETED' ORDER BY t.id LIMIT 2) UNION ALL (SELECT t.id, s.id::text, "
+                         + "s.state FROM transfer t JOIN saga_instance s ON s.id = t.saga_id WHERE s.state <> 'COMPLETED' "
+                         + "ORDER BY (SELECT count(*) FROM saga_event e WHERE e.saga_id = s.id) DESC LIMIT 4)")) {
+                while (rows.next()) {
+                    picked.add(new String[] {rows.getString(1), rows.getString(2), rows.getString(3)});
+                }
+            }
+            for (String[] saga : picked) {
+                List<DemoResult.Point> points = new ArrayList<>();
+                try (PreparedStatement query = connection.prepareStatement("SELECT (extract(epoch FROM (at - min(at) OVER ())) "
+                        + "* 1000)::bigint, coalesce(step_name, '-'), event, coalesce(detail, '') FROM saga_event "
+                        + "WHERE saga_id = ?::uuid ORDER BY seq")) {
+                    query.setString(1, saga[1]);
+                    try (ResultSet rows = query.executeQuery()) {
+                        while (rows.next()) {
+                            points.add(new DemoResult.Point(rows.getLong(1), rows.getString(2), rows.getString(3),
+                                    rows.getString(4)));
+                        }
+                    }
+                }
+                timelines.add(new DemoResult.Timeline(saga[0], saga[2], points));
+            }
+        }
+        return timelines;
+    }
+
+    private static long scalar(DataSource dataSource, String sql) throws SQLException {
+        try (Connection connection = dataSource.getConnection(); Statement statement = connection.createStatement();
+             ResultSet rows = statement.executeQuery(sql)) {
+            rows.next();
+            return rows.getLong(1);
+        }
+    }
+
+    @Override
+    public void close() {
+        relays.values().forEach(OutboxRelay::close);
+        for (Thread thread : relayThreads) {
+            try {
+                thread.join(30_000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        List<AutoCloseable> reversed = new ArrayList<>(closeables);
+        java.util.Collections.reverse(reversed);
+        for (AutoCloseable closeable : reversed) {
+            try {
+                closeable.close();
+            } catch (Exception e) {
+                out.println("while closing: " + e);
+            }
+        }
+        if (kafka != null) {
+            kafka.close();
+        }
+        if (postgres != null) {
+            postgres.close();
+        }
+    }
+}

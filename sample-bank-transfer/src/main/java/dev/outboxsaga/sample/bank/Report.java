@@ -1,0 +1,161 @@
+package dev.outboxsaga.sample.bank;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/** The run's report: readable text for the terminal, and an HTML page with a latency chart and saga timelines. */
+final class Report {
+
+    private Report() {
+    }
+
+    static void print(DemoResult result, PrintStream out) {
+        out.println();
+        out.println("== bank transfers ==");
+        out.printf("transfers          %d in %.1f s (%.0f transfers/s)%n", result.transfers(), result.seconds(),
+                result.seconds() > 0 ? result.transfers() / result.seconds() : 0);
+        result.byState().forEach((state, count) -> out.printf("  %-16s %d%n", state.toLowerCase(Locale.ROOT), count));
+        out.printf("saga latency       p50 %d ms   p99 %d ms   max %d ms%n", result.percentile(50), result.percentile(99),
+                result.latenciesMillis().isEmpty() ? 0 : result.latenciesMillis().get(result.latenciesMillis().size() - 1));
+        out.printf("compensations run  %d%n", result.compensationsRun());
+        out.printf("duplicates         %d delivered again, %d suppressed by the inboxes, %d applied%n",
+                result.duplicatesInjected(), result.duplicatesSuppressed(), result.duplicatesApplied());
+        if (!result.refusals().isEmpty()) {
+            out.println("refusals and failures");
+            result.refusals().forEach((reason, count) -> out.printf("  %5d  %s%n", count, reason));
+        }
+        if (!result.unfinished().isEmpty()) {
+            out.println("sagas that did not end (first ten)");
+            result.unfinished().forEach(line -> out.println("  " + line));
+        }
+        out.println("invariants");
+        out.printf("  %-4s money conserved: %,d cents before, %,d after%n", mark(result.moneyConserved()),
+                result.moneyBefore(), result.moneyAfter());
+        out.printf("  %-4s no negative balance (%d below zero)%n", mark(result.negativeBalances() == 0),
+                result.negativeBalances());
+        out.printf("  %-4s every transfer ended (%d stuck)%n", mark(result.stuck() == 0), result.stuck());
+        out.printf("  %-4s each transfer's ledger entries exactly once (%d misapplied)%n",
+                mark(result.duplicatesApplied() == 0), result.duplicatesApplied());
+    }
+
+    private static String mark(boolean ok) {
+        return ok ? "ok" : "FAIL";
+    }
+
+    static void writeHtml(DemoResult result, DemoOptions options, Path path) throws IOException {
+        StringBuilder html = new StringBuilder();
+        html.append("<!doctype html><html><head><meta charset=\"utf-8\"><title>outbox-saga bank transfers</title><style>")
+                .append("body{font:14px system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:collapse}")
+                .append("td,th{padding:3px 10px;border-bottom:1px solid #ddd;text-align:left}.ok{color:#17803d}")
+                .append(".fail{color:#b91c1c;font-weight:bold}h2{margin-top:1.6em}code{background:#f3f3f3;padding:1px 4px}")
+                .append("</style></head><body>");
+        html.append("<h1>Bank transfers: ").append(result.invariantsHold() ? "<span class=ok>all invariants hold</span>"
+                : "<span class=fail>invariants violated</span>").append("</h1>");
+        html.append("<p>").append(result.transfers()).append(" transfers, concurrency ").append(options.concurrency())
+                .append(", faults <code>").append(escape(options.faults().toString())).append("</code>, step timeout ")
+                .append(options.stepTimeout().toMillis()).append(" ms, seed ").append(options.seed()).append(".</p>");
+        html.append("<table><tr><th>outcome</th><th>count</th></tr>");
+        result.byState().forEach((state, count) -> html.append("<tr><td>").append(state).append("</td><td>")
+                .append(count).append("</td></tr>"));
+        html.append(String.format(Locale.ROOT, "<tr><td>throughput</td><td>%.0f transfers/s</td></tr>",
+                result.seconds() > 0 ? result.transfers() / result.seconds() : 0));
+        html.append("<tr><td>latency p50 / p99 / max</td><td>").append(result.percentile(50)).append(" / ")
+                .append(result.percentile(99)).append(" / ")
+                .append(result.latenciesMillis().isEmpty() ? 0 : result.latenciesMillis().get(result.latenciesMillis().size() - 1))
+                .append(" ms</td></tr>");
+        html.append("<tr><td>compensations run</td><td>").append(result.compensationsRun()).append("</td></tr>");
+        html.append("<tr><td>duplicates delivered / suppressed / applied</td><td>").append(result.duplicatesInjected())
+                .append(" / ").append(result.duplicatesSuppressed()).append(" / ").append(result.duplicatesApplied())
+                .append("</td></tr></table>");
+        html.append("<h2>Invariants</h2><ul>");
+        invariant(html, result.moneyConserved(), String.format(Locale.ROOT, "money conserved: %,d cents before, %,d after",
+                result.moneyBefore(), result.moneyAfter()));
+        invariant(html, result.negativeBalances() == 0, "no negative balance");
+        invariant(html, result.stuck() == 0, "every transfer ended (" + result.stuck() + " stuck)");
+        invariant(html, result.duplicatesApplied() == 0, "each transfer's ledger entries exactly once");
+        html.append("</ul><h2>Saga latency</h2>").append(histogram(result.latenciesMillis()));
+        html.append("<h2>Some sagas, step by step</h2>");
+        for (DemoResult.Timeline timeline : result.timelines()) {
+            html.append(timeline(timeline));
+        }
+        html.append("<p><small>").append(escape(result.resultLine())).append("</small></p></body></html>");
+        if (path.getParent() != null) {
+            Files.createDirectories(path.getParent());
+        }
+        Files.writeString(path, html.toString());
+    }
+
+    private static void invariant(StringBuilder html, boolean ok, String text) {
+        html.append("<li class=").append(ok ? "ok" : "fail").append(">").append(ok ? "✔ " : "✘ ").append(escape(text))
+                .append("</li>");
+    }
+
+    /** An SVG histogram of latencies in 30 buckets. */
+    static String histogram(List<Long> latencies) {
+        if (latencies.isEmpty()) {
+            return "<p>no saga ended</p>";
+        }
+        int buckets = 30;
+        long max = Math.max(1, latencies.get(latencies.size() - 1));
+        int[] counts = new int[buckets];
+        for (long latency : latencies) {
+            counts[(int) Math.min(buckets - 1, latency * buckets / (max + 1))]++;
+        }
+        int highest = 1;
+        for (int count : counts) {
+            highest = Math.max(highest, count);
+        }
+        int width = 720;
+        int height = 220;
+        int bar = width / buckets;
+        StringBuilder svg = new StringBuilder("<svg width=\"" + (width + 60) + "\" height=\"" + (height + 40)
+                + "\" xmlns=\"http://www.w3.org/2000/svg\" font-size=\"11\">");
+        for (int i = 0; i < buckets; i++) {
+            int h = counts[i] * height / highest;
+            svg.append(String.format(Locale.ROOT, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"#3b82f6\">"
+                    + "<title>%d–%d ms: %d sagas</title></rect>", 40 + i * bar, height - h, bar - 2, h,
+                    i * (max + 1) / buckets, (i + 1) * (max + 1) / buckets, counts[i]));
+        }
+        svg.append(String.format(Locale.ROOT, "<text x=\"40\" y=\"%d\">0 ms</text><text x=\"%d\" y=\"%d\" "
+                + "text-anchor=\"end\">%d ms</text><text x=\"0\" y=\"12\">%d</text><line x1=\"40\" y1=\"%d\" x2=\"%d\" "
+                + "y2=\"%d\" stroke=\"#999\"/></svg>", height + 16, 40 + width, height + 16, max, highest, height,
+                40 + width, height));
+        return svg.toString();
+    }
+
+    private static String timeline(DemoResult.Timeline timeline) {
+        long span = Math.max(1, timeline.points().isEmpty() ? 1 : timeline.points().get(timeline.points().size() - 1).atMillis());
+        StringBuilder html = new StringBuilder("<h3>").append(escape(timeline.transferId())).append(": ")
+                .append(timeline.outcome()).append(" in ").append(span).append(" ms</h3>");
+        int width = 720;
+        int rowHeight = 16;
+        html.append("<svg width=\"").append(width + 320).append("\" height=\"").append(timeline.points().size() * rowHeight + 10)
+                .append("\" xmlns=\"http://www.w3.org/2000/svg\" font-size=\"11\">");
+        int row = 0;
+        for (DemoResult.Point point : timeline.points()) {
+            int x = (int) (point.atMillis() * width / span);
+            String color = point.event().contains("COMPENSAT") || point.event().contains("REFUND") ? "#dc2626"
+                    : point.event().contains("FAIL") || point.event().contains("TIMED_OUT") || point.event().contains("LATE")
+                    ? "#f59e0b" : "#16a34a";
+            html.append(String.format(Locale.ROOT, "<circle cx=\"%d\" cy=\"%d\" r=\"4\" fill=\"%s\"/><text x=\"%d\" y=\"%d\">"
+                    + "%d ms %s %s</text>", x + 5, row * rowHeight + 9, color, width + 12, row * rowHeight + 13,
+                    point.atMillis(), escape(point.step()), escape(point.event())));
+            row++;
+        }
+        html.append("</svg>");
+        return html.toString();
+    }
+
+    static String escape(String text) {
+        return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\"", "&quot;");
+    }
+
+    static String summary(Map<String, Long> byState) {
+        return byState.toString();
+    }
+}

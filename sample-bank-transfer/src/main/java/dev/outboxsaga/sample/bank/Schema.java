@@ -1,0 +1,32 @@
+package dev.outboxsaga.sample.bank;
+
+import dev.outboxsaga.core.OutboxSchema;
+import dev.outboxsaga.core.internal.Transactions;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.sql.Statement;
+import javax.sql.DataSource;
+
+/** Applies outbox-saga's migrations and one of the demo's own scripts. */
+final class Schema {
+
+    private Schema() {
+    }
+
+    static void migrate(DataSource dataSource, String script) {
+        OutboxSchema.migrate(dataSource);
+        String sql;
+        try (InputStream in = Schema.class.getResourceAsStream("/db/" + script)) {
+            sql = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        } catch (IOException | NullPointerException e) {
+            throw new IllegalStateException("missing migration db/" + script, e);
+        }
+        Transactions.inTransaction(dataSource, connection -> {
+            try (Statement statement = connection.createStatement()) {
+                statement.execute(sql);
+            }
+            return null;
+        });
+    }
+}

@@ -1,0 +1,96 @@
+package dev.outboxsaga.sample.bank;
+
+import dev.outboxsaga.core.RetryPolicy;
+import dev.outboxsaga.core.internal.Transactions;
+import dev.outboxsaga.saga.SagaDefinition;
+import dev.outboxsaga.saga.SagaOrchestrator;
+import java.sql.PreparedStatement;
+import java.time.Duration;
+import java.util.UUID;
+import javax.sql.DataSource;
+
+/**
+ * The transfer service: records a transfer and starts its saga in one transaction, then lets the
+ * orchestrator drive it: debit the source bank (compensated by a refund), credit the destination
+ * bank (compensated by a reversal, needed only when a credit's reply timed out).
+ */
+final class TransferService implements AutoCloseable {
+
+    private final DataSource dataSource;
+    private final SagaDefinition<Transfer> saga;
+    private final SagaOrchestrator orchestrator;
+
+    TransferService(String service, DataSource dataSource, String bootstrapServers, Duration stepTimeout) {
+        this.dataSource = dataSource;
+        Schema.migrate(dataSource, "V1__transfers.sql");
+        RetryPolicy retry = RetryPolicy.exponential(4, Duration.ofMillis(100), Duration.ofSeconds(1));
+        this.saga = SagaDefinition.builder("transfer", 1, Transfer.class)
+                .step("debit")
+                    .invoke(Transfer::fromBank, "Debit", t -> new Movement(t.id(), t.fromAccount(), t.amount()))
+                    .compensateWith("Refund", t -> new Movement(t.id(), t.fromAccount(), t.amount()))
+                    .timeout(stepTimeout)
+                    .retry(retry)
+                .step("credit")
+                    .invoke(Transfer::toBank, "Credit", t -> new Movement(t.id(), t.toAccount(), t.amount()))
+                    .compensateWith("ReverseCredit", t -> new Movement(t.id(), t.toAccount(), t.amount()))
+                    .timeout(stepTimeout)
+                    .retry(retry)
+                .build();
+        this.orchestrator = SagaOrchestrator.builder()
+                .service(service)
+                .dataSource(dataSource)
+                .bootstrapServers(bootstrapServers)
+                .definition(saga)
+                .timerInterval(Duration.ofMillis(100))
+                .concurrency(3)
+                .build();
+    }
+
+    void start() {
+        orchestrator.start();
+    }
+
+    SagaOrchestrator orchestrator() {
+        return orchestrator;
+    }
+
+    DataSource dataSource() {
+        return dataSource;
+    }
+
+    /** Waits until the saga has ended (or parked), polling its state. */
+    void awaitEnd(UUID sagaId, Duration patience) throws InterruptedException {
+        long deadline = System.nanoTime() + patience.toNanos();
+        while (System.nanoTime() < deadline) {
+            var saga = orchestrator.admin().find(sagaId);
+            if (saga.isPresent() && (saga.get().state().terminal() || saga.get().state() == dev.outboxsaga.saga.SagaState.PARKED)) {
+                return;
+            }
+            Thread.sleep(25);
+        }
+    }
+
+    /** Records the transfer and starts its saga, atomically. */
+    UUID transfer(Transfer transfer) {
+        return Transactions.inTransaction(dataSource, connection -> {
+            UUID sagaId = orchestrator.begin(connection, saga, transfer);
+            try (PreparedStatement insert = connection.prepareStatement("INSERT INTO transfer (id, from_bank, "
+                    + "from_account, to_bank, to_account, amount, saga_id) VALUES (?, ?, ?, ?, ?, ?, ?)")) {
+                insert.setString(1, transfer.id());
+                insert.setString(2, transfer.fromBank());
+                insert.setString(3, transfer.fromAccount());
+                insert.setString(4, transfer.toBank());
+                insert.setString(5, transfer.toAccount());
+                insert.setLong(6, transfer.amount());
+                insert.setObject(7, sagaId);
+                insert.executeUpdate();
+            }
+            return sagaId;
+        });
+    }
+
+    @Override
+    public void close() {
+        orchestrator.close();
+    }
+}
