@@ -32,6 +32,15 @@ public final class SagaMessages {
     public static final String RETRYABLE = "retryable";
     /** On a failed reply: why. */
     public static final String REASON = "reason";
+    /** {@link #COMMAND_KIND} of a command that carries a step out. */
+    public static final String FORWARD = "FORWARD";
+    /** {@link #COMMAND_KIND} of a command that undoes a step. */
+    public static final String COMPENSATION = "COMPENSATION";
+    /** {@link #OUTCOME} of a reply whose step took effect. */
+    public static final String SUCCESS = "SUCCESS";
+    /** {@link #OUTCOME} of a reply whose step did not. */
+    public static final String FAILURE = "FAILURE";
+
     /** The message type of replies. */
     public static final String REPLY_TYPE = "SagaReply";
 

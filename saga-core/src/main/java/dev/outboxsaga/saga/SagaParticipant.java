@@ -38,8 +38,8 @@ import javax.sql.DataSource;
  */
 public final class SagaParticipant implements AutoCloseable {
 
-    private static final String FORWARD = "FORWARD";
-    private static final String COMPENSATION = "COMPENSATION";
+    private static final String FORWARD = SagaMessages.FORWARD;
+    private static final String COMPENSATION = SagaMessages.COMPENSATION;
 
     private final String name;
     private final Map<String, CommandHandler> handlers;
@@ -104,7 +104,7 @@ public final class SagaParticipant implements AutoCloseable {
                 .payload(reply.payload())
                 .correlationId(command.sagaId().toString())
                 .header(SagaMessages.IN_REPLY_TO, command.id().toString())
-                .header(SagaMessages.OUTCOME, reply.succeeded() ? "SUCCESS" : "FAILURE")
+                .header(SagaMessages.OUTCOME, reply.succeeded() ? SagaMessages.SUCCESS : SagaMessages.FAILURE)
                 .header(SagaMessages.RETRYABLE, Boolean.toString(reply.retryable()))
                 .header(SagaMessages.STEP, Integer.toString(command.stepIndex()));
         if (reply.reason() != null) {

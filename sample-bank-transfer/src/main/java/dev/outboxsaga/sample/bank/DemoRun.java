@@ -50,17 +50,33 @@ public final class DemoRun implements AutoCloseable {
     private Bank bankB;
     private Duplicator duplicator;
 
+    private final boolean ownsServers;
+
     public DemoRun(DemoOptions options, PrintStream out) {
         this.options = options.validate();
         this.out = out;
+        this.ownsServers = true;
+    }
+
+    /** A run on servers the caller owns (tests share theirs), which it leaves running. */
+    DemoRun(DemoOptions options, PrintStream out, PostgresServer postgres, KafkaServer kafka) {
+        this.options = options.validate();
+        this.out = out;
+        this.postgres = postgres;
+        this.kafka = kafka;
+        this.ownsServers = false;
     }
 
     /** Starts servers, databases, relays and services. */
     public DemoRun start() {
         long started = System.nanoTime();
-        postgres = options.postgresUrl() == null ? PostgresServer.embedded()
-                : PostgresServer.external(options.postgresUrl(), options.postgresUser(), options.postgresPassword());
-        kafka = options.kafka() == null ? KafkaServer.embedded() : KafkaServer.external(options.kafka());
+        if (postgres == null) {
+            postgres = options.postgresUrl() == null ? PostgresServer.embedded()
+                    : PostgresServer.external(options.postgresUrl(), options.postgresUser(), options.postgresPassword());
+        }
+        if (kafka == null) {
+            kafka = options.kafka() == null ? KafkaServer.embedded() : KafkaServer.external(options.kafka());
+        }
         out.printf("PostgreSQL %s, Kafka %s ready in %.1f s%n", options.postgresUrl() == null ? "(embedded)" : "(external)",
                 kafka.bootstrapServers(), (System.nanoTime() - started) / 1e9);
         String bootstrap = kafka.bootstrapServers();
@@ -168,6 +184,12 @@ public final class DemoRun implements AutoCloseable {
         } else {
             bankB = fresh;
         }
+    }
+
+    /** Sagas ended so far. */
+    public long ended() {
+        Map<SagaState, Long> counts = transfers.orchestrator().admin().countByState();
+        return counts.get(SagaState.COMPLETED) + counts.get(SagaState.COMPENSATED) + counts.get(SagaState.FAILED);
     }
 
     /** Runs the transfers, waits for them to end, and checks the invariants. */
@@ -396,10 +418,10 @@ public final class DemoRun implements AutoCloseable {
                 out.println("while closing: " + e);
             }
         }
-        if (kafka != null) {
+        if (ownsServers && kafka != null) {
             kafka.close();
         }
-        if (postgres != null) {
+        if (ownsServers && postgres != null) {
             postgres.close();
         }
     }

@@ -1,0 +1,114 @@
+package dev.outboxsaga.sample.bank;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.outboxsaga.saga.SagaState;
+import dev.outboxsaga.testkit.OutboxSagaExtension;
+import dev.outboxsaga.testkit.TestInfrastructure;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The demo's own run, with every fault on, and with services and relays killed mid-run: the invariants hold. */
+@ExtendWith(OutboxSagaExtension.class)
+class BankTransferDemoTest {
+
+    private static DemoOptions options(int transfers, String faults, Path report) {
+        return new DemoOptions(transfers, 8, Faults.parse(faults), Duration.ofMillis(1500), 20, 7, null, null, null,
+                null, report, Duration.ofSeconds(60));
+    }
+
+    @Test
+    void aRunWithEveryFaultKeepsMoneySafe(TestInfrastructure infra, @TempDir Path dir) throws Exception {
+        Path report = dir.resolve("report.html");
+        DemoResult result;
+        try (DemoRun run = new DemoRun(options(150, "refusal=20,crash=10,late=3,duplicate=20", report), System.out,
+                infra.postgres(), infra.kafka()).start()) {
+            result = run.run();
+        }
+        assertThat(result.stuck()).isZero();
+        assertThat(result.count("COMPLETED") + result.count("COMPENSATED") + result.count("FAILED")).isEqualTo(150);
+        assertThat(result.moneyConserved()).as("money before %d, after %d", result.moneyBefore(), result.moneyAfter()).isTrue();
+        assertThat(result.negativeBalances()).isZero();
+        assertThat(result.duplicatesApplied()).isZero();
+        assertThat(result.count("COMPENSATED")).as("refusals at the destination bank compensate").isPositive();
+        assertThat(result.count("FAILED")).as("refusals at the source bank fail").isPositive();
+        assertThat(result.duplicatesInjected()).isPositive();
+        assertThat(result.duplicatesSuppressed()).as("the inboxes absorbed the copies").isPositive();
+        assertThat(result.resultLine()).startsWith("RESULT transfers=150 completed=").endsWith("money_conserved=true");
+
+        Report.writeHtml(result, options(150, "none", report), report);
+        String html = Files.readString(report);
+        assertThat(html).contains("all invariants hold").contains("<svg").contains("Some sagas, step by step");
+    }
+
+    @Test
+    void killingABankAndARelayMidRunLosesAndDuplicatesNothing(TestInfrastructure infra, @TempDir Path dir)
+            throws Exception {
+        DemoResult result;
+        try (DemoRun run = new DemoRun(options(200, "refusal=10,duplicate=10", dir.resolve("r.html")), System.out,
+                infra.postgres(), infra.kafka()).start()) {
+            CompletableFuture<DemoResult> running = CompletableFuture.supplyAsync(() -> {
+                try {
+                    return run.run();
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            await().atMost(Duration.ofSeconds(120)).until(() -> run.ended() >= 40);
+            run.restartBank("bank-a");
+            await().atMost(Duration.ofSeconds(120)).until(() -> run.ended() >= 90);
+            run.restartRelay("bank-b");
+            await().atMost(Duration.ofSeconds(120)).until(() -> run.ended() >= 140);
+            run.restartRelay("transfers");
+            result = running.get();
+        }
+        assertThat(result.stuck()).isZero();
+        assertThat(result.invariantsHold()).as(result.resultLine()).isTrue();
+    }
+
+    @Test
+    void badInputIsRefusedBeforeAnythingStarts() {
+        assertThat(exit("--transfers", "-1")).satisfies(r -> {
+            assertThat(r.code()).isEqualTo(2);
+            assertThat(r.err()).contains("--transfers must be at least 1");
+        });
+        assertThat(exit("--faults", "refusal=10,meteor=5")).satisfies(r -> {
+            assertThat(r.code()).isEqualTo(2);
+            assertThat(r.err()).contains("unknown fault 'meteor=5'");
+        });
+        assertThat(exit("--faults", "crash=150")).satisfies(r -> assertThat(r.err()).contains("0 to 100 percent"));
+        assertThat(exit("--concurrency", "0")).satisfies(r -> assertThat(r.err()).contains("--concurrency"));
+        assertThat(exit("--postgres-url", "jdbc:postgresql://127.0.0.1:1/none", "--postgres-user", "x")).satisfies(r -> {
+            assertThat(r.code()).isEqualTo(2);
+            assertThat(r.err()).contains("is not reachable");
+        });
+    }
+
+    private record Exit(int code, String err) {
+    }
+
+    private static Exit exit(String... args) {
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        PrintStream original = System.err;
+        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+        try {
+            int code = new picocli.CommandLine(new BankTransferDemo(System.out)).execute(args);
+            return new Exit(code, err.toString(StandardCharsets.UTF_8));
+        } finally {
+            System.setErr(original);
+        }
+    }
+
+    static boolean terminal(SagaState state) {
+        return state.terminal();
+    }
+}
