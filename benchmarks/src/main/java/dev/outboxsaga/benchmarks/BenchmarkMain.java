@@ -1,6 +1,7 @@
 package dev.outboxsaga.benchmarks;
 
 import dev.outboxsaga.core.OutboxMessage;
+import dev.outboxsaga.sample.bank.DemoResult;
 import dev.outboxsaga.relay.OutboxRelay;
 import dev.outboxsaga.relay.RelayConfig;
 import dev.outboxsaga.testkit.TestDatabase;
@@ -35,16 +36,19 @@ public final class BenchmarkMain {
 
     public static void main(String[] args) throws Exception {
         boolean full = Arrays.asList(args).contains("--full");
-        int rows = Integer.parseInt(argument(args, "--rows", full ? "100000" : "20000"));
-        List<String> only = Arrays.asList(argument(args, "--only", "raw,relay,stock,stock-tuned").split(","));
-        int repeats = full ? 5 : 3;
+        int rows = Integer.parseInt(argument(args, "--rows", full ? "100000" : "10000"));
+        int repeats = Integer.parseInt(argument(args, "--runs", full ? "5" : "3"));
+        List<String> only = Arrays.asList(argument(args, "--only",
+                "raw,relay,stock,polling,single,eos,latency,write,saga,rss" + (full ? ",stock-tuned" : "")).split(","));
         Path output = Path.of(argument(args, "--output", "benchmarks/results/latest.json"));
+        long began = System.nanoTime();
         System.out.printf("outbox-saga benchmarks (%s): %,d rows per run in transactions of %d, %d runs, fsync on, "
                 + "%d cores%n", full ? "full" : "quick", rows, BATCH, repeats, Runtime.getRuntime().availableProcessors());
         Map<String, List<Double>> results = new LinkedHashMap<>();
         try (Infrastructure infra = new Infrastructure()) {
             BenchmarkMain bench = new BenchmarkMain(infra, rows);
-            // Warm-up: class loading and JIT for both engines before anything counts.
+            Scenarios scenarios = new Scenarios(infra);
+            // Warm-up: class loading and JIT for the engines before anything counts.
             bench.relay();
             if (only.contains("stock")) {
                 bench.stock(false);
@@ -62,14 +66,60 @@ public final class BenchmarkMain {
                 if (only.contains("stock-tuned")) {
                     record(results, "stock_debezium_tuned_rows_per_s", bench.stock(true));
                 }
+                if (only.contains("polling")) {
+                    record(results, "polling_rows_per_s", bench.polling());
+                }
+                if (only.contains("single")) {
+                    record(results, "relay_single_row_tx_rows_per_s", bench.relaySingleRowTransactions());
+                }
+                if (only.contains("eos")) {
+                    double transactional = bench.relay();
+                    double idempotent = bench.idempotentVariant();
+                    record(results, "relay_idempotent_only_rows_per_s", idempotent);
+                    record(results, "eos_overhead_ratio", transactional / idempotent);
+                }
                 System.out.printf("run %d done%n", run);
+            }
+            if (only.contains("latency")) {
+                List<Double> latencies = scenarios.latency(1000, full ? 20 : 5);
+                record(results, "latency_p50_ms", percentile(latencies, 50));
+                record(results, "latency_p99_ms", percentile(latencies, 99));
+                record(results, "latency_max_ms", latencies.isEmpty() ? 0 : latencies.get(latencies.size() - 1));
+            }
+            if (only.contains("write")) {
+                for (int run = 0; run < 2; run++) {
+                    double plain = scenarios.businessTransactions(false, full ? 10 : 3);
+                    double withOutbox = scenarios.businessTransactions(true, full ? 10 : 3);
+                    record(results, "business_tx_per_s", plain);
+                    record(results, "business_tx_with_outbox_per_s", withOutbox);
+                    record(results, "outbox_write_overhead_ratio", withOutbox / plain);
+                }
+            }
+            if (only.contains("saga")) {
+                DemoResult load = scenarios.sagas(full ? 2000 : 300, 32);
+                record(results, "saga_per_s", load.transfers() / load.seconds());
+                DemoResult half = scenarios.sagas(full ? 1000 : 150, 16);
+                record(results, "saga_half_load_per_s", half.transfers() / half.seconds());
+                record(results, "saga_p50_ms", (double) half.percentile(50));
+                record(results, "saga_p99_ms", (double) half.percentile(99));
+            }
+            if (only.contains("rss")) {
+                record(results, "relay_rss_mb", scenarios.relayRssMegabytes(rows));
             }
         }
         Report.print(results);
         Report.write(output, results, Map.of("mode", full ? "full" : "quick", "rows_per_run", rows,
                 "batch", BATCH, "runs", repeats, "cores", Runtime.getRuntime().availableProcessors(),
-                "measured_at", Instant.now().toString()));
-        System.out.println("wrote " + output.toAbsolutePath());
+                "measured_at", Instant.now().toString(), "seconds", (System.nanoTime() - began) / 1_000_000_000L));
+        System.out.println("wrote " + output.toAbsolutePath() + " in " + (System.nanoTime() - began) / 1_000_000_000L + " s");
+    }
+
+    static double percentile(List<Double> sorted, double p) {
+        if (sorted.isEmpty()) {
+            return 0;
+        }
+        int index = (int) Math.ceil(p / 100.0 * sorted.size()) - 1;
+        return sorted.get(Math.max(0, Math.min(sorted.size() - 1, index)));
     }
 
     private static void record(Map<String, List<Double>> results, String key, double value) {
@@ -100,14 +150,7 @@ public final class BenchmarkMain {
         try (TestDatabase db = infra.database()) {
             String aggregateType = Infrastructure.aggregateType();
             String topic = infra.topicFor(aggregateType);
-            RelayConfig config = RelayConfig.builder()
-                    .set(RelayConfig.NAME, "bench-" + UUID.randomUUID().toString().substring(0, 8))
-                    .set(RelayConfig.DATABASE_URL, db.jdbcUrl())
-                    .set(RelayConfig.DATABASE_USER, db.username())
-                    .set(RelayConfig.DATABASE_PASSWORD, db.password())
-                    .set(RelayConfig.KAFKA_BOOTSTRAP_SERVERS, infra.kafka.bootstrapServers())
-                    .set(RelayConfig.METRICS_PORT, -1)
-                    .build();
+            RelayConfig config = Scenarios.relayConfig(db, infra.kafka.bootstrapServers());
             try (OutboxRelay relay = OutboxRelay.create(config);
                  KafkaConsumer<byte[], byte[]> reader = infra.reader(topic)) {
                 Thread thread = new Thread(relay, "bench-relay");
@@ -116,6 +159,58 @@ public final class BenchmarkMain {
                 relay.close();
                 thread.join();
                 return rate;
+            }
+        }
+    }
+
+    /** A polling relay (SELECT ... FOR UPDATE SKIP LOCKED, publish, delete) on the same rows. */
+    double polling() throws Exception {
+        try (TestDatabase db = infra.database()) {
+            String aggregateType = Infrastructure.aggregateType();
+            String topic = infra.topicFor(aggregateType);
+            try (PollingRelay polling = new PollingRelay(db.dataSource(), infra.kafka.bootstrapServers());
+                 KafkaConsumer<byte[], byte[]> reader = infra.reader(topic)) {
+                return measure(db, aggregateType, reader);
+            }
+        }
+    }
+
+    /** The relay's pipeline with an idempotent producer instead of transactions. */
+    double idempotentVariant() throws Exception {
+        try (TestDatabase db = infra.database()) {
+            String aggregateType = Infrastructure.aggregateType();
+            String topic = infra.topicFor(aggregateType);
+            try (IdempotentVariant variant = new IdempotentVariant(db, infra.kafka.bootstrapServers());
+                 KafkaConsumer<byte[], byte[]> reader = infra.reader(topic)) {
+                return measure(db, aggregateType, reader);
+            }
+        }
+    }
+
+    /** The relay when every row is its own transaction, written by 8 clients. */
+    double relaySingleRowTransactions() throws Exception {
+        try (TestDatabase db = infra.database()) {
+            String aggregateType = Infrastructure.aggregateType();
+            String topic = infra.topicFor(aggregateType);
+            try (OutboxRelay relay = OutboxRelay.create(Scenarios.relayConfig(db, infra.kafka.bootstrapServers()));
+                 KafkaConsumer<byte[], byte[]> reader = infra.reader(topic)) {
+                Thread thread = new Thread(relay, "bench-relay-single");
+                thread.start();
+                infra.insert(db, infra.messages(aggregateType, 1, -1), 1);
+                Infrastructure.readUntil(reader, 1, DEADLINE);
+                int count = rows / 2;
+                List<OutboxMessage> messages = infra.messages(aggregateType, count, 0);
+                java.util.concurrent.ExecutorService clients = java.util.concurrent.Executors.newFixedThreadPool(8);
+                long start = System.nanoTime();
+                for (int client = 0; client < 8; client++) {
+                    List<OutboxMessage> share = messages.subList(client * count / 8, (client + 1) * count / 8);
+                    clients.submit(() -> infra.insert(db, share, 1));
+                }
+                long last = Infrastructure.readUntil(reader, count, DEADLINE);
+                clients.shutdown();
+                relay.close();
+                thread.join();
+                return count / ((last - start) / 1e9);
             }
         }
     }

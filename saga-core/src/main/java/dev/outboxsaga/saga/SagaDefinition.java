@@ -13,7 +13,9 @@ import java.util.function.Function;
 /**
  * A saga, written as the business process reads: a sequence of steps, each commanding a participant
  * (or doing local work), with an optional compensation. An instance runs on the definition version it
- * started with, so a new version can be deployed while older instances finish.
+ * started with, so a new version can be deployed while older instances finish: roll it out in two
+ * phases, first registering the new version in every orchestrator process (a process leaves alone the
+ * due sagas of versions it does not know, but would park their replies), then starting sagas on it.
  *
  * <pre>{@code
  * SagaDefinition<Transfer> transfer = SagaDefinition.builder("transfer", 1, Transfer.class)
@@ -142,7 +144,7 @@ public final class SagaDefinition<D> {
 
         /** Commands {@code participant} with a command of {@code commandType} and payload {@code command(data)}. */
         public StepBuilder<D> invoke(String participant, String commandType, Function<D, Object> command) {
-            Objects.requireNonNull(participant, "participant");
+            SagaMessages.requireName("participant", participant);
             return invoke(data -> participant, commandType, command);
         }
 

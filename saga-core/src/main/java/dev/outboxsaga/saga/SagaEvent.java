@@ -10,9 +10,10 @@ import java.util.UUID;
  * @param sagaId    the saga
  * @param stepIndex the step it concerns
  * @param stepName  that step's name
- * @param event     what happened, e.g. {@code COMMAND_SENT}, {@code SUCCEEDED}, {@code FAILED},
+ * @param event     what happened: {@code STARTED}, {@code COMMAND_SENT}, {@code SUCCEEDED}, {@code FAILED},
  *                  {@code TIMED_OUT}, {@code RETRY_SCHEDULED}, {@code COMPENSATION_SENT}, {@code COMPENSATED},
- *                  {@code LATE_REPLY_IGNORED}, {@code PARKED}, {@code REPAIRED}, {@code COMPLETED}
+ *                  {@code COMPENSATION_FAILED}, {@code LATE_REPLY_IGNORED}, {@code PARKED}, {@code REPAIR_RETRY},
+ *                  {@code REPAIRED}, {@code COMPLETED}, {@code ENDED_COMPENSATED}, {@code ENDED_FAILED}
  * @param detail    free text: a reason, a command id
  * @param at        when
  */

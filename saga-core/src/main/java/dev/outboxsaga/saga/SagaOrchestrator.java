@@ -14,6 +14,7 @@ import dev.outboxsaga.saga.internal.SagaStore;
 import dev.outboxsaga.saga.internal.Transitions;
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.sql.Savepoint;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.HashMap;
@@ -113,6 +114,14 @@ public final class SagaOrchestrator implements AutoCloseable {
      */
     public <D> UUID begin(Connection connection, SagaDefinition<D> definition, D data) {
         Objects.requireNonNull(data, "data");
+        try {
+            if (connection.getAutoCommit()) {
+                throw new IllegalStateException("begin needs the caller's transaction, but the connection is in "
+                        + "auto-commit mode; call setAutoCommit(false) and commit yourself");
+            }
+        } catch (SQLException e) {
+            throw new SagaException("could not read the connection's auto-commit mode: " + e.getMessage(), e);
+        }
         if (!definitions.contains(definition)) {
             throw new IllegalArgumentException(definition + " is not registered with orchestrator " + service);
         }
@@ -214,13 +223,19 @@ public final class SagaOrchestrator implements AutoCloseable {
     }
 
     private int fireDue(Connection connection) throws SQLException {
-        List<SagaEngine.State> due = SagaStore.lockDue(connection, clock.instant(), DUE_BATCH);
+        List<SagaEngine.State> due = SagaStore.lockDue(connection, clock.instant(), definitions.keys(), DUE_BATCH);
         for (SagaEngine.State state : due) {
             SagaEngine.Transition transition;
+            Savepoint before = connection.setSavepoint();
             try {
                 transition = engine.onDeadline(definitions.get(state.type(), state.version()), state, connection);
-            } catch (SagaException unusable) {
-                // Unknown definition or unreadable data: park the saga for an operator instead of retrying forever.
+                Transitions.persist(connection, outbox, SagaMessages.replyChannel(service), transition, false, null);
+                connection.releaseSavepoint(before);
+                continue;
+            } catch (RuntimeException unusable) {
+                // A bug in a definition's function, or unreadable data: park this saga for an operator instead of
+                // retrying forever, and keep the other sagas' work of this batch.
+                connection.rollback(before);
                 SagaEngine.State parked = new SagaEngine.State(state.id(), state.type(), state.version(), SagaState.PARKED,
                         state.stepIndex(), state.attempt(), null, null, state.data(), unusable.getMessage());
                 transition = new SagaEngine.Transition(parked, List.of(),

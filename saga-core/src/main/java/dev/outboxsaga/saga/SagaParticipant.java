@@ -93,7 +93,8 @@ public final class SagaParticipant implements AutoCloseable {
         Reply reply = SagaStore.findReply(connection, name, command.sagaId(), command.stepIndex(), kind);
         if (reply == null) {
             reply = decide(command, context, connection);
-            if (reply.succeeded() || !reply.retryable()) {
+            // A failed compensation is retried by the orchestrator and by operators: store only its success.
+            if (reply.succeeded() || (!reply.retryable() && !command.compensation())) {
                 SagaStore.saveReply(connection, name, new SagaStore.SagaCommandKey(command.sagaId(), command.stepIndex(),
                         kind), command.type(), reply);
             }
@@ -120,6 +121,11 @@ public final class SagaParticipant implements AutoCloseable {
                 return new Reply(true, false, "nothing to compensate: step " + command.stepName() + " took no effect here",
                         "{}");
             }
+        }
+        if (!command.compensation()
+                && SagaStore.findReply(connection, name, command.sagaId(), command.stepIndex(), COMPENSATION) != null) {
+            return Reply.failure("step " + command.stepName() + " of saga " + command.sagaId()
+                    + " was compensated already; not carried out");
         }
         CommandHandler handler = handlers.get(command.type());
         if (handler == null) {

@@ -1,5 +1,7 @@
 package dev.outboxsaga.saga;
 
+import dev.outboxsaga.core.JacksonPayloadCodec;
+import dev.outboxsaga.core.PayloadCodec;
 import dev.outboxsaga.core.RetryPolicy;
 import java.time.Duration;
 import java.util.HashMap;
@@ -16,6 +18,8 @@ import java.util.Map;
  * </pre>
  */
 final class TransferSaga {
+
+    private static final PayloadCodec CODEC = JacksonPayloadCodec.create();
 
     static final String[] STEPS = {"debit", "credit", "fee"};
     static final String[] COMMANDS = {"Debit", "Credit", "ChargeFee"};
@@ -100,9 +104,7 @@ final class TransferSaga {
             SagaDefinition.StepBuilder<Transfer> steps = SagaDefinition.builder(type, version, Transfer.class)
                     .step("debit")
                         .invoke(Transfer::fromBank, "Debit", t -> new Movement(t.fromAccount(), t.amount(), null))
-                        .onSuccess((t, reply) -> t.withDebitRef(
-                                dev.outboxsaga.core.JacksonPayloadCodec.create().decode(reply.payload(),
-                                        DebitResult.class).ref()))
+                        .onSuccess((t, reply) -> t.withDebitRef(CODEC.decode(reply.payload(), DebitResult.class).ref()))
                         .compensateWith("Refund", t -> new Movement(t.fromAccount(), t.amount(), t.debitRef()))
                         .timeout(timeoutOf("debit"))
                         .retry(retryOf("debit"))

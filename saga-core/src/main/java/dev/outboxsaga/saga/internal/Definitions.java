@@ -35,6 +35,13 @@ public final class Definitions {
         return definition;
     }
 
+    /** Every registered definition as {@code type:version}. */
+    public String[] keys() {
+        return byType.entrySet().stream()
+                .flatMap(e -> e.getValue().keySet().stream().map(v -> e.getKey() + ":" + v))
+                .toArray(String[]::new);
+    }
+
     public boolean contains(SagaDefinition<?> definition) {
         TreeMap<Integer, SagaDefinition<?>> versions = byType.get(definition.type());
         return versions != null && versions.get(definition.version()) == definition;

@@ -83,10 +83,12 @@ public final class SagaStore {
     }
 
     /** Instances whose deadline passed, locked, skipping those another process holds. */
-    public static List<SagaEngine.State> lockDue(Connection connection, Instant now, int limit) throws SQLException {
+    public static List<SagaEngine.State> lockDue(Connection connection, Instant now, String[] known, int limit)
+            throws SQLException {
         try (PreparedStatement query = connection.prepareStatement(Sql.LOCK_DUE)) {
             query.setTimestamp(1, Timestamp.from(now));
-            query.setInt(2, limit);
+            query.setArray(2, connection.createArrayOf("text", known));
+            query.setInt(3, limit);
             List<SagaEngine.State> due = new ArrayList<>();
             try (ResultSet rows = query.executeQuery()) {
                 while (rows.next()) {

@@ -23,7 +23,8 @@ final class Sql {
 
     /** Due sagas; several orchestrator processes share the work without waiting on each other. */
     static final String LOCK_DUE = "SELECT " + INSTANCE_COLUMNS + " FROM saga_instance "
-            + "WHERE state IN ('RUNNING', 'COMPENSATING') AND deadline <= ? ORDER BY deadline LIMIT ? "
+            + "WHERE state IN ('RUNNING', 'COMPENSATING') AND deadline <= ? "
+            + "AND saga_type || ':' || saga_version = ANY (?) ORDER BY deadline LIMIT ? "
             + "FOR UPDATE SKIP LOCKED";
 
     static final String LIST = "SELECT " + INSTANCE_COLUMNS + " FROM saga_instance "

@@ -59,7 +59,7 @@ public final class DemoRun implements AutoCloseable {
     }
 
     /** A run on servers the caller owns (tests share theirs), which it leaves running. */
-    DemoRun(DemoOptions options, PrintStream out, PostgresServer postgres, KafkaServer kafka) {
+    public DemoRun(DemoOptions options, PrintStream out, PostgresServer postgres, KafkaServer kafka) {
         this.options = options.validate();
         this.out = out;
         this.postgres = postgres;

@@ -1,0 +1,123 @@
+package dev.outboxsaga.benchmarks;
+
+import dev.outboxsaga.relay.RelayConfig;
+import dev.outboxsaga.relay.internal.OutboxRow;
+import dev.outboxsaga.relay.internal.RecordMapper;
+import dev.outboxsaga.testkit.TestDatabase;
+import io.debezium.embedded.Connect;
+import io.debezium.engine.DebeziumEngine;
+import io.debezium.engine.RecordChangeEvent;
+import io.debezium.engine.format.ChangeEventFormat;
+import java.nio.file.Files;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.connect.data.Field;
+import org.apache.kafka.connect.data.Struct;
+import org.apache.kafka.connect.source.SourceRecord;
+
+/**
+ * The relay's pipeline without Kafka transactions: the same engine settings and the same record
+ * mapping, but an idempotent producer whose acknowledgements are awaited per batch (at-least-once).
+ * The ratio of the relay to this is the cost of exactly-once.
+ */
+final class IdempotentVariant implements AutoCloseable {
+
+    private final DebeziumEngine<RecordChangeEvent<SourceRecord>> engine;
+    private final ExecutorService executor = Executors.newSingleThreadExecutor();
+    private final KafkaProducer<byte[], byte[]> producer;
+
+    IdempotentVariant(TestDatabase db, String bootstrapServers) throws Exception {
+        db.execute("CREATE PUBLICATION variant_pub FOR TABLE public.outbox_event WITH (publish = 'insert')");
+        db.execute("SELECT pg_create_logical_replication_slot('variant_slot', 'pgoutput')");
+        Map<String, Object> producerConfig = new HashMap<>();
+        producerConfig.put("bootstrap.servers", bootstrapServers);
+        producerConfig.put("key.serializer", ByteArraySerializer.class.getName());
+        producerConfig.put("value.serializer", ByteArraySerializer.class.getName());
+        producerConfig.put("linger.ms", "5");
+        producerConfig.put("batch.size", "262144");
+        producerConfig.put("compression.type", "lz4");
+        producer = new KafkaProducer<>(producerConfig);
+        RecordMapper mapper = new RecordMapper(RelayConfig.builder()
+                .set(RelayConfig.NAME, "variant")
+                .set(RelayConfig.DATABASE_URL, db.jdbcUrl())
+                .set(RelayConfig.DATABASE_USER, db.username())
+                .set(RelayConfig.KAFKA_BOOTSTRAP_SERVERS, bootstrapServers)
+                .build(), 1 << 20);
+        var url = org.postgresql.Driver.parseURL(db.jdbcUrl(), null);
+        Properties properties = new Properties();
+        properties.setProperty("name", "variant");
+        properties.setProperty("connector.class", "io.debezium.connector.postgresql.PostgresConnector");
+        properties.setProperty("offset.storage", "org.apache.kafka.connect.storage.FileOffsetBackingStore");
+        properties.setProperty("offset.storage.file.filename", Files.createTempFile("variant", ".dat").toString());
+        properties.setProperty("offset.flush.interval.ms", "0");
+        properties.setProperty("database.hostname", url.getProperty("PGHOST"));
+        properties.setProperty("database.port", url.getProperty("PGPORT"));
+        properties.setProperty("database.dbname", url.getProperty("PGDBNAME"));
+        properties.setProperty("database.user", db.username());
+        properties.setProperty("database.password", db.password());
+        properties.setProperty("topic.prefix", "variant");
+        properties.setProperty("plugin.name", "pgoutput");
+        properties.setProperty("slot.name", "variant_slot");
+        properties.setProperty("publication.name", "variant_pub");
+        properties.setProperty("publication.autocreate.mode", "disabled");
+        properties.setProperty("snapshot.mode", "no_data");
+        properties.setProperty("table.include.list", "public\\.outbox_event");
+        properties.setProperty("column.exclude.list", "public\\.outbox_event\\.created_at");
+        properties.setProperty("skipped.operations", "u,d,t");
+        properties.setProperty("extended.headers.enabled", "false");
+        properties.setProperty("max.batch.size", "8192");
+        properties.setProperty("max.queue.size", "32768");
+        properties.setProperty("poll.interval.ms", "20");
+        engine = DebeziumEngine.create(ChangeEventFormat.of(Connect.class))
+                .using(properties)
+                .notifying((records, committer) -> {
+                    List<Future<RecordMetadata>> sent = new ArrayList<>(records.size());
+                    for (RecordChangeEvent<SourceRecord> event : records) {
+                        if (event.record().value() instanceof Struct envelope && envelope.schema().field("op") != null
+                                && "c".equals(envelope.getString("op"))) {
+                            Struct after = envelope.getStruct("after");
+                            Map<String, String> columns = new LinkedHashMap<>();
+                            for (Field field : after.schema().fields()) {
+                                Object value = after.get(field);
+                                columns.put(field.name(), value == null ? null : value.toString());
+                            }
+                            try {
+                                sent.add(producer.send(mapper.toRecord(new OutboxRow("public.outbox_event", columns, 0))));
+                            } catch (RecordMapper.Unpublishable e) {
+                                throw new IllegalStateException(e);
+                            }
+                        }
+                    }
+                    for (Future<RecordMetadata> future : sent) {
+                        try {
+                            future.get();
+                        } catch (java.util.concurrent.ExecutionException e) {
+                            throw new IllegalStateException(e);
+                        }
+                    }
+                    for (RecordChangeEvent<SourceRecord> event : records) {
+                        committer.markProcessed(event);
+                    }
+                    committer.markBatchFinished();
+                })
+                .build();
+        executor.execute(engine);
+    }
+
+    @Override
+    public void close() throws Exception {
+        engine.close();
+        executor.shutdown();
+        producer.close();
+    }
+}

@@ -1,0 +1,225 @@
+package dev.outboxsaga.benchmarks;
+
+import dev.outboxsaga.core.Outbox;
+import dev.outboxsaga.core.OutboxMessage;
+import dev.outboxsaga.relay.OutboxRelay;
+import dev.outboxsaga.relay.RelayConfig;
+import dev.outboxsaga.sample.bank.DemoOptions;
+import dev.outboxsaga.sample.bank.DemoResult;
+import dev.outboxsaga.sample.bank.DemoRun;
+import dev.outboxsaga.sample.bank.Faults;
+import dev.outboxsaga.testkit.TestDatabase;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+
+/** The measurements beyond plain throughput: latency, overheads, sagas, memory. */
+final class Scenarios {
+
+    private final Infrastructure infra;
+
+    Scenarios(Infrastructure infra) {
+        this.infra = infra;
+    }
+
+    static RelayConfig relayConfig(TestDatabase db, String bootstrap) {
+        return RelayConfig.builder()
+                .set(RelayConfig.NAME, "bench-" + UUID.randomUUID().toString().substring(0, 8))
+                .set(RelayConfig.DATABASE_URL, db.jdbcUrl())
+                .set(RelayConfig.DATABASE_USER, db.username())
+                .set(RelayConfig.DATABASE_PASSWORD, db.password())
+                .set(RelayConfig.KAFKA_BOOTSTRAP_SERVERS, bootstrap)
+                .set(RelayConfig.METRICS_PORT, -1)
+                .build();
+    }
+
+    /** Commit to read_committed consumer, rows paced at {@code rate} per second for {@code seconds}; returns sorted ms. */
+    List<Double> latency(int rate, int seconds) throws Exception {
+        try (TestDatabase db = infra.database()) {
+            String aggregateType = Infrastructure.aggregateType();
+            String topic = infra.topicFor(aggregateType);
+            try (OutboxRelay relay = OutboxRelay.create(relayConfig(db, infra.kafka.bootstrapServers()));
+                 KafkaConsumer<byte[], byte[]> reader = infra.reader(topic)) {
+                Thread thread = new Thread(relay, "latency-relay");
+                thread.start();
+                infra.insert(db, infra.messages(aggregateType, 1, -1), 1);
+                Infrastructure.readUntil(reader, 1, Duration.ofMinutes(2));
+                Map<String, Long> committedAt = new ConcurrentHashMap<>();
+                List<Double> latencies = Collections.synchronizedList(new ArrayList<>());
+                int perTick = Math.max(1, rate / 100);
+                int ticks = seconds * 100;
+                AtomicBoolean writing = new AtomicBoolean(true);
+                Thread writer = new Thread(() -> {
+                    long start = System.nanoTime();
+                    for (int tick = 0; tick < ticks; tick++) {
+                        long due = start + tick * 10_000_000L;
+                        while (System.nanoTime() < due) {
+                            LockSupport.parkNanos(due - System.nanoTime());
+                        }
+                        List<OutboxMessage> batch = infra.messages(aggregateType, perTick, tick * perTick);
+                        infra.insert(db, batch, perTick);
+                        long now = System.nanoTime();
+                        batch.forEach(m -> committedAt.put(m.id().toString(), now));
+                    }
+                    writing.set(false);
+                }, "latency-writer");
+                writer.start();
+                long expected = (long) ticks * perTick;
+                long seen = 0;
+                long deadline = System.nanoTime() + Duration.ofSeconds(seconds + 60L).toNanos();
+                while (seen < expected && System.nanoTime() < deadline) {
+                    for (ConsumerRecord<byte[], byte[]> record : reader.poll(Duration.ofMillis(20))) {
+                        long now = System.nanoTime();
+                        String id = new String(record.headers().lastHeader("id").value(), StandardCharsets.UTF_8);
+                        Long committed = committedAt.get(id);
+                        // A record can outrun the writer's bookkeeping by microseconds; that counts as zero.
+                        latencies.add(committed == null ? 0.0 : Math.max(0, (now - committed) / 1e6));
+                        seen++;
+                    }
+                }
+                writer.join();
+                relay.close();
+                thread.join();
+                List<Double> sorted = new ArrayList<>(latencies);
+                Collections.sort(sorted);
+                return sorted;
+            }
+        }
+    }
+
+    /** Throughput of business transactions, with or without an outbox row, over {@code seconds} with 4 clients. */
+    double businessTransactions(boolean withOutbox, int seconds) throws Exception {
+        try (TestDatabase db = infra.database()) {
+            db.execute("CREATE TABLE account (id int PRIMARY KEY, balance bigint NOT NULL)");
+            db.execute("CREATE TABLE account_history (account int NOT NULL, delta bigint NOT NULL, at timestamptz DEFAULT now())");
+            db.execute("INSERT INTO account SELECT g, 1000000 FROM generate_series(1, 1000) g");
+            Outbox outbox = infra.outbox;
+            AtomicLong done = new AtomicLong();
+            AtomicBoolean running = new AtomicBoolean(true);
+            ExecutorService clients = Executors.newFixedThreadPool(4);
+            List<Future<?>> futures = new ArrayList<>();
+            for (int c = 0; c < 4; c++) {
+                int client = c;
+                futures.add(clients.submit(() -> {
+                    int i = 0;
+                    while (running.get()) {
+                        int account = 1 + (client * 250 + i++ % 250);
+                        outbox.inTransaction(db.dataSource(), tx -> {
+                            Connection connection = tx.connection();
+                            try (PreparedStatement update = connection.prepareStatement(
+                                    "UPDATE account SET balance = balance - 1 WHERE id = ?");
+                                 PreparedStatement history = connection.prepareStatement(
+                                         "INSERT INTO account_history (account, delta) VALUES (?, -1)")) {
+                                update.setInt(1, account);
+                                update.executeUpdate();
+                                history.setInt(1, account);
+                                history.executeUpdate();
+                            }
+                            if (withOutbox) {
+                                tx.append(outbox.message().aggregate("account", Integer.toString(account))
+                                        .type("AccountDebited").payload("{\"account\": " + account + ", \"amount\": 1}")
+                                        .build());
+                            }
+                            return null;
+                        });
+                        done.incrementAndGet();
+                    }
+                    return null;
+                }));
+            }
+            Thread.sleep(Duration.ofSeconds(seconds).toMillis());
+            running.set(false);
+            for (Future<?> future : futures) {
+                future.get();
+            }
+            clients.shutdown();
+            clients.awaitTermination(10, TimeUnit.SECONDS);
+            return done.get() / (double) seconds;
+        }
+    }
+
+    /** Bank-transfer sagas end to end, no faults, {@code concurrency} in flight. */
+    DemoResult sagas(int transfers, int concurrency) throws Exception {
+        DemoOptions options = new DemoOptions(transfers, concurrency, Faults.parse("none"), Duration.ofSeconds(5), 100, 11,
+                null, null, null, null, Path.of("target/bench-sagas.html"), Duration.ofSeconds(60));
+        PrintStream quiet = new PrintStream(java.io.OutputStream.nullOutputStream());
+        try (DemoRun run = new DemoRun(options, quiet, infra.postgres, infra.kafkaServer).start()) {
+            return run.run();
+        }
+    }
+
+    /** Peak resident memory of the relay run as its own process while it relays {@code rows} rows. */
+    double relayRssMegabytes(int rows) throws Exception {
+        try (TestDatabase db = infra.database()) {
+            String aggregateType = Infrastructure.aggregateType();
+            String topic = infra.topicFor(aggregateType);
+            RelayConfig config = relayConfig(db, infra.kafka.bootstrapServers());
+            Path properties = Files.createTempFile("relay", ".properties");
+            Files.writeString(properties, String.join("\n",
+                    RelayConfig.NAME + "=" + config.name(),
+                    RelayConfig.DATABASE_URL + "=" + config.databaseUrl(),
+                    RelayConfig.DATABASE_USER + "=" + config.databaseUser(),
+                    RelayConfig.DATABASE_PASSWORD + "=" + config.databasePassword(),
+                    RelayConfig.KAFKA_BOOTSTRAP_SERVERS + "=" + config.bootstrapServers(),
+                    RelayConfig.METRICS_PORT + "=-1"));
+            String java = ProcessHandle.current().info().command().orElse("java");
+            Process process = new ProcessBuilder(java, "-Xmx256m", "-cp", System.getProperty("java.class.path"),
+                    "dev.outboxsaga.relay.RelayMain", "run", "--config", properties.toString())
+                    .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+            try (KafkaConsumer<byte[], byte[]> reader = infra.reader(topic)) {
+                infra.insert(db, infra.messages(aggregateType, 1, -1), 1);
+                Infrastructure.readUntil(reader, 1, Duration.ofMinutes(2));
+                AtomicLong peak = new AtomicLong();
+                AtomicBoolean sampling = new AtomicBoolean(true);
+                Thread sampler = new Thread(() -> {
+                    while (sampling.get()) {
+                        peak.accumulateAndGet(rssKilobytes(process.pid()), Math::max);
+                        LockSupport.parkNanos(100_000_000L);
+                    }
+                });
+                sampler.start();
+                infra.insert(db, infra.messages(aggregateType, rows, 0), 500);
+                Infrastructure.readUntil(reader, rows, Duration.ofMinutes(5));
+                sampling.set(false);
+                sampler.join();
+                return peak.get() / 1024.0;
+            } finally {
+                process.destroy();
+                process.waitFor(30, TimeUnit.SECONDS);
+                process.destroyForcibly();
+            }
+        }
+    }
+
+    private static long rssKilobytes(long pid) {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/status"))) {
+                if (line.startsWith("VmRSS:")) {
+                    return Long.parseLong(line.replaceAll("\\D", ""));
+                }
+            }
+        } catch (Exception e) {
+            return 0;
+        }
+        return 0;
+    }
+}
