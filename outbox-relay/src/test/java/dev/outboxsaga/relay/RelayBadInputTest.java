@@ -5,9 +5,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import dev.outboxsaga.core.OutboxMessage;
-import dev.outboxsaga.testkit.OutboxSagaExtension;
-import dev.outboxsaga.testkit.TestDatabase;
-import dev.outboxsaga.testkit.TestKafka;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -18,30 +15,15 @@ import java.util.Random;
 import java.util.UUID;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
 /** Rows the relay cannot publish are parked with their reason and the stream goes on; a lost slot stops it loudly. */
-@ExtendWith(OutboxSagaExtension.class)
-class RelayBadInputTest {
+class RelayBadInputTest extends RelayTestBase {
 
     private static final Duration PATIENCE = Duration.ofSeconds(60);
 
-    private RelayFixture fixture;
-
-    @BeforeEach
-    void setUp(TestDatabase db, TestKafka kafka) {
-        fixture = new RelayFixture(db, kafka);
-    }
-
-    @AfterEach
-    void tearDown() throws Exception {
-        fixture.close();
-    }
 
     private List<Map<String, Object>> parked() {
         return fixture.db.jdbi().withHandle(h -> h.createQuery(

@@ -4,9 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.awaitility.Awaitility.await;
 
-import dev.outboxsaga.testkit.OutboxSagaExtension;
-import dev.outboxsaga.testkit.TestDatabase;
-import dev.outboxsaga.testkit.TestKafka;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -23,40 +20,29 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * The relay killed while rows stream in: with SIGKILL at random instants, and by itself right after
  * a Kafka commit, before the engine confirms the slot. After every crash a new process resumes, and
  * in the end every committed row is in Kafka exactly once, in commit order per key.
  */
-@ExtendWith(OutboxSagaExtension.class)
-class RelayCrashTest {
+class RelayCrashTest extends RelayTestBase {
 
     /** Kills of {@link #killMinusNineLoop()}; {@code -Drelay.crash.kills=200} (profile {@code soak}) for a soak. */
     private static final int KILLS = Integer.getInteger("relay.crash.kills", 20);
     private static final Duration PUBLISHING_WITHIN = Duration.ofSeconds(60);
 
-    private RelayFixture fixture;
     private OutboxTraffic traffic;
 
     @BeforeEach
-    void setUp(TestDatabase db, TestKafka kafka) {
-        fixture = new RelayFixture(db, kafka);
+    void startTraffic() {
         traffic = new OutboxTraffic(fixture, Duration.ofMillis(20));
     }
 
     @AfterEach
-    void tearDown() throws Exception {
-        try {
-            if (traffic != null) {
-                traffic.close();
-            }
-            if (fixture != null) {
-                fixture.close();
-            }
-        } finally {
-            RelayProcess.killAll();
+    void stopTraffic() throws Exception {
+        if (traffic != null) {
+            traffic.close();
         }
     }
 

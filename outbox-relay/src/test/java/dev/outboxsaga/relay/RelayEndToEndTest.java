@@ -3,9 +3,6 @@ package dev.outboxsaga.relay;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import dev.outboxsaga.testkit.OutboxSagaExtension;
-import dev.outboxsaga.testkit.TestDatabase;
-import dev.outboxsaga.testkit.TestKafka;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -15,25 +12,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
 
-@ExtendWith(OutboxSagaExtension.class)
-class RelayEndToEndTest {
+class RelayEndToEndTest extends RelayTestBase {
 
-    private RelayFixture fixture;
-
-    @BeforeEach
-    void setUp(TestDatabase db, TestKafka kafka) {
-        fixture = new RelayFixture(db, kafka);
-    }
-
-    @AfterEach
-    void tearDown() throws Exception {
-        fixture.close();
-    }
 
     @Test
     void rowsFromManyConcurrentTransactionsArriveOnceEachInOrderPerAggregate() throws Exception {

@@ -3,48 +3,34 @@ package dev.outboxsaga.relay;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import dev.outboxsaga.testkit.OutboxSagaExtension;
-import dev.outboxsaga.testkit.TestDatabase;
-import dev.outboxsaga.testkit.TestKafka;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * Two relay processes of one relay name (lease TTL 3 s, renewed every 500 ms): the standby takes
  * over when the leader dies, and fences a leader that was only frozen.
  */
-@ExtendWith(OutboxSagaExtension.class)
-class RelayFailoverTest {
+class RelayFailoverTest extends RelayTestBase {
 
     private static final Duration WITHIN = Duration.ofSeconds(60);
 
-    private RelayFixture fixture;
     private OutboxTraffic traffic;
     private RelayProcess leader;
     private RelayProcess standby;
 
     @BeforeEach
-    void setUp(TestDatabase db, TestKafka kafka) {
-        fixture = new RelayFixture(db, kafka);
+    void startTraffic() {
         traffic = new OutboxTraffic(fixture, Duration.ofMillis(20));
     }
 
     @AfterEach
-    void tearDown() throws Exception {
-        try {
-            if (traffic != null) {
-                traffic.close();
-            }
-            if (fixture != null) {
-                fixture.close();
-            }
-        } finally {
-            RelayProcess.killAll();
+    void stopTraffic() throws Exception {
+        if (traffic != null) {
+            traffic.close();
         }
     }
 

@@ -3,33 +3,15 @@ package dev.outboxsaga.relay;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import dev.outboxsaga.testkit.OutboxSagaExtension;
-import dev.outboxsaga.testkit.TestDatabase;
-import dev.outboxsaga.testkit.TestKafka;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
 
 /** An idle outbox in a busy database must not hold WAL back. */
-@ExtendWith(OutboxSagaExtension.class)
-class RelayHeartbeatTest {
+class RelayHeartbeatTest extends RelayTestBase {
 
-    private RelayFixture fixture;
-
-    @BeforeEach
-    void setUp(TestDatabase db, TestKafka kafka) {
-        fixture = new RelayFixture(db, kafka);
-    }
-
-    @AfterEach
-    void tearDown() throws Exception {
-        fixture.close();
-    }
 
     private String scalar(String sql) {
         return fixture.db.jdbi().withHandle(h -> h.createQuery(sql).mapTo(String.class).one());

@@ -4,10 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.outboxsaga.testkit.EmbeddedKafka;
-import dev.outboxsaga.testkit.OutboxSagaExtension;
-import dev.outboxsaga.testkit.TestDatabase;
 import dev.outboxsaga.testkit.TestInfrastructure;
-import dev.outboxsaga.testkit.TestKafka;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -17,28 +14,13 @@ import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
 
 /** The relay through broker and database restarts: it retries, does not advance, loses and repeats nothing. */
-@ExtendWith(OutboxSagaExtension.class)
-class RelayResilienceTest {
+class RelayResilienceTest extends RelayTestBase {
 
     private static final Duration PATIENCE = Duration.ofSeconds(90);
 
-    private RelayFixture fixture;
-
-    @BeforeEach
-    void setUp(TestDatabase db, TestKafka kafka) {
-        fixture = new RelayFixture(db, kafka);
-    }
-
-    @AfterEach
-    void tearDown() throws Exception {
-        fixture.close();
-    }
 
     @Test
     void aKafkaBrokerRestartWhileRowsStreamInLosesAndDuplicatesNothing(TestInfrastructure infra) throws Exception {

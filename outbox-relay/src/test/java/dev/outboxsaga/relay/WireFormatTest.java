@@ -5,9 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import dev.outboxsaga.core.OutboxMessage;
 import dev.outboxsaga.relay.internal.RelayOffsetStore;
-import dev.outboxsaga.testkit.OutboxSagaExtension;
 import dev.outboxsaga.testkit.TestDatabase;
-import dev.outboxsaga.testkit.TestKafka;
 import io.debezium.embedded.Connect;
 import io.debezium.engine.DebeziumEngine;
 import io.debezium.engine.RecordChangeEvent;
@@ -33,7 +31,6 @@ import org.apache.kafka.connect.storage.StringConverter;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * The relay's records are those Debezium's own outbox event router writes for the same rows under
@@ -42,16 +39,14 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * correlationid:header:correlationId}: a deployment can move the capture to Kafka Connect without
  * changing a consumer.
  */
-@ExtendWith(OutboxSagaExtension.class)
-class WireFormatTest {
+class WireFormatTest extends RelayTestBase {
 
-    private RelayFixture fixture;
     private DebeziumEngine<RecordChangeEvent<SourceRecord>> oracle;
     private final ExecutorService executor = Executors.newSingleThreadExecutor();
 
     @BeforeEach
-    void setUp(TestDatabase db, TestKafka kafka) {
-        fixture = new RelayFixture(db, kafka);
+    void createOracleSlot() {
+        TestDatabase db = fixture.db;
         db.execute("CREATE PUBLICATION oracle_pub FOR TABLE public.outbox_event WITH (publish = 'insert')");
         db.execute("SELECT pg_create_logical_replication_slot('oracle_slot', 'pgoutput')");
     }
@@ -62,7 +57,6 @@ class WireFormatTest {
             oracle.close();
         }
         executor.shutdownNow();
-        fixture.close();
     }
 
     @Test
