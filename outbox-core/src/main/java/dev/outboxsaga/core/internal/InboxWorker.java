@@ -141,10 +141,19 @@ public final class InboxWorker implements Runnable {
     }
 
     private void commitPending() {
-        if (!pending.isEmpty()) {
-            kafka.commitSync(pending);
-            pending.clear();
+        if (pending.isEmpty()) {
+            return;
         }
+        try {
+            kafka.commitSync(pending);
+        } catch (org.apache.kafka.common.errors.InterruptException | org.apache.kafka.common.errors.WakeupException stop) {
+            throw stop;
+        } catch (org.apache.kafka.common.KafkaException notCommitted) {
+            // A rebalance or a broker hiccup: the records come again, and the inbox turns them into no-ops.
+            LOG.warn("inbox consumer {}: could not commit offsets {}; they will be redelivered: {}", clientId, pending,
+                    notCommitted.toString());
+        }
+        pending.clear();
     }
 
     private void handle(ConsumerRecord<byte[], byte[]> record) {
@@ -279,7 +288,12 @@ public final class InboxWorker implements Runnable {
                 }
             }
             if (!revoked.isEmpty()) {
-                kafka.commitSync(revoked);
+                try {
+                    kafka.commitSync(revoked);
+                } catch (org.apache.kafka.common.KafkaException notCommitted) {
+                    LOG.warn("inbox consumer {}: could not commit offsets of revoked partitions {}: {}", clientId,
+                            revoked, notCommitted.toString());
+                }
             }
         }
 
