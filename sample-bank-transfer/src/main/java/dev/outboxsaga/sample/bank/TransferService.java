@@ -5,8 +5,14 @@ import dev.outboxsaga.core.internal.Transactions;
 import dev.outboxsaga.saga.SagaDefinition;
 import dev.outboxsaga.saga.SagaOrchestrator;
 import java.sql.PreparedStatement;
+import java.sql.ResultSet;
 import java.time.Duration;
+import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import javax.sql.DataSource;
 
 /**
@@ -58,16 +64,61 @@ final class TransferService implements AutoCloseable {
         return dataSource;
     }
 
-    /** Waits until the saga has ended (or parked), polling its state. */
-    void awaitEnd(UUID sagaId, Duration patience) throws InterruptedException {
-        long deadline = System.nanoTime() + patience.toNanos();
-        while (System.nanoTime() < deadline) {
-            var saga = orchestrator.admin().find(sagaId);
-            if (saga.isPresent() && (saga.get().state().terminal() || saga.get().state() == dev.outboxsaga.saga.SagaState.PARKED)) {
-                return;
-            }
-            Thread.sleep(25);
+    /**
+     * Waits until the saga has ended (or parked). One watcher thread checks every saga in flight in a
+     * single query, so many waiting workers cost the database one query per interval.
+     */
+    void awaitEnd(UUID sagaId, Duration patience) throws Exception {
+        CompletableFuture<Void> ended = new CompletableFuture<>();
+        waiting.put(sagaId, ended);
+        startWatcher();
+        try {
+            ended.get(patience.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (TimeoutException stillRunning) {
+            // The caller counts it as stuck.
+        } finally {
+            waiting.remove(sagaId);
         }
+    }
+
+    private final Map<UUID, CompletableFuture<Void>> waiting = new ConcurrentHashMap<>();
+    private Thread watcher;
+
+    private synchronized void startWatcher() {
+        if (watcher != null) {
+            return;
+        }
+        watcher = new Thread(() -> {
+            while (!Thread.currentThread().isInterrupted()) {
+                try {
+                    if (!waiting.isEmpty()) {
+                        UUID[] ids = waiting.keySet().toArray(UUID[]::new);
+                        Transactions.inTransaction(dataSource, connection -> {
+                            try (PreparedStatement query = connection.prepareStatement("SELECT id FROM saga_instance "
+                                    + "WHERE id = ANY (?) AND state IN ('COMPLETED', 'COMPENSATED', 'FAILED', 'PARKED')")) {
+                                query.setArray(1, connection.createArrayOf("uuid", ids));
+                                try (ResultSet rows = query.executeQuery()) {
+                                    while (rows.next()) {
+                                        CompletableFuture<Void> ended = waiting.get(rows.getObject(1, UUID.class));
+                                        if (ended != null) {
+                                            ended.complete(null);
+                                        }
+                                    }
+                                }
+                            }
+                            return null;
+                        });
+                    }
+                    Thread.sleep(10);
+                } catch (InterruptedException e) {
+                    return;
+                } catch (RuntimeException e) {
+                    // The database may be restarting; look again on the next round.
+                }
+            }
+        }, "saga-watcher");
+        watcher.setDaemon(true);
+        watcher.start();
     }
 
     /** Records the transfer and starts its saga, atomically. */
@@ -91,6 +142,11 @@ final class TransferService implements AutoCloseable {
 
     @Override
     public void close() {
+        synchronized (this) {
+            if (watcher != null) {
+                watcher.interrupt();
+            }
+        }
         orchestrator.close();
     }
 }
