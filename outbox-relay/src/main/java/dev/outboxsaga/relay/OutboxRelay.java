@@ -124,7 +124,7 @@ public final class OutboxRelay implements Runnable, Closeable {
     public void run() {
         LOG.info("relay {} ({}) starting as standby", config.name(), config.instanceId());
         preloadLeaderClasses();
-        try (LeaderLease lease = new LeaderLease(config, database, sql)) {
+        try (LeaderLease lease = new LeaderLease(config, database, sql, config.instanceId())) {
             while (!closing()) {
                 role = RelayStatus.Role.STANDBY;
                 if (!lease.tryAcquire()) {
@@ -202,13 +202,19 @@ public final class OutboxRelay implements Runnable, Closeable {
      */
     public static void initialize(RelayConfig config) {
         OutboxRelay relay = new OutboxRelay(config, new SimpleMeterRegistry());
-        try (LeaderLease lease = new LeaderLease(config, relay.database, relay.sql)) {
+        // A holder of its own: even with the running relay's instance id, init must not pass for it.
+        try (LeaderLease lease = new LeaderLease(config, relay.database, relay.sql, config.instanceId() + "/init")) {
             if (!lease.tryAcquire()) {
                 throw new IllegalStateException("relay " + config.name() + " is running (instance " + lease.holder()
                         + " holds the lease); it is initialized already");
             }
-            try (TransactionalPublisher producer = new TransactionalPublisher(relay.kafkaConfig(), config.transactionalId())) {
-                relay.prepare(lease, producer);
+            try {
+                relay.withRenewal(lease, () -> {
+                    try (TransactionalPublisher producer = new TransactionalPublisher(relay.kafkaConfig(),
+                            config.transactionalId())) {
+                        relay.prepare(lease, producer);
+                    }
+                });
             } finally {
                 lease.release();
             }
@@ -237,8 +243,19 @@ public final class OutboxRelay implements Runnable, Closeable {
     }
 
     private void lead(LeaderLease lease) {
-        // Renewal runs on its own thread, so that slow work of the term (a large first snapshot, engine
-        // start-up, a Kafka outage) never lets the lease lapse while this process is alive and well.
+        withRenewal(lease, () -> {
+            try (TransactionalPublisher producer = new TransactionalPublisher(kafkaConfig(), config.transactionalId())) {
+                BatchPublisher batches = prepare(lease, producer);
+                stream(lease, batches, producer);
+            }
+        });
+    }
+
+    /**
+     * Runs {@code work} while renewing the lease on a thread of its own, so that slow work (a large first
+     * snapshot, engine start-up, a Kafka outage) never lets it lapse while this process is alive and well.
+     */
+    private void withRenewal(LeaderLease lease, Runnable work) {
         ScheduledExecutorService renewal = Executors.newSingleThreadScheduledExecutor(runnable -> {
             Thread thread = new Thread(runnable, "outbox-relay-lease-" + config.name());
             thread.setDaemon(true);
@@ -246,9 +263,8 @@ public final class OutboxRelay implements Runnable, Closeable {
         });
         renewal.scheduleWithFixedDelay(lease::tryAcquire, config.leaseRenewInterval().toMillis(),
                 config.leaseRenewInterval().toMillis(), TimeUnit.MILLISECONDS);
-        try (TransactionalPublisher producer = new TransactionalPublisher(kafkaConfig(), config.transactionalId())) {
-            BatchPublisher batches = prepare(lease, producer);
-            stream(lease, batches, producer);
+        try {
+            work.run();
         } finally {
             renewal.shutdownNow();
         }

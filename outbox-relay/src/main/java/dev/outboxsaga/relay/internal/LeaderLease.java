@@ -21,14 +21,17 @@ public final class LeaderLease implements AutoCloseable {
     private final RelayConfig config;
     private final Database database;
     private final Sql sql;
+    private final String holder;
     private Connection connection;
     private volatile long validUntilNanos;
     private volatile long epoch;
 
-    public LeaderLease(RelayConfig config, Database database, Sql sql) {
+    /** A lease held, when it is, under {@code holder} (the instance id). */
+    public LeaderLease(RelayConfig config, Database database, Sql sql, String holder) {
         this.config = config;
         this.database = database;
         this.sql = sql;
+        this.holder = holder;
     }
 
     /**
@@ -42,7 +45,7 @@ public final class LeaderLease implements AutoCloseable {
             Connection db = connection();
             try (PreparedStatement acquire = db.prepareStatement(sql.acquireLease())) {
                 acquire.setString(1, config.name());
-                acquire.setString(2, config.instanceId());
+                acquire.setString(2, holder);
                 acquire.setLong(3, config.leaseTtl().toMillis());
                 try (ResultSet rows = acquire.executeQuery()) {
                     if (rows.next()) {
@@ -89,7 +92,7 @@ public final class LeaderLease implements AutoCloseable {
         validUntilNanos = 0;
         try (PreparedStatement release = connection().prepareStatement(sql.releaseLease())) {
             release.setString(1, config.name());
-            release.setString(2, config.instanceId());
+            release.setString(2, holder);
             release.executeUpdate();
         } catch (SQLException e) {
             LOG.debug("relay {}: could not release the lease: {}", config.name(), e.getMessage());
