@@ -8,7 +8,6 @@ import io.debezium.embedded.Connect;
 import io.debezium.engine.DebeziumEngine;
 import io.debezium.engine.RecordChangeEvent;
 import io.debezium.engine.format.ChangeEventFormat;
-import java.nio.file.Files;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -53,25 +52,8 @@ final class IdempotentVariant implements AutoCloseable {
                 .set(RelayConfig.DATABASE_USER, db.username())
                 .set(RelayConfig.KAFKA_BOOTSTRAP_SERVERS, bootstrapServers)
                 .build(), 1 << 20);
-        var url = org.postgresql.Driver.parseURL(db.jdbcUrl(), null);
-        Properties properties = new Properties();
-        properties.setProperty("name", "variant");
-        properties.setProperty("connector.class", "io.debezium.connector.postgresql.PostgresConnector");
-        properties.setProperty("offset.storage", "org.apache.kafka.connect.storage.FileOffsetBackingStore");
-        properties.setProperty("offset.storage.file.filename", Files.createTempFile("variant", ".dat").toString());
+        Properties properties = Infrastructure.engineProperties(db, "variant", "variant_slot", "variant_pub");
         properties.setProperty("offset.flush.interval.ms", "0");
-        properties.setProperty("database.hostname", url.getProperty("PGHOST"));
-        properties.setProperty("database.port", url.getProperty("PGPORT"));
-        properties.setProperty("database.dbname", url.getProperty("PGDBNAME"));
-        properties.setProperty("database.user", db.username());
-        properties.setProperty("database.password", db.password());
-        properties.setProperty("topic.prefix", "variant");
-        properties.setProperty("plugin.name", "pgoutput");
-        properties.setProperty("slot.name", "variant_slot");
-        properties.setProperty("publication.name", "variant_pub");
-        properties.setProperty("publication.autocreate.mode", "disabled");
-        properties.setProperty("snapshot.mode", "no_data");
-        properties.setProperty("table.include.list", "public\\.outbox_event");
         properties.setProperty("column.exclude.list", "public\\.outbox_event\\.created_at");
         properties.setProperty("skipped.operations", "u,d,t");
         properties.setProperty("extended.headers.enabled", "false");

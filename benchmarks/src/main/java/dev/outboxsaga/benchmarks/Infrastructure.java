@@ -99,6 +99,34 @@ final class Infrastructure implements AutoCloseable {
         return last;
     }
 
+    /**
+     * Engine properties for a Debezium PostgreSQL connector on {@code db}, reading the outbox through a slot
+     * and a publication the caller created, offsets in a temporary file: what both baselines share.
+     */
+    static java.util.Properties engineProperties(TestDatabase db, String name, String slot, String publication)
+            throws java.io.IOException {
+        var url = org.postgresql.Driver.parseURL(db.jdbcUrl(), null);
+        java.util.Properties properties = new java.util.Properties();
+        properties.setProperty("name", name);
+        properties.setProperty("connector.class", "io.debezium.connector.postgresql.PostgresConnector");
+        properties.setProperty("offset.storage", "org.apache.kafka.connect.storage.FileOffsetBackingStore");
+        properties.setProperty("offset.storage.file.filename",
+                java.nio.file.Files.createTempFile(name + "-offsets", ".dat").toString());
+        properties.setProperty("database.hostname", url.getProperty("PGHOST"));
+        properties.setProperty("database.port", url.getProperty("PGPORT"));
+        properties.setProperty("database.dbname", url.getProperty("PGDBNAME"));
+        properties.setProperty("database.user", db.username());
+        properties.setProperty("database.password", db.password());
+        properties.setProperty("topic.prefix", name);
+        properties.setProperty("plugin.name", "pgoutput");
+        properties.setProperty("slot.name", slot);
+        properties.setProperty("publication.name", publication);
+        properties.setProperty("publication.autocreate.mode", "disabled");
+        properties.setProperty("snapshot.mode", "no_data");
+        properties.setProperty("table.include.list", "public\\.outbox_event");
+        return properties;
+    }
+
     @Override
     public void close() {
         kafka.close();

@@ -5,8 +5,6 @@ import io.debezium.embedded.Connect;
 import io.debezium.engine.DebeziumEngine;
 import io.debezium.engine.RecordChangeEvent;
 import io.debezium.engine.format.ChangeEventFormat;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -48,25 +46,7 @@ final class StockDebezium implements AutoCloseable {
         strings.configure(Map.of(), false);
         SimpleHeaderConverter headerConverter = new SimpleHeaderConverter();
 
-        Path offsets = Files.createTempFile("stock-offsets", ".dat");
-        var url = org.postgresql.Driver.parseURL(db.jdbcUrl(), null);
-        Properties properties = new Properties();
-        properties.setProperty("name", "stock");
-        properties.setProperty("connector.class", "io.debezium.connector.postgresql.PostgresConnector");
-        properties.setProperty("offset.storage", "org.apache.kafka.connect.storage.FileOffsetBackingStore");
-        properties.setProperty("offset.storage.file.filename", offsets.toString());
-        properties.setProperty("database.hostname", url.getProperty("PGHOST"));
-        properties.setProperty("database.port", url.getProperty("PGPORT"));
-        properties.setProperty("database.dbname", url.getProperty("PGDBNAME"));
-        properties.setProperty("database.user", db.username());
-        properties.setProperty("database.password", db.password());
-        properties.setProperty("topic.prefix", "stock");
-        properties.setProperty("plugin.name", "pgoutput");
-        properties.setProperty("slot.name", "stock_slot");
-        properties.setProperty("publication.name", "stock_pub");
-        properties.setProperty("publication.autocreate.mode", "disabled");
-        properties.setProperty("snapshot.mode", "no_data");
-        properties.setProperty("table.include.list", "public.outbox_event");
+        Properties properties = Infrastructure.engineProperties(db, "stock", "stock_slot", "stock_pub");
         properties.setProperty("transforms", "outbox");
         properties.setProperty("transforms.outbox.type", "io.debezium.transforms.outbox.EventRouter");
         properties.setProperty("transforms.outbox.table.fields.additional.placement",
