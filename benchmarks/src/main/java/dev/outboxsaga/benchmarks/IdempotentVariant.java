@@ -10,7 +10,6 @@ import io.debezium.engine.RecordChangeEvent;
 import io.debezium.engine.format.ChangeEventFormat;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
@@ -20,7 +19,6 @@ import java.util.concurrent.Future;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.apache.kafka.connect.data.Field;
 import org.apache.kafka.connect.data.Struct;
 import org.apache.kafka.connect.source.SourceRecord;
 
@@ -67,30 +65,15 @@ final class IdempotentVariant implements AutoCloseable {
                     for (RecordChangeEvent<SourceRecord> event : records) {
                         if (event.record().value() instanceof Struct envelope && envelope.schema().field("op") != null
                                 && "c".equals(envelope.getString("op"))) {
-                            Struct after = envelope.getStruct("after");
-                            Map<String, String> columns = new LinkedHashMap<>();
-                            for (Field field : after.schema().fields()) {
-                                Object value = after.get(field);
-                                columns.put(field.name(), value == null ? null : value.toString());
-                            }
                             try {
-                                sent.add(producer.send(mapper.toRecord(new OutboxRow("public.outbox_event", columns, 0))));
+                                sent.add(producer.send(mapper.toRecord(OutboxRow.of("public.outbox_event",
+                                        envelope.getStruct("after"), envelope.getStruct("source")))));
                             } catch (RecordMapper.Unpublishable e) {
                                 throw new IllegalStateException(e);
                             }
                         }
                     }
-                    for (Future<RecordMetadata> future : sent) {
-                        try {
-                            future.get();
-                        } catch (java.util.concurrent.ExecutionException e) {
-                            throw new IllegalStateException(e);
-                        }
-                    }
-                    for (RecordChangeEvent<SourceRecord> event : records) {
-                        committer.markProcessed(event);
-                    }
-                    committer.markBatchFinished();
+                    Infrastructure.acknowledgeThenMark(sent, records, committer);
                 })
                 .build();
         executor.execute(engine);

@@ -127,6 +127,26 @@ final class Infrastructure implements AutoCloseable {
         return properties;
     }
 
+    /**
+     * The tail of an at-least-once sink, as Debezium Server's Kafka sink does it: wait for every
+     * acknowledgement of the batch, then mark its records processed.
+     */
+    static <R> void acknowledgeThenMark(java.util.List<java.util.concurrent.Future<org.apache.kafka.clients.producer.RecordMetadata>> sent,
+            java.util.List<R> records, io.debezium.engine.DebeziumEngine.RecordCommitter<R> committer)
+            throws InterruptedException {
+        for (var future : sent) {
+            try {
+                future.get();
+            } catch (java.util.concurrent.ExecutionException e) {
+                throw new IllegalStateException(e);
+            }
+        }
+        for (R record : records) {
+            committer.markProcessed(record);
+        }
+        committer.markBatchFinished();
+    }
+
     @Override
     public void close() {
         kafka.close();

@@ -75,17 +75,7 @@ final class StockDebezium implements AutoCloseable {
                                 strings.fromConnectData(record.topic(), record.keySchema(), record.key()),
                                 strings.fromConnectData(record.topic(), record.valueSchema(), record.value()), headers)));
                     }
-                    for (Future<RecordMetadata> future : sent) {
-                        try {
-                            future.get();
-                        } catch (java.util.concurrent.ExecutionException e) {
-                            throw new IllegalStateException(e);
-                        }
-                    }
-                    for (RecordChangeEvent<SourceRecord> event : records) {
-                        committer.markProcessed(event);
-                    }
-                    committer.markBatchFinished();
+                    Infrastructure.acknowledgeThenMark(sent, records, committer);
                 })
                 .build();
         executor.execute(engine);

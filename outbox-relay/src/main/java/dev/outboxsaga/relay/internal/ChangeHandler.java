@@ -3,11 +3,8 @@ package dev.outboxsaga.relay.internal;
 import io.debezium.engine.DebeziumEngine;
 import io.debezium.engine.RecordChangeEvent;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
-import org.apache.kafka.connect.data.Field;
 import org.apache.kafka.connect.data.Struct;
 import org.apache.kafka.connect.source.SourceRecord;
 
@@ -54,7 +51,7 @@ public final class ChangeHandler implements DebeziumEngine.ChangeConsumer<Record
             if (!"c".equals(envelope.getString("op")) || table.equals(heartbeatTable) || !outboxTables.contains(table)) {
                 continue;
             }
-            OutboxRow row = row(table, envelope.getStruct("after"), source);
+            OutboxRow row = OutboxRow.of(table, envelope.getStruct("after"), source);
             try {
                 entries.add(new BatchPublisher.Entry(row, mapper.toRecord(row), null, position));
             } catch (RecordMapper.Unpublishable unpublishable) {
@@ -69,16 +66,6 @@ public final class ChangeHandler implements DebeziumEngine.ChangeConsumer<Record
             committer.markProcessed(event);
         }
         committer.markBatchFinished();
-    }
-
-    private static OutboxRow row(String table, Struct after, Struct source) {
-        Map<String, String> columns = new LinkedHashMap<>();
-        for (Field field : after.schema().fields()) {
-            Object value = after.get(field);
-            columns.put(field.name(), value == null ? null : value.toString());
-        }
-        Long commitMillis = source.getInt64("ts_ms");
-        return new OutboxRow(table, columns, commitMillis == null ? 0 : commitMillis);
     }
 
     @Override
