@@ -68,6 +68,8 @@ public final class OutboxRelay implements Runnable, Closeable {
 
     private static final Logger LOG = LoggerFactory.getLogger(OutboxRelay.class);
     /** Engine failures that mean rows may be gone: the slot or its WAL no longer exists. */
+    /** Engine failures in a row, without a batch published, after which the leader term ends. */
+    private static final int ENGINE_RESTARTS = 3;
     private static final Pattern SLOT_LOST = Pattern.compile(
             "no longer available on the server|has been invalidated|replication slot .* does not exist|"
                     + "Unable to obtain valid replication slot", Pattern.CASE_INSENSITIVE);
@@ -282,8 +284,9 @@ public final class OutboxRelay implements Runnable, Closeable {
         Optional<Position> stored = positions.read();
         RecordMapper mapper = new RecordMapper(config, producer.maxRequestSize());
         try (Connection connection = database.connect("setup")) {
-            setup.ensurePublication(connection);
             SlotReport slot = setup.report(connection, null);
+            // Tables added to an existing publication after streaming began need their rows moved into the stream.
+            setup.ensurePublication(connection, stored.isPresent() && slot.exists());
             if (stored.isPresent()) {
                 if (slot.lost()) {
                     throw new RelayFailedException("replication slot " + config.slotName() + (slot.exists()
@@ -297,23 +300,116 @@ public final class OutboxRelay implements Runnable, Closeable {
                 if (slot.active()) {
                     setup.evictSlotHolder(connection);
                 }
+                setup.markPublished(connection);
                 batches.committed(stored.get());
                 return batches;
             }
             if (slot.exists()) {
+                SlotSetup.SlotHistory history = setup.history(connection);
+                if (!history.unfinishedFirstStart()) {
+                    throw new RelayFailedException(positionsLost(slot, history));
+                }
                 LOG.warn("relay {}: slot {} exists but nothing was ever committed to Kafka (an interrupted first start);"
                         + " recreating it with a fresh snapshot", config.name(), config.slotName());
                 setup.dropSlot(connection);
             }
             List<BatchPublisher.Entry> existing = new ArrayList<>();
-            setup.createSlotWithSnapshot(row -> existing.add(entry(mapper, row)));
+            try {
+                setup.createSlotWithSnapshot(row -> {
+                    if (existing.size() == config.snapshotMaxRows()) {
+                        throw new SnapshotTooLarge();
+                    }
+                    existing.add(entry(mapper, row));
+                });
+            } catch (SnapshotTooLarge tooLarge) {
+                setup.dropSlot(connection);
+                throw new RelayFailedException("relay " + config.name() + ": the outbox holds more than "
+                        + config.snapshotMaxRows() + " rows (" + RelayConfig.SNAPSHOT_MAX_ROWS + "), too many for the "
+                        + "first start's one Kafka transaction; nothing was published and the new slot was dropped. "
+                        + "Purge rows that were relayed by other means, or raise " + RelayConfig.SNAPSHOT_MAX_ROWS
+                        + " together with kafka.transaction.timeout.ms (at most the broker's transaction.max.timeout.ms), "
+                        + "or set " + RelayConfig.INITIAL_SNAPSHOT + "=false to skip the rows already there.");
+            }
             if (!batches.publish(existing, Position.START)) {
                 return batches;
             }
+            setup.markPublished(connection);
             LOG.info("relay {}: first start published {} row(s) already in the outbox", config.name(), existing.size());
             return batches;
         } catch (SQLException e) {
             throw new IllegalStateException("relay " + config.name() + ": database set-up failed: " + e.getMessage(), e);
+        }
+    }
+
+    private String positionsLost(SlotReport slot, SlotSetup.SlotHistory history) {
+        String where = "topic " + config.positionsTopic() + " at " + config.bootstrapServers();
+        String what = history.recorded() && history.sameSlot()
+                ? "replication slot " + config.slotName() + " has been used (created at " + history.createdLsn()
+                        + ", confirmed up to " + slot.confirmedFlushLsn() + ")"
+                : "replication slot " + config.slotName() + " exists (confirmed up to " + slot.confirmedFlushLsn()
+                        + "), but relay " + config.name() + " has no record of creating it";
+        return "relay " + config.name() + ": " + what + ", yet " + where + " holds no position for it: the positions "
+                + "were lost (topic deleted, another Kafka cluster, a changed " + RelayConfig.POSITIONS_TOPIC + " or "
+                + RelayConfig.KAFKA_BOOTSTRAP_SERVERS + ") or the slot belongs to something else. Nothing was dropped. "
+                + "If this Kafka cluster and topic are the right ones, run `outbox-relay reseed --config <file>` to go on "
+                + "from the slot's confirmed position (rows published after it may be published again, none is lost); "
+                + "otherwise correct the configuration.";
+    }
+
+    /**
+     * Writes a position for a relay whose positions were lost, taken from the replication slot: the
+     * relay then publishes every row the slot still holds, from its confirmed position on. Rows that
+     * were published after the slot's last confirmation (at most the rest of one engine batch and of
+     * the transaction it was in) are published again; none is lost.
+     *
+     * @return what was done, for the operator
+     * @throws IllegalStateException when the relay runs, when a position exists, or when the slot is missing or lost
+     */
+    public static String reseed(RelayConfig config) {
+        OutboxRelay relay = new OutboxRelay(config, new SimpleMeterRegistry());
+        try (LeaderLease lease = new LeaderLease(config, relay.database, relay.sql, config.instanceId() + "/reseed")) {
+            if (!lease.tryAcquire()) {
+                throw new IllegalStateException("relay " + config.name() + " is running (instance " + lease.holder()
+                        + " holds the lease); stop it before re-seeding its position");
+            }
+            try {
+                SlotReport slot;
+                try (Connection connection = relay.database.connect("reseed")) {
+                    slot = relay.setup.report(connection, null);
+                } catch (SQLException e) {
+                    throw new IllegalStateException("could not read slot " + config.slotName() + ": " + e.getMessage(), e);
+                }
+                if (!slot.exists() || slot.lost()) {
+                    throw new IllegalStateException("replication slot " + config.slotName() + (slot.exists()
+                            ? " has lost WAL (wal_status=lost)" : " does not exist") + ": there is nothing to re-seed from");
+                }
+                PositionLog positions = relay.positionLog();
+                positions.ensureTopic();
+                try (TransactionalPublisher producer = new TransactionalPublisher(relay.kafkaConfig(), config.transactionalId())) {
+                    producer.open();
+                    Optional<Position> stored = positions.read();
+                    if (stored.isPresent()) {
+                        throw new IllegalStateException("topic " + config.positionsTopic() + " holds a position for relay "
+                                + config.name() + " already (" + stored.get() + "); nothing to re-seed");
+                    }
+                    producer.publish(List.of(), positions.record(Position.START));
+                }
+                String done = "re-seeded relay " + config.name() + " from slot " + config.slotName() + ": it publishes "
+                        + "every row committed after " + slot.confirmedFlushLsn();
+                LOG.warn(done);
+                return done;
+            } finally {
+                lease.release();
+            }
+        }
+    }
+
+    /** Raised from the snapshot reader to stop reading a first-start snapshot past its limit. */
+    private static final class SnapshotTooLarge extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        SnapshotTooLarge() {
+            super(null, null, false, false);
         }
     }
 
@@ -325,7 +421,50 @@ public final class OutboxRelay implements Runnable, Closeable {
         }
     }
 
+    /**
+     * Runs the engine until closing or the lease is lost. An engine that stops on an error (a dropped
+     * connection, a database restart) is started again, with a new {@link ChangeHandler}: each run
+     * streams from the slot's confirmed position, and the handler skips what Kafka has already.
+     */
     private void stream(LeaderLease lease, BatchPublisher batches, TransactionalPublisher producer) {
+        long backoffMillis = 500;
+        int failuresWithoutProgress = 0;
+        while (!closing() && lease.held()) {
+            long publishedBefore = metrics.transactions();
+            Throwable error = runEngine(lease, batches, producer);
+            if (error == null || closing()) {
+                return;
+            }
+            for (Throwable cause = error; cause != null; cause = cause.getCause()) {
+                if (cause instanceof TransactionalPublisher.Fenced fenced) {
+                    throw fenced;
+                }
+                if (cause.getMessage() != null && SLOT_LOST.matcher(cause.getMessage()).find()) {
+                    throw new RelayFailedException("relay " + config.name() + ": replication slot "
+                            + config.slotName() + " cannot be read: " + cause.getMessage(), error);
+                }
+            }
+            failuresWithoutProgress = metrics.transactions() > publishedBefore ? 1 : failuresWithoutProgress + 1;
+            if (failuresWithoutProgress > ENGINE_RESTARTS) {
+                throw new IllegalStateException("the Debezium engine stopped: " + error.getMessage(), error);
+            }
+            LOG.warn("relay {}: the Debezium engine stopped ({}); starting it again in {} ms", config.name(),
+                    rootMessage(error), backoffMillis);
+            pause(Duration.ofMillis(backoffMillis));
+            backoffMillis = Math.min(backoffMillis * 2, 10_000);
+        }
+    }
+
+    private static String rootMessage(Throwable error) {
+        Throwable root = error;
+        while (root.getCause() != null && root.getCause() != root) {
+            root = root.getCause();
+        }
+        return root.getClass().getSimpleName() + ": " + root.getMessage();
+    }
+
+    /** One engine run; returns the engine's failure, or null when it ended because of closing or a lost lease. */
+    private Throwable runEngine(LeaderLease lease, BatchPublisher batches, TransactionalPublisher producer) {
         Set<String> tables = new LinkedHashSet<>();
         config.outboxTables().forEach(table -> tables.add(table.qualified()));
         ChangeHandler handler = new ChangeHandler(tables, heartbeatTable,
@@ -362,13 +501,16 @@ public final class OutboxRelay implements Runnable, Closeable {
         });
         executor.execute(engine);
         long nextHousekeeping = 0;
+        boolean stoppedByUs = false;
         try {
             while (!finished.await(config.leaseRenewInterval().toMillis(), TimeUnit.MILLISECONDS)) {
                 if (closing()) {
+                    stoppedByUs = true;
                     break;
                 }
                 if (!lease.held()) {
                     LOG.warn("relay {} ({}) lost its lease; stopping", config.name(), config.instanceId());
+                    stoppedByUs = true;
                     break;
                 }
                 if (System.nanoTime() > nextHousekeeping) {
@@ -378,6 +520,7 @@ public final class OutboxRelay implements Runnable, Closeable {
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+            stoppedByUs = true;
         } finally {
             streaming = false;
             try {
@@ -395,19 +538,11 @@ public final class OutboxRelay implements Runnable, Closeable {
                 lease.release();
             }
         }
-        Throwable error = engineFailure.get();
-        if (error != null && !closing()) {
-            for (Throwable cause = error; cause != null; cause = cause.getCause()) {
-                if (cause instanceof TransactionalPublisher.Fenced fenced) {
-                    throw fenced;
-                }
-                if (cause.getMessage() != null && SLOT_LOST.matcher(cause.getMessage()).find()) {
-                    throw new RelayFailedException("relay " + config.name() + ": replication slot "
-                            + config.slotName() + " cannot be read: " + cause.getMessage(), error);
-                }
-            }
-            throw new IllegalStateException("the Debezium engine stopped: " + error.getMessage(), error);
+        if (stoppedByUs) {
+            return null;
         }
+        Throwable error = engineFailure.get();
+        return error != null ? error : new IllegalStateException("the Debezium engine stopped without an error");
     }
 
     private void housekeeping(LeaderLease lease) {
@@ -429,8 +564,10 @@ public final class OutboxRelay implements Runnable, Closeable {
         properties.setProperty("name", "outbox-relay-" + config.name());
         properties.setProperty("connector.class", "io.debezium.connector.postgresql.PostgresConnector");
         properties.setProperty("offset.storage", RelayOffsetStore.class.getName());
-        properties.setProperty(RelayOffsetStore.POSITION_KEY, config.name());
         properties.setProperty("offset.flush.interval.ms", "0");
+        // No restarts inside the engine: a restarted task would stream again from the slot's confirmed
+        // position into the same ChangeHandler. stream() starts a new engine with a new handler instead.
+        properties.setProperty("errors.max.retries", "0");
         properties.setProperty("errors.retry.delay.max.ms", "5000");
         properties.setProperty("database.hostname", database.host());
         properties.setProperty("database.port", Integer.toString(database.port()));

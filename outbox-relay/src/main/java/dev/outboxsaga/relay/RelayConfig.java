@@ -79,6 +79,11 @@ public final class RelayConfig {
     public static final String POLL_INTERVAL_MS = "poll.interval.ms";
     /** Whether the first start publishes rows already in the outbox table; default true. */
     public static final String INITIAL_SNAPSHOT = "initial.snapshot";
+    /**
+     * Most rows the first start publishes from the outbox, in one Kafka transaction; default 100000.
+     * Beyond it the first start stops (exit 3) rather than risk a transaction that times out and is redone forever.
+     */
+    public static final String SNAPSHOT_MAX_ROWS = "snapshot.max.rows";
     /** Port of the HTTP endpoint with {@code /metrics} and {@code /health}; default 9404, 0 for a random port, -1 for none. */
     public static final String METRICS_PORT = "metrics.port";
     /** The lag beyond which {@code /health} reports the relay as not keeping up; default 30000 ms. */
@@ -90,7 +95,7 @@ public final class RelayConfig {
     private static final Set<String> KEYS = Set.of(NAME, DATABASE_URL, DATABASE_USER, DATABASE_PASSWORD, OUTBOX_TABLES,
             SLOT_NAME, PUBLICATION_NAME, PUBLICATION_CREATE, KAFKA_BOOTSTRAP_SERVERS, TOPIC_PATTERN, TOPIC_COLUMN,
             HEADER_COLUMNS, HEADERS_JSON_COLUMN, POSITIONS_TOPIC, LEASE_TTL_MS, LEASE_RENEW_MS, HEARTBEAT_INTERVAL_MS,
-            MAX_BATCH_SIZE, POLL_INTERVAL_MS, INITIAL_SNAPSHOT, METRICS_PORT, HEALTH_MAX_LAG_MS, INSTANCE_ID);
+            MAX_BATCH_SIZE, POLL_INTERVAL_MS, INITIAL_SNAPSHOT, SNAPSHOT_MAX_ROWS, METRICS_PORT, HEALTH_MAX_LAG_MS, INSTANCE_ID);
     /** Producer settings the relay owns; setting them under kafka.* would break exactly-once. */
     private static final Set<String> RESERVED_KAFKA = Set.of("transactional.id", "enable.idempotence", "acks",
             "key.serializer", "value.serializer");
@@ -129,6 +134,7 @@ public final class RelayConfig {
     private final int maxBatchSize;
     private final Duration pollInterval;
     private final boolean initialSnapshot;
+    private final int snapshotMaxRows;
     private final int metricsPort;
     private final Duration healthMaxLag;
     private final String instanceId;
@@ -184,6 +190,7 @@ public final class RelayConfig {
         this.maxBatchSize = in.integer(MAX_BATCH_SIZE, 8192, 1, 1_000_000);
         this.pollInterval = in.millis(POLL_INTERVAL_MS, 20, 1);
         this.initialSnapshot = in.bool(INITIAL_SNAPSHOT, true);
+        this.snapshotMaxRows = in.integer(SNAPSHOT_MAX_ROWS, 100_000, 0, 10_000_000);
         this.metricsPort = in.integer(METRICS_PORT, 9404, -1, 65535);
         this.healthMaxLag = in.millis(HEALTH_MAX_LAG_MS, 30000, 1);
         this.instanceId = in.optional(INSTANCE_ID, hostName() + "-" + UUID.randomUUID().toString().substring(0, 8));
@@ -321,6 +328,10 @@ public final class RelayConfig {
 
     public boolean initialSnapshot() {
         return initialSnapshot;
+    }
+
+    public int snapshotMaxRows() {
+        return snapshotMaxRows;
     }
 
     public int metricsPort() {

@@ -52,6 +52,8 @@ import picocli.CommandLine.Spec;
  *   <li>{@code check [--connect]}: validates the configuration, and with {@code --connect} reaches the
  *       database and Kafka;</li>
  *   <li>{@code init}: creates or verifies the publication and the replication slot, then exits;</li>
+ *   <li>{@code reseed}: after the positions topic was lost, writes a position taken from the slot, so
+ *       that {@code run} goes on from it instead of stopping;</li>
  *   <li>{@code status}: shows the replication slot and the last published position.</li>
  * </ul>
  *
@@ -64,7 +66,8 @@ import picocli.CommandLine.Spec;
 @Command(name = "outbox-relay", mixinStandardHelpOptions = true, versionProvider = RelayMain.Version.class,
         sortOptions = false, usageHelpAutoWidth = true,
         description = "Streams outbox inserts from the PostgreSQL WAL to Kafka, exactly once.",
-        subcommands = {RelayMain.Run.class, RelayMain.Check.class, RelayMain.Init.class, RelayMain.Status.class,
+        subcommands = {RelayMain.Run.class, RelayMain.Check.class, RelayMain.Init.class, RelayMain.Reseed.class,
+                RelayMain.Status.class,
                 CommandLine.HelpCommand.class},
         footer = {"", "Exit codes: 0 ok, 1 unexpected error, 2 configuration or usage error,",
                 "3 relay failed (operator action needed) or slot missing/lost, 4 database or Kafka unreachable.",
@@ -345,6 +348,32 @@ public final class RelayMain implements Callable<Integer> {
                 OutboxRelay.initialize(config);
                 PrintWriter out = spec.commandLine().getOut();
                 out.println("initialized: publication " + config.publicationName() + ", slot " + config.slotName());
+                out.flush();
+                return OK;
+            });
+        }
+    }
+
+    /** {@code reseed}: a position from the slot, after the positions topic was lost. */
+    @Command(name = "reseed", mixinStandardHelpOptions = true,
+            description = {"After the relay stopped because Kafka holds no position for a slot it has used (positions "
+                    + "topic deleted, another cluster, a changed positions.topic), writes a position taken from the "
+                    + "slot's confirmed position, so that run goes on from there.",
+                    "No row is lost; rows published after the slot's last confirmation may be published again.",
+                    "Refused while the relay runs, or when a position exists."})
+    static final class Reseed implements Callable<Integer> {
+        @ParentCommand
+        private RelayMain main;
+        @Spec
+        private CommandSpec spec;
+
+        @Override
+        public Integer call() {
+            return guarded(spec, () -> {
+                RelayConfig config = main.loadConfig();
+                String done = OutboxRelay.reseed(config);
+                PrintWriter out = spec.commandLine().getOut();
+                out.println(done);
                 out.flush();
                 return OK;
             });

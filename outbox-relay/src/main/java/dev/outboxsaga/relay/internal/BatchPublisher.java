@@ -59,7 +59,6 @@ public final class BatchPublisher {
 
     public void committed(Position position) {
         committed = position;
-        RelayOffsetStore.POSITIONS.put(config.name(), position);
     }
 
     /**

@@ -4,6 +4,7 @@ import io.debezium.engine.DebeziumEngine;
 import io.debezium.engine.RecordChangeEvent;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import org.apache.kafka.connect.data.Struct;
 import org.apache.kafka.connect.source.SourceRecord;
@@ -12,6 +13,10 @@ import org.apache.kafka.connect.source.SourceRecord;
  * Receives the engine's batches, in WAL order, and hands the outbox inserts to the
  * {@link BatchPublisher}. Only after Kafka committed a batch are its records marked processed, so
  * the engine confirms the replication slot up to published rows only.
+ *
+ * <p>One handler serves one engine run: the engine starts from the slot's confirmed position, and
+ * PostgreSQL sends every transaction from its first row, so counting the rows that share an LSN
+ * (their {@link Position#ordinal()}) gives the same numbers in every run.
  */
 public final class ChangeHandler implements DebeziumEngine.ChangeConsumer<RecordChangeEvent<SourceRecord>> {
 
@@ -19,6 +24,9 @@ public final class ChangeHandler implements DebeziumEngine.ChangeConsumer<Record
     private final String heartbeatTable;
     private final RecordMapper mapper;
     private final BatchPublisher publisher;
+    private long lastTxId = -1;
+    private long lastLsn = -1;
+    private long ordinal;
 
     public ChangeHandler(Set<String> outboxTables, String heartbeatTable, RecordMapper mapper, BatchPublisher publisher) {
         this.outboxTables = outboxTables;
@@ -41,7 +49,7 @@ public final class ChangeHandler implements DebeziumEngine.ChangeConsumer<Record
                 continue;
             }
             positioned.add(event);
-            Position position = Position.of(record.sourceOffset());
+            Position position = positionOf(record.sourceOffset());
             if (committed.covers(position)) {
                 continue;
             }
@@ -66,6 +74,19 @@ public final class ChangeHandler implements DebeziumEngine.ChangeConsumer<Record
             committer.markProcessed(event);
         }
         committer.markBatchFinished();
+    }
+
+    private Position positionOf(Map<String, ?> offset) {
+        long txId = offset.get("txId") instanceof Number n ? n.longValue() : -1;
+        long lsn = offset.get("lsn") instanceof Number n ? n.longValue() : -1;
+        if (txId == lastTxId && lsn == lastLsn) {
+            ordinal++;
+        } else {
+            lastTxId = txId;
+            lastLsn = lsn;
+            ordinal = 0;
+        }
+        return Position.of(offset, ordinal);
     }
 
     @Override

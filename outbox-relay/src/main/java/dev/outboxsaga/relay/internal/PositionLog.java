@@ -83,16 +83,12 @@ public final class PositionLog {
 
     /** The record that stores {@code position}, to send inside the transaction it covers. */
     public ProducerRecord<byte[], byte[]> record(Position position) {
-        Map<String, Object> value = new HashMap<>();
-        value.put("offset", position.offset());
+        Map<String, Object> value = new HashMap<>(position.toStored());
         value.put("committedAt", System.currentTimeMillis());
         return new ProducerRecord<>(topic, 0, relayName.getBytes(StandardCharsets.UTF_8), DebeziumOffsets.toJson(value));
     }
 
-    @SuppressWarnings("unchecked")
     private static Position decode(byte[] json) {
-        Map<String, Object> value = DebeziumOffsets.mapFromJson(json);
-        Object offset = value == null ? null : value.get("offset");
-        return offset == null ? Position.START : Position.of((Map<String, Object>) offset);
+        return Position.fromStored(DebeziumOffsets.mapFromJson(json));
     }
 }

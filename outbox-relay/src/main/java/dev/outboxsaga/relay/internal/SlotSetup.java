@@ -50,9 +50,12 @@ public final class SlotSetup {
      * Makes sure the publication exists, covers every table and publishes inserts only; creates or
      * extends it when {@code publication.create} allows.
      *
+     * @param streaming whether the relay has streamed from its slot already: then an outbox table new to
+     *                  the publication has its existing rows moved into the stream (see {@link #addWithItsRows})
+     *
      * @throws RelayFailedException naming the SQL an owner must run, when it cannot be fixed here
      */
-    public void ensurePublication(Connection connection) throws SQLException {
+    public void ensurePublication(Connection connection, boolean streaming) throws SQLException {
         String publication = config.publicationName();
         boolean exists;
         try (PreparedStatement query = connection.prepareStatement(sql.publicationExists())) {
@@ -84,17 +87,48 @@ public final class SlotSetup {
             }
         }
         List<String> missing = publishedTables().stream().filter(table -> !covered.contains(table)).toList();
-        if (!missing.isEmpty()) {
-            String alter = "ALTER PUBLICATION " + publication + " ADD TABLE " + String.join(", ", missing);
-            if (!config.publicationCreate()) {
-                throw new RelayFailedException("publication " + publication + " does not cover " + missing
-                        + "; have the tables' owner run: " + alter);
-            }
-            try (Statement statement = connection.createStatement()) {
-                statement.execute(alter);
-            }
-            LOG.info("relay {}: added {} to publication {}", config.name(), missing, publication);
+        if (missing.isEmpty()) {
+            return;
         }
+        List<String> script = new ArrayList<>();
+        for (String table : missing) {
+            script.addAll(streaming && !table.equals(heartbeatTable) ? addWithItsRows(publication, table)
+                    : List.of("ALTER PUBLICATION " + publication + " ADD TABLE " + table));
+        }
+        if (!config.publicationCreate()) {
+            throw new RelayFailedException("publication " + publication + " does not cover " + missing
+                    + "; have the tables' owner run: BEGIN; " + String.join("; ", script) + "; COMMIT;");
+        }
+        boolean autoCommit = connection.getAutoCommit();
+        connection.setAutoCommit(false);
+        try (Statement statement = connection.createStatement()) {
+            for (String step : script) {
+                statement.execute(step);
+            }
+            connection.commit();
+        } catch (SQLException e) {
+            connection.rollback();
+            throw new RelayFailedException("relay " + config.name() + " could not add " + missing + " to publication "
+                    + publication + " (" + e.getMessage().strip() + "); have the tables' owner run: BEGIN; "
+                    + String.join("; ", script) + "; COMMIT;", e);
+        } finally {
+            connection.setAutoCommit(autoCommit);
+        }
+        LOG.info("relay {}: added {} to publication {}", config.name(), missing, publication);
+    }
+
+    /**
+     * Adds an outbox table to the publication of a relay that streams already, so that the rows it holds
+     * are published once too: they were committed before the table was published, so no slot has them,
+     * and the first start's snapshot is long past. In one transaction, with writers to the table held
+     * off, the table joins the publication and its rows are deleted and inserted again, unchanged: the
+     * new inserts are in the WAL after the publication change, and the relay publishes them like any other.
+     */
+    private static List<String> addWithItsRows(String publication, String table) {
+        return List.of("LOCK TABLE " + table + " IN SHARE ROW EXCLUSIVE MODE",
+                "ALTER PUBLICATION " + publication + " ADD TABLE " + table,
+                "WITH moved AS (DELETE FROM " + table + " RETURNING *) INSERT INTO " + table
+                        + " SELECT * FROM moved ORDER BY created_at, id");
     }
 
     /** The slot as PostgreSQL reports it. */
@@ -128,6 +162,39 @@ public final class SlotSetup {
         }
     }
 
+    /** What the relay recorded of its slot's creation, and whether the slot has moved since. */
+    public record SlotHistory(boolean recorded, boolean sameSlot, String createdLsn, String confirmedLsn,
+            boolean published, boolean moved) {
+
+        /** A slot this relay created, whose first start never reached Kafka and which never moved. */
+        public boolean unfinishedFirstStart() {
+            return recorded && sameSlot && !published && (createdLsn == null || !moved);
+        }
+    }
+
+    public SlotHistory history(Connection connection) throws SQLException {
+        try (PreparedStatement query = connection.prepareStatement(sql.slotHistory())) {
+            query.setString(1, config.slotName());
+            query.setString(2, config.name());
+            try (ResultSet rows = query.executeQuery()) {
+                if (!rows.next()) {
+                    return new SlotHistory(false, false, null, null, false, false);
+                }
+                return new SlotHistory(true, rows.getBoolean("same_slot"), rows.getString("created_lsn"),
+                        rows.getString("confirmed_flush_lsn"), rows.getBoolean("published"), rows.getBoolean("moved"));
+            }
+        }
+    }
+
+    /** Records that the slot's first start reached Kafka (idempotent). */
+    public void markPublished(Connection connection) throws SQLException {
+        try (PreparedStatement mark = connection.prepareStatement(sql.slotPublished())) {
+            mark.setString(1, config.name());
+            mark.setString(2, config.slotName());
+            mark.executeUpdate();
+        }
+    }
+
     /** Ends the walsender of a slot still held by a stale relay (paused, or dead but not yet timed out). */
     public void evictSlotHolder(Connection connection) throws SQLException {
         try (PreparedStatement terminate = connection.prepareStatement(sql.terminateSlotHolder())) {
@@ -156,6 +223,12 @@ public final class SlotSetup {
      * @param rows receives the existing rows (nothing when {@code initial.snapshot=false})
      */
     public void createSlotWithSnapshot(Consumer<OutboxRow> rows) throws SQLException {
+        try (Connection connection = database.connect("slot record");
+             PreparedStatement creating = connection.prepareStatement(sql.slotCreating())) {
+            creating.setString(1, config.name());
+            creating.setString(2, config.slotName());
+            creating.executeUpdate();
+        }
         try (Connection replication = database.connectForReplication()) {
             ReplicationSlotInfo slot = replication.unwrap(PGConnection.class).getReplicationAPI()
                     .createReplicationSlot().logical()
@@ -164,6 +237,12 @@ public final class SlotSetup {
                     .make();
             LOG.info("relay {}: created replication slot {} at {}", config.name(), slot.getSlotName(),
                     slot.getConsistentPoint());
+            try (Connection connection = database.connect("slot record");
+                 PreparedStatement created = connection.prepareStatement(sql.slotCreated())) {
+                created.setString(1, slot.getConsistentPoint().asString());
+                created.setString(2, config.name());
+                created.executeUpdate();
+            }
             if (!config.initialSnapshot()) {
                 return;
             }

@@ -18,7 +18,11 @@ public record Sql(
         String publicationTables,
         String publicationExists,
         String publishesOnlyInserts,
-        String retainedWalBytes) {
+        String retainedWalBytes,
+        String slotCreating,
+        String slotCreated,
+        String slotHistory,
+        String slotPublished) {
 
     public static Sql forSchema(String schema) {
         String lease = schema + ".outbox_relay_lease";
@@ -47,7 +51,17 @@ public record Sql(
                 "SELECT count(*) FROM pg_publication WHERE pubname = ?",
                 "SELECT pubinsert AND NOT pubupdate AND NOT pubdelete FROM pg_publication WHERE pubname = ?",
                 "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)::bigint FROM pg_replication_slots "
-                        + "WHERE slot_name = ?");
+                        + "WHERE slot_name = ?",
+                "INSERT INTO " + schema + ".outbox_relay_slot (relay, slot_name, created_lsn) VALUES (?, ?, NULL) "
+                        + "ON CONFLICT (relay) DO UPDATE SET slot_name = EXCLUDED.slot_name, created_lsn = NULL, created_at = now()",
+                "UPDATE " + schema + ".outbox_relay_slot SET created_lsn = ?::pg_lsn WHERE relay = ?",
+                // Whether the relay's slot is the one it created, and whether it has moved since.
+                "SELECT r.slot_name = ? AS same_slot, r.created_lsn::text, s.confirmed_flush_lsn::text, "
+                        + "r.first_published_at IS NOT NULL AS published, "
+                        + "coalesce(s.confirmed_flush_lsn > r.created_lsn, false) AS moved FROM " + schema
+                        + ".outbox_relay_slot r LEFT JOIN pg_replication_slots s ON s.slot_name = r.slot_name WHERE r.relay = ?",
+                "UPDATE " + schema + ".outbox_relay_slot SET first_published_at = now() "
+                        + "WHERE relay = ? AND slot_name = ? AND first_published_at IS NULL");
     }
 
     /** CREATE PUBLICATION for the given qualified tables (validated identifiers), inserts only. */
