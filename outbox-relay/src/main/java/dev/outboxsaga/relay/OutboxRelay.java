@@ -523,14 +523,18 @@ public final class OutboxRelay implements Runnable, Closeable {
             stoppedByUs = true;
         } finally {
             streaming = false;
-            try {
-                engine.close();
-            } catch (Exception closeFailure) {
-                LOG.debug("relay {}: engine close: {}", config.name(), closeFailure.toString());
-            }
             executor.shutdown();
+            // A close that reaches the engine while it is still starting its task is lost (the engine goes
+            // on to poll), so close again until it has stopped.
+            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
             try {
-                executor.awaitTermination(30, TimeUnit.SECONDS);
+                do {
+                    try {
+                        engine.close();
+                    } catch (Exception closeFailure) {
+                        LOG.debug("relay {}: engine close: {}", config.name(), closeFailure.toString());
+                    }
+                } while (!executor.awaitTermination(1, TimeUnit.SECONDS) && System.nanoTime() < deadline);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
