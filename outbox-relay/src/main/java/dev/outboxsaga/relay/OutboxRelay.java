@@ -196,7 +196,7 @@ public final class OutboxRelay implements Runnable, Closeable {
     private void misconfigured(String reason, Throwable cause) {
         problem = reason;
         if (++misconfiguredAttempts >= MISCONFIGURED_ATTEMPTS) {
-            throw failed(new RelayFailedException("relay " + config.name() + ": " + reason, cause));
+            throw failed(new RelayFailedException(reason, cause));
         }
         LOG.warn("relay {} ({}): {}; trying again ({} of {})", config.name(), config.instanceId(), reason,
                 misconfiguredAttempts, MISCONFIGURED_ATTEMPTS);
