@@ -121,8 +121,29 @@ class RelayStartupTest extends RelayTestBase {
         await().atMost(PATIENCE).until(() -> first.status().role() == Role.STOPPED && "false".equals(scalar(
                 "SELECT active::text FROM pg_replication_slots WHERE slot_name = '" + config.slotName() + "'")));
 
-        // The stale process will stop in start-up on the heartbeat table, which it must add to the publication.
         fixture.db.execute("ALTER PUBLICATION " + config.publicationName() + " DROP TABLE public.outbox_relay_heartbeat");
+
+        staleProcessWakesUpAfterATakeover(config);
+    }
+
+    /** As above, during a first start: the stale process would take the new leader's slot for a half-made one. */
+    @Test
+    void aProcessThatLostTheLeaseDuringAFirstStartDoesNotDropTheNewLeadersSlot() throws Exception {
+        RelayConfig config = fixture.config().build();
+        // What an interrupted first start leaves: a publication and a slot, nothing in Kafka.
+        fixture.db.execute("CREATE PUBLICATION " + config.publicationName()
+                + " FOR TABLE public.outbox_event WITH (publish = 'insert')");
+        fixture.db.execute("SELECT pg_create_logical_replication_slot('" + config.slotName() + "', 'pgoutput')");
+
+        staleProcessWakesUpAfterATakeover(config);
+    }
+
+    /**
+     * Starts a relay process that blocks in start-up (adding the heartbeat table, missing from the publication,
+     * waits for a lock held here), freezes it, lets another relay take the lease and stream, then wakes it up:
+     * the new leader's walsender must stay as it is.
+     */
+    private void staleProcessWakesUpAfterATakeover(RelayConfig config) throws Exception {
         RelayProcess stale;
         try (Connection locker = fixture.db.dataSource().getConnection(); Statement lock = locker.createStatement()) {
             locker.setAutoCommit(false);
@@ -150,5 +171,6 @@ class RelayStartupTest extends RelayTestBase {
                         + "WHERE slot_name = '" + config.slotName() + "'")));
         assertThat(leader.status().role()).isEqualTo(Role.LEADER);
         assertThat(stale.isAlive()).as("the stale process waits as a standby; see %s", stale.logFile()).isTrue();
+        assertThat(stale.log()).as("see %s", stale.logFile()).contains("does not hold the lease any more");
     }
 }
