@@ -5,6 +5,7 @@ import dev.outboxsaga.relay.internal.ChangeHandler;
 import dev.outboxsaga.relay.internal.Database;
 import dev.outboxsaga.relay.internal.DebeziumOffsets;
 import dev.outboxsaga.relay.internal.LeaderLease;
+import dev.outboxsaga.relay.internal.Misconfiguration;
 import dev.outboxsaga.relay.internal.OutboxRow;
 import dev.outboxsaga.relay.internal.Position;
 import dev.outboxsaga.relay.internal.PositionLog;
@@ -67,6 +68,8 @@ import org.slf4j.LoggerFactory;
 public final class OutboxRelay implements Runnable, Closeable {
 
     private static final Logger LOG = LoggerFactory.getLogger(OutboxRelay.class);
+    /** Attempts in a row that end on a misconfiguration (see {@link Misconfiguration}) before the relay stops. */
+    private static final int MISCONFIGURED_ATTEMPTS = 3;
     /** Engine failures that mean rows may be gone: the slot or its WAL no longer exists. */
     /** Engine failures in a row, without a batch published, after which the leader term ends. */
     private static final int ENGINE_RESTARTS = 3;
@@ -85,6 +88,9 @@ public final class OutboxRelay implements Runnable, Closeable {
     private volatile String failure;
     private volatile long leaseEpoch;
     private volatile boolean streaming;
+    /** A misconfiguration seen by the last attempt, reported by {@code /health} while the relay tries again. */
+    private volatile String problem;
+    private int misconfiguredAttempts;
 
     private OutboxRelay(RelayConfig config, MeterRegistry registry) {
         this.config = config;
@@ -111,8 +117,9 @@ public final class OutboxRelay implements Runnable, Closeable {
     }
 
     public RelayStatus status() {
+        String reported = failure != null ? failure : streaming ? null : problem;
         return new RelayStatus(role, config.instanceId(), leaseEpoch, streaming, metrics.publishedCount(), metrics.transactions(),
-                metrics.parkedCount(), metrics.lagMillis(), metrics.retainedWal(), failure);
+                metrics.parkedCount(), metrics.lagMillis(), metrics.retainedWal(), reported);
     }
 
     /**
@@ -130,27 +137,39 @@ public final class OutboxRelay implements Runnable, Closeable {
             while (!closing()) {
                 role = RelayStatus.Role.STANDBY;
                 if (!lease.tryAcquire()) {
+                    if (lease.lastFailure() == null) {
+                        recovered();
+                    } else {
+                        Misconfiguration.explain(lease.lastFailure(), config)
+                                .ifPresent(reason -> misconfigured(reason, lease.lastFailure()));
+                    }
                     pause(config.leaseRenewInterval());
                     continue;
                 }
                 leaseEpoch = lease.epoch();
                 role = RelayStatus.Role.LEADER;
                 metrics.leader(true);
-                LOG.info("relay {} ({}) is leader, lease epoch {}", config.name(), config.instanceId(), leaseEpoch);
+                LOG.info("relay {} ({}) is leader, lease epoch {}, held as {}", config.name(), config.instanceId(),
+                        leaseEpoch, lease.holderId());
                 try {
                     lead(lease);
+                    recovered();
                 } catch (RelayFailedException fatal) {
-                    role = RelayStatus.Role.FAILED;
-                    failure = fatal.getMessage();
                     lease.release();
-                    LOG.error("relay {} stopped: {}", config.name(), fatal.getMessage());
-                    throw fatal;
-                } catch (TransactionalPublisher.Fenced fenced) {
-                    LOG.warn("relay {} ({}) stepped down: {}", config.name(), config.instanceId(), fenced.getMessage());
+                    throw failed(fatal);
+                } catch (TransactionalPublisher.Fenced | LeaderLease.Lost steppedDown) {
+                    recovered();
+                    LOG.warn("relay {} ({}) stepped down: {}", config.name(), config.instanceId(), steppedDown.getMessage());
                 } catch (RuntimeException termEnded) {
-                    LOG.error("relay {} ({}): leader term ended on a failure; retrying", config.name(),
-                            config.instanceId(), termEnded);
                     lease.release();
+                    Optional<String> reason = Misconfiguration.explain(termEnded, config);
+                    if (reason.isPresent()) {
+                        misconfigured(reason.get(), termEnded);
+                    } else {
+                        recovered();
+                        LOG.error("relay {} ({}): leader term ended on a failure; retrying", config.name(),
+                                config.instanceId(), termEnded);
+                    }
                     pause(config.leaseTtl());
                 } finally {
                     metrics.leader(false);
@@ -162,6 +181,33 @@ public final class OutboxRelay implements Runnable, Closeable {
             }
             LOG.info("relay {} ({}) stopped", config.name(), config.instanceId());
         }
+    }
+
+    /** Marks this relay as failed, with one log line saying why: what {@link #run()} then throws. */
+    private RelayFailedException failed(RelayFailedException fatal) {
+        role = RelayStatus.Role.FAILED;
+        failure = fatal.getMessage();
+        LOG.error("relay {} stopped: {}", config.name(), fatal.getMessage());
+        return fatal;
+    }
+
+    /**
+     * A failure that no retry is expected to fix: {@code /health} reports it at once, and after
+     * {@value #MISCONFIGURED_ATTEMPTS} attempts in a row (a grant or a migration may be on its way) the relay stops.
+     */
+    private void misconfigured(String reason, Throwable cause) {
+        problem = reason;
+        if (++misconfiguredAttempts >= MISCONFIGURED_ATTEMPTS) {
+            throw failed(new RelayFailedException(reason, cause));
+        }
+        LOG.warn("relay {} ({}): {}; trying again ({} of {})", config.name(), config.instanceId(), reason,
+                misconfiguredAttempts, MISCONFIGURED_ATTEMPTS);
+    }
+
+    /** The last attempt got past what {@link #misconfigured} counts. */
+    private void recovered() {
+        problem = null;
+        misconfiguredAttempts = 0;
     }
 
     /**
@@ -298,7 +344,7 @@ public final class OutboxRelay implements Runnable, Closeable {
                             + "to start over with a new slot and snapshot.");
                 }
                 if (slot.active()) {
-                    setup.evictSlotHolder(connection);
+                    setup.evictSlotHolder(connection, lease);
                 }
                 setup.markPublished(connection);
                 batches.committed(stored.get());
@@ -311,7 +357,7 @@ public final class OutboxRelay implements Runnable, Closeable {
                 }
                 LOG.warn("relay {}: slot {} exists but nothing was ever committed to Kafka (an interrupted first start);"
                         + " recreating it with a fresh snapshot", config.name(), config.slotName());
-                setup.dropSlot(connection);
+                setup.dropSlot(connection, lease);
             }
             List<BatchPublisher.Entry> existing = new ArrayList<>();
             try {
@@ -322,7 +368,7 @@ public final class OutboxRelay implements Runnable, Closeable {
                     existing.add(entry(mapper, row));
                 });
             } catch (SnapshotTooLarge tooLarge) {
-                setup.dropSlot(connection);
+                setup.dropSlot(connection, lease);
                 throw new RelayFailedException("relay " + config.name() + ": the outbox holds more than "
                         + config.snapshotMaxRows() + " rows (" + RelayConfig.SNAPSHOT_MAX_ROWS + "), too many for the "
                         + "first start's one Kafka transaction; nothing was published and the new slot was dropped. "

@@ -1,6 +1,8 @@
 package dev.outboxsaga.relay;
 
 import dev.outboxsaga.relay.internal.HttpEndpoint;
+import dev.outboxsaga.relay.internal.Misconfiguration;
+import dev.outboxsaga.relay.internal.Sql;
 import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
@@ -17,13 +19,17 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
+import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Properties;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -157,7 +163,8 @@ public final class RelayMain implements Callable<Integer> {
             err.flush();
             return CONFIG_ERROR;
         } catch (RelayFailedException e) {
-            LOG.error("relay failed: {}", e.getMessage(), e);
+            // The message says what to change; the trace is for debugging only.
+            LOG.debug("relay failed", e);
             err.println("relay failed: " + e.getMessage());
             err.flush();
             return RELAY_FAILED;
@@ -222,6 +229,8 @@ public final class RelayMain implements Callable<Integer> {
                 Runtime.getRuntime().addShutdownHook(hook);
                 try {
                     relay.run();
+                } catch (RelayFailedException failed) {
+                    return RELAY_FAILED; // the relay has logged the one line that says what to change
                 } finally {
                     try {
                         Runtime.getRuntime().removeShutdownHook(hook);
@@ -247,7 +256,8 @@ public final class RelayMain implements Callable<Integer> {
         @Spec
         private CommandSpec spec;
         @Option(names = "--connect", description = "Also open a JDBC connection and a Kafka admin client "
-                + "(10 s timeout each); exit 4 when either is unreachable.")
+                + "(10 s timeout each) and list what would stop the relay (wal_level, REPLICATION, tables, grants, "
+                + "login); exit 4 when either is unreachable, else 3 when there is a problem.")
         private boolean connect;
 
         @Override
@@ -260,14 +270,42 @@ public final class RelayMain implements Callable<Integer> {
                 if (!connect) {
                     return OK;
                 }
-                boolean database = checkDatabase(config, out);
+                quietKafkaClientLogs();
+                List<String> problems = new ArrayList<>();
+                boolean database = checkDatabase(config, out, problems);
                 boolean kafka = checkKafka(config, out);
+                if (!problems.isEmpty()) {
+                    out.println("the relay would stop on " + (problems.size() == 1 ? "this problem:"
+                            : "these " + problems.size() + " problems:"));
+                    problems.forEach(problem -> out.println("  - " + problem));
+                }
                 out.flush();
-                return database && kafka ? OK : UNREACHABLE;
+                if (!database || !kafka) {
+                    return UNREACHABLE;
+                }
+                return problems.isEmpty() ? OK : RELAY_FAILED;
             });
         }
 
-        private static boolean checkDatabase(RelayConfig config, PrintWriter out) {
+        /**
+         * The Kafka client logs its whole configuration at INFO when it starts, and WARN lines while a broker is
+         * unreachable; the report says all of that in one line. Effective with slf4j-simple (which the jar ships)
+         * in a JVM that has not created Kafka's loggers yet, as the command line's has not.
+         */
+        private static void quietKafkaClientLogs() {
+            String key = "org.slf4j.simpleLogger.log.org.apache.kafka";
+            if (System.getProperty(key) == null) {
+                System.setProperty(key, "error");
+            }
+        }
+
+        /**
+         * Connects and adds to {@code problems} what would stop the relay: {@code wal_level}, the
+         * {@code REPLICATION} attribute, missing tables or grants, a refused login.
+         *
+         * @return whether the database answered
+         */
+        private static boolean checkDatabase(RelayConfig config, PrintWriter out, List<String> problems) {
             Properties properties = new Properties();
             properties.setProperty("user", config.databaseUser());
             properties.setProperty("password", config.databasePassword());
@@ -276,25 +314,69 @@ public final class RelayMain implements Callable<Integer> {
             properties.setProperty("loginTimeout", seconds);
             properties.setProperty("socketTimeout", seconds);
             properties.setProperty("ApplicationName", "outbox-relay check");
-            try (Connection connection = DriverManager.getConnection(config.databaseUrl(), properties);
-                    Statement statement = connection.createStatement();
-                    ResultSet row = statement.executeQuery("SELECT current_user, current_setting('server_version'), "
-                            + "current_setting('wal_level'), (SELECT rolreplication OR rolsuper FROM pg_roles "
-                            + "WHERE rolname = current_user)")) {
-                row.next();
-                out.println("database OK: " + config.databaseUrl() + " as " + row.getString(1) + " (PostgreSQL "
-                        + row.getString(2) + ")");
-                if (!"logical".equals(row.getString(3))) {
-                    out.println("  warning: wal_level is " + row.getString(3) + "; the relay needs wal_level=logical");
+            try (Connection connection = DriverManager.getConnection(config.databaseUrl(), properties)) {
+                String user;
+                try (Statement statement = connection.createStatement();
+                        ResultSet row = statement.executeQuery(Sql.SERVER_CHECK)) {
+                    row.next();
+                    user = row.getString(1);
+                    out.println("database OK: " + config.databaseUrl() + " as " + user + " (PostgreSQL "
+                            + row.getString(2) + ")");
+                    if (!"logical".equals(row.getString(3))) {
+                        problems.add("wal_level is " + row.getString(3) + ", the relay needs logical: run "
+                                + "ALTER SYSTEM SET wal_level = logical, then restart PostgreSQL");
+                    }
+                    if (!row.getBoolean(4)) {
+                        problems.add("role " + user + " lacks the REPLICATION attribute: run ALTER ROLE " + user
+                                + " REPLICATION");
+                    }
                 }
-                if (!row.getBoolean(4)) {
-                    out.println("  warning: role " + row.getString(1) + " lacks the REPLICATION attribute");
+                for (RelayConfig.Table table : config.outboxTables()) {
+                    checkTable(connection, table.qualified(), List.of("SELECT"), user,
+                            "check " + RelayConfig.OUTBOX_TABLES + " and apply the migrations", problems);
+                }
+                String schema = config.outboxTables().get(0).schema();
+                for (String table : List.of("outbox_relay_lease", "outbox_relay_heartbeat", "outbox_relay_dead_letter")) {
+                    checkTable(connection, schema + "." + table, List.of("SELECT", "INSERT", "UPDATE", "DELETE"), user,
+                            "apply sql/V4__relay.sql", problems);
                 }
                 return true;
             } catch (SQLException e) {
+                Optional<String> refused = Misconfiguration.explain(e, config);
+                if (refused.isPresent()) {
+                    out.println("database REFUSED: " + config.databaseUrl());
+                    problems.add(refused.get());
+                    return true;
+                }
                 // PgJDBC messages name the host and the user, never the password.
                 out.println("database UNREACHABLE: " + config.databaseUrl() + ": " + e.getMessage());
                 return false;
+            }
+        }
+
+        private static void checkTable(Connection connection, String table, List<String> privileges, String user,
+                String ifMissing, List<String> problems) throws SQLException {
+            List<String> lacking = new ArrayList<>();
+            try (PreparedStatement query = connection.prepareStatement(Sql.TABLE_PRIVILEGE)) {
+                for (String privilege : privileges) {
+                    query.setString(1, table);
+                    query.setString(2, table);
+                    query.setString(3, privilege);
+                    try (ResultSet row = query.executeQuery()) {
+                        row.next();
+                        if (!row.getBoolean(1)) {
+                            problems.add("table " + table + " does not exist: " + ifMissing);
+                            return;
+                        }
+                        if (!row.getBoolean(2)) {
+                            lacking.add(privilege);
+                        }
+                    }
+                }
+            }
+            if (!lacking.isEmpty()) {
+                problems.add("role " + user + " lacks " + String.join(", ", lacking) + " on " + table + ": run GRANT "
+                        + String.join(", ", lacking) + " ON " + table + " TO " + user);
             }
         }
 

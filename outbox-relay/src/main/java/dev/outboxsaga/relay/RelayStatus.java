@@ -12,7 +12,8 @@ package dev.outboxsaga.relay;
  * @param recordsParked         rows parked as unpublishable by this process
  * @param lagMillis             for the last batch: from the oldest row's database commit to its Kafka commit; 0 when idle
  * @param retainedWalBytes      WAL the replication slot holds back, or -1 when unknown
- * @param failure               why the relay stopped, or null
+ * @param failure               why the relay stopped, or the misconfiguration it is about to stop on while it
+ *                              tries again; null when neither
  */
 public record RelayStatus(
         Role role,
@@ -38,8 +39,11 @@ public record RelayStatus(
         FAILED
     }
 
-    /** Whether this process is healthy: a standby, or a leader whose lag is under {@code maxLagMillis}. */
+    /**
+     * Whether this process is healthy: a standby, or a leader whose lag is under {@code maxLagMillis}, and no
+     * {@link #failure()} to report.
+     */
     public boolean keepingUp(long maxLagMillis) {
-        return role == Role.STANDBY || (role == Role.LEADER && lagMillis <= maxLagMillis);
+        return failure == null && (role == Role.STANDBY || (role == Role.LEADER && lagMillis <= maxLagMillis));
     }
 }

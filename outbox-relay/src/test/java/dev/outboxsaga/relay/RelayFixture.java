@@ -100,14 +100,17 @@ final class RelayFixture implements AutoCloseable {
         return startProcess(instanceId, Map.of(), jvmFlags);
     }
 
-    /** The instance id in the lease table for this relay name, whether or not the lease is still live. */
+    /**
+     * The instance id in the lease table for this relay name, whether or not the lease is still live (without the
+     * random token that the lease holder appends to it).
+     */
     String leaseHolder() throws java.sql.SQLException {
         try (java.sql.Connection connection = db.dataSource().getConnection();
              java.sql.PreparedStatement query = connection.prepareStatement(
                      "SELECT holder FROM outbox_relay_lease WHERE relay = ?")) {
             query.setString(1, relayName);
             try (java.sql.ResultSet rows = query.executeQuery()) {
-                return rows.next() ? rows.getString(1) : null;
+                return rows.next() ? rows.getString(1).replaceFirst("#[0-9a-f]{8}$", "") : null;
             }
         }
     }

@@ -5,6 +5,7 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.util.UUID;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -13,6 +14,9 @@ import org.slf4j.LoggerFactory;
  * once it has expired. The lease only decides who tries; Kafka's producer fencing is what stops a
  * stale leader from writing. Valid-until is measured on this JVM's monotonic clock from the moment
  * a renewal was sent, so a paused process never believes in a lease it has not renewed in time.
+ *
+ * <p>The lease is held under the instance id and a random token of this object, {@code <instance id>#<token>}:
+ * two processes given the same {@code instance.id} are still two holders, and only one of them leads.
  */
 public final class LeaderLease implements AutoCloseable {
 
@@ -25,13 +29,19 @@ public final class LeaderLease implements AutoCloseable {
     private Connection connection;
     private volatile long validUntilNanos;
     private volatile long epoch;
+    private volatile SQLException lastFailure;
 
-    /** A lease held, when it is, under {@code holder} (the instance id). */
-    public LeaderLease(RelayConfig config, Database database, Sql sql, String holder) {
+    /** A lease held, when it is, under {@code instanceId} and a token of this object's own. */
+    public LeaderLease(RelayConfig config, Database database, Sql sql, String instanceId) {
         this.config = config;
         this.database = database;
         this.sql = sql;
-        this.holder = holder;
+        this.holder = instanceId + "#" + UUID.randomUUID().toString().substring(0, 8);
+    }
+
+    /** The name this lease is held under in the lease table: the instance id, {@code #}, a random token. */
+    public String holderId() {
+        return holder;
     }
 
     /**
@@ -41,6 +51,7 @@ public final class LeaderLease implements AutoCloseable {
      */
     public synchronized boolean tryAcquire() {
         long sentAt = System.nanoTime();
+        lastFailure = null;
         try {
             Connection db = connection();
             try (PreparedStatement acquire = db.prepareStatement(sql.acquireLease())) {
@@ -60,8 +71,63 @@ public final class LeaderLease implements AutoCloseable {
             return false;
         } catch (SQLException e) {
             LOG.warn("relay {}: could not reach the lease table: {}", config.name(), e.getMessage());
+            lastFailure = e;
             closeConnection();
             return false;
+        }
+    }
+
+    /** Why the last {@link #tryAcquire()} could not ask the database, or null when it could. */
+    public SQLException lastFailure() {
+        return lastFailure;
+    }
+
+    /**
+     * Runs {@code action} on {@code connection} in one transaction that first locks the lease row and checks, by
+     * the database's clock, that this object holds the lease. A process that was paused and lost its lease thus
+     * cannot act, and no other process can take the lease over until the action has committed.
+     *
+     * @param what the action, for the message when the lease is not held
+     * @throws Lost when this object does not hold the lease (then nothing was done)
+     */
+    public <T> T whileHeld(Connection connection, String what, SqlWork<T> action) throws SQLException {
+        boolean autoCommit = connection.getAutoCommit();
+        connection.setAutoCommit(false);
+        try {
+            boolean held;
+            try (PreparedStatement lock = connection.prepareStatement(sql.lockLease())) {
+                lock.setString(1, config.name());
+                lock.setString(2, holder);
+                try (ResultSet rows = lock.executeQuery()) {
+                    held = rows.next() && rows.getBoolean(1);
+                }
+            }
+            if (!held) {
+                validUntilNanos = 0;
+                throw new Lost("relay " + config.name() + " (" + holder + ") does not hold the lease any more; did not "
+                        + what);
+            }
+            T result = action.run(connection);
+            connection.commit();
+            return result;
+        } finally {
+            if (!connection.getAutoCommit()) {
+                try {
+                    connection.rollback();
+                } catch (SQLException ignored) {
+                    // Committed already, or the connection is broken; either way nothing is left open.
+                }
+                connection.setAutoCommit(autoCommit);
+            }
+        }
+    }
+
+    /** This process lost the lease before a start-up action that only the lease holder may take. */
+    public static final class Lost extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        Lost(String message) {
+            super(message);
         }
     }
 

@@ -87,9 +87,43 @@ public final class SlotSetup {
             }
         }
         List<String> missing = publishedTables().stream().filter(table -> !covered.contains(table)).toList();
-        if (missing.isEmpty()) {
-            return;
+        if (!missing.isEmpty()) {
+            addMissing(connection, publication, missing, streaming);
         }
+        ensureInsertsOnly(connection, publication);
+    }
+
+    /**
+     * A publication that also publishes deletes (an owner's {@code CREATE PUBLICATION} without
+     * {@code publish = 'insert'}) makes the heartbeat purge fail, as the heartbeat table has no replica identity,
+     * and the table grows forever. Narrowed here when {@code publication.create} allows, else refused.
+     */
+    private void ensureInsertsOnly(Connection connection, String publication) throws SQLException {
+        try (PreparedStatement query = connection.prepareStatement(sql.publishesOnlyInserts())) {
+            query.setString(1, publication);
+            try (ResultSet rows = query.executeQuery()) {
+                if (rows.next() && rows.getBoolean(1)) {
+                    return;
+                }
+            }
+        }
+        String alter = Sql.publishInsertsOnly(publication);
+        String why = "publication " + publication + " publishes more than inserts, so the relay cannot purge its "
+                + "heartbeat table (no replica identity) and it grows forever";
+        if (!config.publicationCreate()) {
+            throw new RelayFailedException(why + "; have the publication's owner run: " + alter);
+        }
+        try (Statement statement = connection.createStatement()) {
+            statement.execute(alter);
+        } catch (SQLException e) {
+            throw new RelayFailedException(why + ", and the relay could not change it (" + e.getMessage()
+                    + "); have the publication's owner run: " + alter, e);
+        }
+        LOG.info("relay {}: publication {} publishes inserts only now", config.name(), publication);
+    }
+
+    private void addMissing(Connection connection, String publication, List<String> missing, boolean streaming)
+            throws SQLException {
         List<String> script = new ArrayList<>();
         for (String table : missing) {
             script.addAll(streaming && !table.equals(heartbeatTable) ? addWithItsRows(publication, table)
@@ -195,8 +229,33 @@ public final class SlotSetup {
         }
     }
 
-    /** Ends the walsender of a slot still held by a stale relay (paused, or dead but not yet timed out). */
-    public void evictSlotHolder(Connection connection) throws SQLException {
+    /**
+     * Ends the walsender of a slot still held by a stale relay (paused, or dead but not yet timed out), in the
+     * transaction that checks that {@code lease} is still held.
+     *
+     * @throws LeaderLease.Lost when it is not: the walsender may be the new leader's
+     */
+    public void evictSlotHolder(Connection connection, LeaderLease lease) throws SQLException {
+        lease.whileHeld(connection, "end the walsender of slot " + config.slotName(), this::terminateSlotHolder);
+    }
+
+    /**
+     * Drops the slot (ending its walsender first), in the transaction that checks that {@code lease} is still held.
+     *
+     * @throws LeaderLease.Lost when it is not: the slot may be the new leader's
+     */
+    public void dropSlot(Connection connection, LeaderLease lease) throws SQLException {
+        lease.whileHeld(connection, "drop slot " + config.slotName(), held -> {
+            terminateSlotHolder(held);
+            try (PreparedStatement drop = held.prepareStatement(sql.dropSlot())) {
+                drop.setString(1, config.slotName());
+                drop.execute();
+            }
+            return null;
+        });
+    }
+
+    private Void terminateSlotHolder(Connection connection) throws SQLException {
         try (PreparedStatement terminate = connection.prepareStatement(sql.terminateSlotHolder())) {
             terminate.setString(1, config.slotName());
             try (ResultSet rows = terminate.executeQuery()) {
@@ -205,14 +264,7 @@ public final class SlotSetup {
                 }
             }
         }
-    }
-
-    public void dropSlot(Connection connection) throws SQLException {
-        evictSlotHolder(connection);
-        try (PreparedStatement drop = connection.prepareStatement(sql.dropSlot())) {
-            drop.setString(1, config.slotName());
-            drop.execute();
-        }
+        return null;
     }
 
     /**

@@ -9,6 +9,7 @@ public record Sql(
         String acquireLease,
         String releaseLease,
         String leaseHolder,
+        String lockLease,
         String heartbeat,
         String purgeHeartbeats,
         String park,
@@ -38,6 +39,8 @@ public record Sql(
                         + "RETURNING epoch",
                 "UPDATE " + lease + " SET expires_at = now() WHERE relay = ? AND holder = ?",
                 "SELECT holder, epoch, expires_at > now() AS live FROM " + lease + " WHERE relay = ?",
+                // Held, by the database's clock now; the row lock keeps a takeover waiting until the caller commits.
+                "SELECT expires_at > clock_timestamp() FROM " + lease + " WHERE relay = ? AND holder = ? FOR UPDATE",
                 "INSERT INTO " + schema + ".outbox_relay_heartbeat (relay) VALUES (%s)",
                 "DELETE FROM " + schema + ".outbox_relay_heartbeat WHERE relay = ? AND beat_at < now() - interval '1 minute'",
                 "INSERT INTO " + schema + ".outbox_relay_dead_letter (id, relay, source_table, aggregatetype, aggregateid, "
@@ -46,7 +49,7 @@ public record Sql(
                 "SELECT slot_type, plugin, database, active, active_pid, wal_status, restart_lsn::text, "
                         + "confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = ?",
                 "SELECT pg_drop_replication_slot(?)",
-                "SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE slot_name = ? AND active",
+                "SELECT pg_terminate_backend(active_pid, 2000) FROM pg_replication_slots WHERE slot_name = ? AND active",
                 "SELECT schemaname || '.' || tablename FROM pg_publication_tables WHERE pubname = ?",
                 "SELECT count(*) FROM pg_publication WHERE pubname = ?",
                 "SELECT pubinsert AND NOT pubupdate AND NOT pubdelete FROM pg_publication WHERE pubname = ?",
@@ -69,6 +72,19 @@ public record Sql(
         return "CREATE PUBLICATION " + publication + " FOR TABLE " + String.join(", ", qualifiedTables)
                 + " WITH (publish = 'insert')";
     }
+
+    /** Makes an existing publication publish inserts only (validated identifier). */
+    public static String publishInsertsOnly(String publication) {
+        return "ALTER PUBLICATION " + publication + " SET (publish = 'insert')";
+    }
+
+    /** For {@code check --connect}: the role, the server version, {@code wal_level}, and whether the role may replicate. */
+    public static final String SERVER_CHECK = "SELECT current_user, current_setting('server_version'), "
+            + "current_setting('wal_level'), (SELECT rolreplication OR rolsuper FROM pg_roles WHERE rolname = current_user)";
+
+    /** For {@code check --connect}: whether table {@code ?} exists, and whether the role has privilege {@code ?} on it. */
+    public static final String TABLE_PRIVILEGE = "SELECT to_regclass(?) IS NOT NULL, "
+            + "coalesce(has_table_privilege(to_regclass(?), ?), false)";
 
     /** Quotes a string as an SQL literal. */
     public static String literal(String value) {
