@@ -85,83 +85,88 @@ public final class BatchPublisher {
      * @throws TransactionalPublisher.Fenced when another instance took over, or the lease was lost
      */
     public boolean publish(List<Entry> entries, Position last) {
-        List<Entry> pending = new ArrayList<>(entries);
-        Map<Entry, String> parkReasons = new IdentityHashMap<>();
-        long backoffMillis = 100;
         try {
-            while (true) {
-                if (closing.getAsBoolean()) {
-                    return false;
-                }
-                if (!mayPublish.getAsBoolean()) {
-                    throw new TransactionalPublisher.Fenced(new IllegalStateException("the lease is no longer held"));
-                }
-                Position base = committed;
-                pending.removeIf(entry -> base.covers(entry.position()));
-                if (base.covers(last)) {
-                    return true;
-                }
-                long oldestCommit = oldestCommit(pending);
-                metrics.waiting(oldestCommit == Long.MAX_VALUE ? 0 : oldestCommit);
-                long attemptStarted = System.nanoTime();
-                try {
-                    if (!publisher.isOpen()) {
-                        publisher.open();
-                        // A commit whose outcome was unknown may have gone through: trust what Kafka holds.
-                        committed(positions.read().orElse(Position.NONE));
-                        continue;
-                    }
-                    park(pending);
-                    List<ProducerRecord<byte[], byte[]>> records = new ArrayList<>(pending.size());
-                    Map<String, Integer> parked = new HashMap<>();
-                    for (Entry entry : pending) {
-                        if (entry.record() != null) {
-                            records.add(entry.record());
-                        } else {
-                            parked.merge(parkReasons.getOrDefault(entry, RelayMetrics.UNPUBLISHABLE), 1, Integer::sum);
-                        }
-                    }
-                    attemptStarted = System.nanoTime();
-                    publisher.publish(records, positions.record(last));
-                    committed(last);
-                    metrics.published(records.size(), parked, oldestCommit);
-                    if (!refusing.isEmpty()) {
-                        records.forEach(record -> refusing.remove(topicKey(record.topic())));
-                    }
-                    if (haltAfterCommits > 0 && metrics.transactions() >= haltAfterCommits) {
-                        // Test hook: die at the worst moment, after the Kafka commit and before the engine hears of it.
-                        Runtime.getRuntime().halt(137);
-                    }
-                    return true;
-                } catch (TransactionalPublisher.Fenced fenced) {
-                    throw fenced;
-                } catch (TransactionalPublisher.Rejected rejected) {
-                    if (!parkRefused(pending, rejected, attemptStarted, parkReasons)) {
-                        sleep(backoffMillis);
-                        backoffMillis = Math.min(MAX_BACKOFF.toMillis(), backoffMillis * 2);
-                    }
-                } catch (KafkaException | IllegalStateException | SQLException failure) {
-                    LOG.warn("relay {}: publishing {} record(s) failed, retrying in {} ms: {}", config.name(),
-                            pending.size(), backoffMillis, failure.toString());
-                    publisher.close();
-                    sleep(backoffMillis);
-                    backoffMillis = Math.min(MAX_BACKOFF.toMillis(), backoffMillis * 2);
-                }
-            }
+            return publishUntilCommitted(entries, last);
         } finally {
             metrics.notWaiting();
         }
     }
 
+    private boolean publishUntilCommitted(List<Entry> entries, Position last) {
+        List<Entry> pending = new ArrayList<>(entries);
+        Map<Entry, String> parkReasons = new IdentityHashMap<>();
+        long started = System.nanoTime();
+        long backoffMillis = 100;
+        while (true) {
+            if (closing.getAsBoolean()) {
+                return false;
+            }
+            if (!mayPublish.getAsBoolean()) {
+                throw new TransactionalPublisher.Fenced(new IllegalStateException("the lease is no longer held"));
+            }
+            Position base = committed;
+            pending.removeIf(entry -> base.covers(entry.position()));
+            if (base.covers(last)) {
+                return true;
+            }
+            long oldestCommit = oldestCommit(pending);
+            metrics.waiting(oldestCommit == Long.MAX_VALUE ? 0 : oldestCommit);
+            long attemptStarted = System.nanoTime();
+            try {
+                if (!publisher.isOpen()) {
+                    publisher.open();
+                    // A commit whose outcome was unknown may have gone through: trust what Kafka holds.
+                    committed(positions.read().orElse(Position.NONE));
+                    continue;
+                }
+                park(pending);
+                List<ProducerRecord<byte[], byte[]>> records = new ArrayList<>(pending.size());
+                Map<String, Integer> parked = new HashMap<>();
+                for (Entry entry : pending) {
+                    if (entry.record() != null) {
+                        records.add(entry.record());
+                    } else {
+                        parked.merge(parkReasons.getOrDefault(entry, RelayMetrics.UNPUBLISHABLE), 1, Integer::sum);
+                    }
+                }
+                attemptStarted = System.nanoTime();
+                publisher.publish(records, positions.record(last));
+                committed(last);
+                metrics.published(records.size(), parked, oldestCommit);
+                if (!refusing.isEmpty()) {
+                    records.forEach(record -> refusing.remove(topicKey(record.topic())));
+                }
+                if (haltAfterCommits > 0 && metrics.transactions() >= haltAfterCommits) {
+                    // Test hook: die at the worst moment, after the Kafka commit and before the engine hears of it.
+                    Runtime.getRuntime().halt(137);
+                }
+                return true;
+            } catch (TransactionalPublisher.Fenced fenced) {
+                throw fenced;
+            } catch (TransactionalPublisher.Rejected rejected) {
+                if (!parkRefused(pending, rejected, started, attemptStarted, parkReasons)) {
+                    sleep(backoffMillis);
+                    backoffMillis = Math.min(MAX_BACKOFF.toMillis(), backoffMillis * 2);
+                }
+            } catch (KafkaException | IllegalStateException | SQLException failure) {
+                LOG.warn("relay {}: publishing {} record(s) failed, retrying in {} ms: {}", config.name(),
+                        pending.size(), backoffMillis, failure.toString());
+                publisher.close();
+                sleep(backoffMillis);
+                backoffMillis = Math.min(MAX_BACKOFF.toMillis(), backoffMillis * 2);
+            }
+        }
+    }
+
     /**
-     * Notes the refusals of an attempt that began at {@code attemptStarted}, and turns the entries Kafka
-     * has refused for long enough into parked ones (in {@code pending}, their reason tags in
-     * {@code parkReasons}).
+     * Notes the refusals of an attempt that began at {@code attemptStarted}, in a publish that began at
+     * {@code publishStarted}, and turns the entries Kafka has refused for long enough into parked ones
+     * (in {@code pending}, their reason tags in {@code parkReasons}).
      *
      * @return whether any entry is to be parked, so that the next attempt can go ahead at once
      */
-    private boolean parkRefused(List<Entry> pending, TransactionalPublisher.Rejected rejected, long attemptStarted,
-            Map<Entry, String> parkReasons) {
+    private boolean parkRefused(List<Entry> pending, TransactionalPublisher.Rejected rejected, long publishStarted,
+            long attemptStarted, Map<Entry, String> parkReasons) {
         long now = System.nanoTime();
         long timeoutNanos = config.publishRefusalTimeout().toNanos();
         List<Entry> sent = pending.stream().filter(entry -> entry.record() != null).toList();
@@ -172,8 +177,9 @@ public final class BatchPublisher {
             String key = refusal.topicWide() ? topicKey(refusal.topic()) : "row " + entry.row().table() + " "
                     + entry.row().get("id");
             Refusing before = refusing.get(key);
-            // A refusal long after the last one (the topic was fine or unused meanwhile) starts a new wait.
-            Refusing state = before == null || now - before.lastNanos() > timeoutNanos
+            // The wait goes on through the retries of this batch, and from an earlier batch only when that
+            // was refused until shortly before this one (a topic unused for a while starts a new wait).
+            Refusing state = before == null || before.lastNanos() < publishStarted - timeoutNanos
                     ? new Refusing(attemptStarted, now) : new Refusing(before.sinceNanos(), now);
             refusing.put(key, state);
             long refusedMillis = Duration.ofNanos(now - state.sinceNanos()).toMillis();
