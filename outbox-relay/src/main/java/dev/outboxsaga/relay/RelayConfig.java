@@ -73,6 +73,16 @@ public final class RelayConfig {
     public static final String LEASE_RENEW_MS = "lease.renew.interval.ms";
     /** Heartbeat interval, so an idle outbox does not hold WAL back; default 10000 ms, 0 for none. */
     public static final String HEARTBEAT_INTERVAL_MS = "heartbeat.interval.ms";
+    /**
+     * How long Kafka may keep refusing one row before the relay parks it in
+     * {@code outbox_relay_dead_letter} and goes on; default 120000 ms, 0 parks at the first refusal. A
+     * refusal is the broker's answer about that record or its topic (the topic does not exist or may not
+     * be written, the record is too large or invalid); the rows behind it wait meanwhile. A broker that
+     * cannot be reached refuses nothing: the relay retries for as long as the outage lasts. A missing
+     * topic shows only after the producer's {@code max.block.ms} (60000 ms unless {@code kafka.max.block.ms}
+     * says otherwise).
+     */
+    public static final String PUBLISH_REFUSAL_TIMEOUT_MS = "publish.refusal.timeout.ms";
     /** Most records per Kafka transaction; default 8192. */
     public static final String MAX_BATCH_SIZE = "batch.max.size";
     /** How long the engine waits for new WAL when idle; default 20 ms (bounds the latency of a quiet stream). */
@@ -86,7 +96,10 @@ public final class RelayConfig {
     public static final String SNAPSHOT_MAX_ROWS = "snapshot.max.rows";
     /** Port of the HTTP endpoint with {@code /metrics} and {@code /health}; default 9404, 0 for a random port, -1 for none. */
     public static final String METRICS_PORT = "metrics.port";
-    /** The lag beyond which {@code /health} reports the relay as not keeping up; default 30000 ms. */
+    /**
+     * How long the oldest committed outbox row may wait for its Kafka commit before {@code /health}
+     * reports the relay as not keeping up (503); default 30000 ms.
+     */
     public static final String HEALTH_MAX_LAG_MS = "health.max.lag.ms";
     /** This process's name in the lease table; default host name and a random suffix. */
     public static final String INSTANCE_ID = "instance.id";
@@ -95,7 +108,8 @@ public final class RelayConfig {
     private static final Set<String> KEYS = Set.of(NAME, DATABASE_URL, DATABASE_USER, DATABASE_PASSWORD, OUTBOX_TABLES,
             SLOT_NAME, PUBLICATION_NAME, PUBLICATION_CREATE, KAFKA_BOOTSTRAP_SERVERS, TOPIC_PATTERN, TOPIC_COLUMN,
             HEADER_COLUMNS, HEADERS_JSON_COLUMN, POSITIONS_TOPIC, LEASE_TTL_MS, LEASE_RENEW_MS, HEARTBEAT_INTERVAL_MS,
-            MAX_BATCH_SIZE, POLL_INTERVAL_MS, INITIAL_SNAPSHOT, SNAPSHOT_MAX_ROWS, METRICS_PORT, HEALTH_MAX_LAG_MS, INSTANCE_ID);
+            MAX_BATCH_SIZE, POLL_INTERVAL_MS, INITIAL_SNAPSHOT, SNAPSHOT_MAX_ROWS, METRICS_PORT, HEALTH_MAX_LAG_MS,
+            INSTANCE_ID, PUBLISH_REFUSAL_TIMEOUT_MS);
     /** Producer settings the relay owns; setting them under kafka.* would break exactly-once. */
     private static final Set<String> RESERVED_KAFKA = Set.of("transactional.id", "enable.idempotence", "acks",
             "key.serializer", "value.serializer");
@@ -137,6 +151,7 @@ public final class RelayConfig {
     private final int snapshotMaxRows;
     private final int metricsPort;
     private final Duration healthMaxLag;
+    private final Duration publishRefusalTimeout;
     private final String instanceId;
 
     private RelayConfig(Map<String, String> values) {
@@ -193,6 +208,7 @@ public final class RelayConfig {
         this.snapshotMaxRows = in.integer(SNAPSHOT_MAX_ROWS, 100_000, 0, 10_000_000);
         this.metricsPort = in.integer(METRICS_PORT, 9404, -1, 65535);
         this.healthMaxLag = in.millis(HEALTH_MAX_LAG_MS, 30000, 1);
+        this.publishRefusalTimeout = in.millis(PUBLISH_REFUSAL_TIMEOUT_MS, 120000, 0);
         this.instanceId = in.optional(INSTANCE_ID, hostName() + "-" + UUID.randomUUID().toString().substring(0, 8));
         in.refuseUnknown();
     }
@@ -340,6 +356,11 @@ public final class RelayConfig {
 
     public Duration healthMaxLag() {
         return healthMaxLag;
+    }
+
+    /** How long Kafka may keep refusing a row before it is parked; see {@link #PUBLISH_REFUSAL_TIMEOUT_MS}. */
+    public Duration publishRefusalTimeout() {
+        return publishRefusalTimeout;
     }
 
     public String instanceId() {

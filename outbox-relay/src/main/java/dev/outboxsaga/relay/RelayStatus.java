@@ -10,7 +10,8 @@ package dev.outboxsaga.relay;
  * @param recordsPublished      records committed to Kafka by this process
  * @param transactionsCommitted Kafka transactions committed by this process
  * @param recordsParked         rows parked as unpublishable by this process
- * @param lagMillis             for the last batch: from the oldest row's database commit to its Kafka commit; 0 when idle
+ * @param lagMillis             how long the oldest row handed to the publisher has waited since its database
+ *                              commit; between batches the last batch's lag; 0 when idle
  * @param retainedWalBytes      WAL the replication slot holds back, or -1 when unknown
  * @param failure               why the relay stopped, or the misconfiguration it is about to stop on while it
  *                              tries again; null when neither

@@ -78,7 +78,7 @@ class RelayBadInputTest extends RelayTestBase {
         String topic = "outbox.event." + fixture.aggregateType;
         fixture.kafka.admin().createTopics(List.of(new NewTopic(topic, 1, (short) 1)
                 .configs(Map.of("max.message.bytes", "4000")))).all().get();
-        fixture.start(fixture.config().build());
+        fixture.start(fixture.config().set(RelayConfig.PUBLISH_REFUSAL_TIMEOUT_MS, 1000).build());
         Random random = new Random(7);
         StringBuilder noise = new StringBuilder();
         for (int i = 0; i < 12_000; i++) {

@@ -60,6 +60,7 @@ class RelayConfigTest {
         assertThat(config.initialSnapshot()).isTrue();
         assertThat(config.metricsPort()).isEqualTo(9404);
         assertThat(config.healthMaxLag()).isEqualTo(Duration.ofMillis(30000));
+        assertThat(config.publishRefusalTimeout()).isEqualTo(Duration.ofMillis(120000));
         assertThat(config.instanceId()).isNotBlank();
         assertThat(config.kafkaProperties()).isEmpty();
         assertThat(config.transactionalId()).isEqualTo("outbox-relay-orders");
@@ -156,6 +157,16 @@ class RelayConfigTest {
                 .hasMessageContaining(RelayConfig.METRICS_PORT);
         assertThatThrownBy(() -> RelayConfig.load(minimal(), Map.of("OUTBOX_RELAY_HEALTH_MAX_LAG_MS", "lots")))
                 .hasMessageContaining(RelayConfig.HEALTH_MAX_LAG_MS);
+    }
+
+    @Test
+    void theRefusalTimeoutMayBeZeroButNotNegative() {
+        assertThat(load(with(RelayConfig.PUBLISH_REFUSAL_TIMEOUT_MS, "0")).publishRefusalTimeout()).isZero();
+        assertThatThrownBy(() -> load(with(RelayConfig.PUBLISH_REFUSAL_TIMEOUT_MS, "-1")))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining(RelayConfig.PUBLISH_REFUSAL_TIMEOUT_MS);
+        assertThatThrownBy(() -> load(with(RelayConfig.PUBLISH_REFUSAL_TIMEOUT_MS, "2m")))
+                .hasMessageContaining(RelayConfig.PUBLISH_REFUSAL_TIMEOUT_MS);
     }
 
     @Test

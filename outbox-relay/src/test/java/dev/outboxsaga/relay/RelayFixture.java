@@ -57,7 +57,12 @@ final class RelayFixture implements AutoCloseable {
 
     /** Starts a relay in a thread of this JVM. */
     OutboxRelay start(RelayConfig config) {
-        OutboxRelay relay = OutboxRelay.create(config);
+        return start(config, new io.micrometer.core.instrument.simple.SimpleMeterRegistry());
+    }
+
+    /** As above, with its meters on {@code registry}. */
+    OutboxRelay start(RelayConfig config, io.micrometer.core.instrument.MeterRegistry registry) {
+        OutboxRelay relay = OutboxRelay.create(config, registry);
         Thread thread = new Thread(relay, "relay-" + config.instanceId());
         thread.setDaemon(true);
         thread.start();

@@ -40,6 +40,9 @@ import org.apache.kafka.server.common.TransactionVersion;
  *
  * <p>{@link #stop()} and {@link #restart()} keep the ports and the log dir, so clients reconnect to
  * the same {@link #bootstrapServers()} and find their topics and transactions again.
+ *
+ * <p>{@link #start(Map)} starts a broker with some of these settings changed, e.g.
+ * {@code auto.create.topics.enable=false} to test what clients do with a topic that does not exist.
  */
 public final class EmbeddedKafka implements KafkaServer {
 
@@ -53,16 +56,27 @@ public final class EmbeddedKafka implements KafkaServer {
     private KafkaRaftServer server;
     private boolean closed;
 
-    private EmbeddedKafka(Path logDir, int port, int controllerPort, ProcessRegistry.Registration registration) {
+    private EmbeddedKafka(Path logDir, int port, int controllerPort, ProcessRegistry.Registration registration,
+            Map<String, String> overrides) {
         this.logDir = logDir;
         this.port = port;
         this.controllerPort = controllerPort;
         this.registration = registration;
-        this.config = KafkaConfig.fromProps(brokerProperties(), false);
+        Properties properties = brokerProperties();
+        properties.putAll(overrides);
+        this.config = KafkaConfig.fromProps(properties, false);
     }
 
     /** Formats a new log dir and starts the broker; waits until it answers an admin request. */
     public static EmbeddedKafka start() {
+        return start(Map.of());
+    }
+
+    /**
+     * As {@link #start()}, with broker settings replaced or added by {@code overrides} (for example
+     * {@code auto.create.topics.enable=false}).
+     */
+    public static EmbeddedKafka start(Map<String, String> overrides) {
         Path dir;
         try {
             dir = Files.createTempDirectory(ProcessRegistry.shared().directory(), "kafka-");
@@ -71,7 +85,14 @@ public final class EmbeddedKafka implements KafkaServer {
         }
         ProcessRegistry.Registration registration = ProcessRegistry.shared().register(null, dir);
         int[] ports = FreePorts.pick(2);
-        EmbeddedKafka kafka = new EmbeddedKafka(dir, ports[0], ports[1], registration);
+        EmbeddedKafka kafka;
+        try {
+            kafka = new EmbeddedKafka(dir, ports[0], ports[1], registration, Map.copyOf(overrides));
+        } catch (RuntimeException e) {
+            FileTree.deleteQuietly(dir);
+            registration.close();
+            throw e;
+        }
         try {
             kafka.format();
             kafka.startServer();

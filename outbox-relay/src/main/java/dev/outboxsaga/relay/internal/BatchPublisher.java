@@ -6,6 +6,8 @@ import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.BooleanSupplier;
@@ -15,8 +17,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Publishes batches exactly once: rows that cannot be published are parked in PostgreSQL first
- * (idempotent by row id), then the records and the new position commit in one Kafka transaction.
+ * Publishes batches exactly once: rows that cannot be published (no record can be made of them, or
+ * Kafka kept refusing their record) are parked in PostgreSQL first (idempotent by row id), then the
+ * records and the new position commit in one Kafka transaction.
  * On a Kafka failure the producer is recreated, the committed position is read back (the failed
  * commit may have succeeded), and what it does not cover is published again; nothing advances
  * until Kafka has it.
@@ -40,6 +43,12 @@ public final class BatchPublisher {
     private final BooleanSupplier closing;
     private final long haltAfterCommits = Long.getLong("outbox.relay.test.halt-after-commits", -1);
     private volatile Position committed = Position.NONE;
+    /** Records (by topic, or by row) that Kafka has been refusing; touched by the publishing thread only. */
+    private final Map<String, Refusing> refusing = new HashMap<>();
+
+    /** Since when, and when last, Kafka refused a topic or a row (System.nanoTime). */
+    private record Refusing(long sinceNanos, long lastNanos) {
+    }
 
     public BatchPublisher(RelayConfig config, TransactionalPublisher publisher, PositionLog positions, Database database,
             Sql sql, RelayMetrics metrics, BooleanSupplier mayPublish, BooleanSupplier closing) {
@@ -65,11 +74,27 @@ public final class BatchPublisher {
      * Publishes the entries not yet covered by the committed position, and moves the position to
      * {@code last} ({@link Position#START} for the rows of the first start's snapshot).
      *
+     * <p>A record that Kafka refuses (see {@link TransactionalPublisher.Refusal}) holds the batch back
+     * while the relay retries, until Kafka has refused it for {@link RelayConfig#publishRefusalTimeout()};
+     * then it is parked, with every record of the batch for the same topic when the refusal concerns the
+     * topic, and the rest of the batch is published. Any other Kafka failure is retried for as long as
+     * it lasts.
+     *
      * @return false when the relay is closing and nothing was published (the rows come again next time)
      * @throws TransactionalPublisher.Fenced when another instance took over, or the lease was lost
      */
     public boolean publish(List<Entry> entries, Position last) {
+        try {
+            return publishUntilCommitted(entries, last);
+        } finally {
+            metrics.notWaiting();
+        }
+    }
+
+    private boolean publishUntilCommitted(List<Entry> entries, Position last) {
         List<Entry> pending = new ArrayList<>(entries);
+        Map<Entry, String> parkReasons = new IdentityHashMap<>();
+        long started = System.nanoTime();
         long backoffMillis = 100;
         while (true) {
             if (closing.getAsBoolean()) {
@@ -83,6 +108,9 @@ public final class BatchPublisher {
             if (base.covers(last)) {
                 return true;
             }
+            long oldestCommit = oldestCommit(pending);
+            metrics.waiting(oldestCommit == Long.MAX_VALUE ? 0 : oldestCommit);
+            long attemptStarted = System.nanoTime();
             try {
                 if (!publisher.isOpen()) {
                     publisher.open();
@@ -92,18 +120,21 @@ public final class BatchPublisher {
                 }
                 park(pending);
                 List<ProducerRecord<byte[], byte[]>> records = new ArrayList<>(pending.size());
-                long oldestCommit = Long.MAX_VALUE;
+                Map<String, Integer> parked = new HashMap<>();
                 for (Entry entry : pending) {
                     if (entry.record() != null) {
                         records.add(entry.record());
-                    }
-                    if (entry.row().commitTimeMillis() > 0) {
-                        oldestCommit = Math.min(oldestCommit, entry.row().commitTimeMillis());
+                    } else {
+                        parked.merge(parkReasons.getOrDefault(entry, RelayMetrics.UNPUBLISHABLE), 1, Integer::sum);
                     }
                 }
+                attemptStarted = System.nanoTime();
                 publisher.publish(records, positions.record(last));
                 committed(last);
-                metrics.published(records.size(), pending.size() - records.size(), oldestCommit);
+                metrics.published(records.size(), parked, oldestCommit);
+                if (!refusing.isEmpty()) {
+                    records.forEach(record -> refusing.remove(topicKey(record.topic())));
+                }
                 if (haltAfterCommits > 0 && metrics.transactions() >= haltAfterCommits) {
                     // Test hook: die at the worst moment, after the Kafka commit and before the engine hears of it.
                     Runtime.getRuntime().halt(137);
@@ -112,11 +143,9 @@ public final class BatchPublisher {
             } catch (TransactionalPublisher.Fenced fenced) {
                 throw fenced;
             } catch (TransactionalPublisher.Rejected rejected) {
-                List<Entry> records = pending.stream().filter(entry -> entry.record() != null).toList();
-                for (Map.Entry<Integer, String> reason : rejected.reasons().entrySet()) {
-                    Entry entry = records.get(reason.getKey());
-                    pending.set(pending.indexOf(entry), new Entry(entry.row(), null, "Kafka refused it: "
-                            + reason.getValue(), entry.position()));
+                if (!parkRefused(pending, rejected, started, attemptStarted, parkReasons)) {
+                    sleep(backoffMillis);
+                    backoffMillis = Math.min(MAX_BACKOFF.toMillis(), backoffMillis * 2);
                 }
             } catch (KafkaException | IllegalStateException | SQLException failure) {
                 LOG.warn("relay {}: publishing {} record(s) failed, retrying in {} ms: {}", config.name(),
@@ -126,6 +155,69 @@ public final class BatchPublisher {
                 backoffMillis = Math.min(MAX_BACKOFF.toMillis(), backoffMillis * 2);
             }
         }
+    }
+
+    /**
+     * Notes the refusals of an attempt that began at {@code attemptStarted}, in a publish that began at
+     * {@code publishStarted}, and turns the entries Kafka has refused for long enough into parked ones
+     * (in {@code pending}, their reason tags in {@code parkReasons}).
+     *
+     * @return whether any entry is to be parked, so that the next attempt can go ahead at once
+     */
+    private boolean parkRefused(List<Entry> pending, TransactionalPublisher.Rejected rejected, long publishStarted,
+            long attemptStarted, Map<Entry, String> parkReasons) {
+        long now = System.nanoTime();
+        long timeoutNanos = config.publishRefusalTimeout().toNanos();
+        List<Entry> sent = pending.stream().filter(entry -> entry.record() != null).toList();
+        boolean parking = false;
+        for (Map.Entry<Integer, TransactionalPublisher.Refusal> refused : rejected.refusals().entrySet()) {
+            Entry entry = sent.get(refused.getKey());
+            TransactionalPublisher.Refusal refusal = refused.getValue();
+            String key = refusal.topicWide() ? topicKey(refusal.topic()) : "row " + entry.row().table() + " "
+                    + entry.row().get("id");
+            Refusing before = refusing.get(key);
+            // The wait goes on through the retries of this batch, and from an earlier batch only when that
+            // was refused until shortly before this one (a topic unused for a while starts a new wait).
+            Refusing state = before == null || before.lastNanos() < publishStarted - timeoutNanos
+                    ? new Refusing(attemptStarted, now) : new Refusing(before.sinceNanos(), now);
+            refusing.put(key, state);
+            long refusedMillis = Duration.ofNanos(now - state.sinceNanos()).toMillis();
+            if (now - state.sinceNanos() < timeoutNanos) {
+                LOG.warn("relay {}: Kafka refuses outbox row {} of {} ({} ms so far; parked after {} ms): {}",
+                        config.name(), entry.row().get("id"), entry.row().table(), refusedMillis,
+                        config.publishRefusalTimeout().toMillis(), refusal.reason());
+                continue;
+            }
+            if (!refusal.topicWide()) {
+                refusing.remove(key);
+            }
+            for (int i = 0; i < pending.size(); i++) {
+                Entry candidate = pending.get(i);
+                if (candidate == entry || (refusal.topicWide() && candidate.record() != null
+                        && candidate.record().topic().equals(refusal.topic()))) {
+                    Entry parked = new Entry(candidate.row(), null, "Kafka refused it for " + refusedMillis + " ms: "
+                            + refusal.reason(), candidate.position());
+                    pending.set(i, parked);
+                    parkReasons.put(parked, refusal.kind());
+                    parking = true;
+                }
+            }
+        }
+        return parking;
+    }
+
+    private static String topicKey(String topic) {
+        return "topic " + topic;
+    }
+
+    private static long oldestCommit(List<Entry> entries) {
+        long oldest = Long.MAX_VALUE;
+        for (Entry entry : entries) {
+            if (entry.row().commitTimeMillis() > 0) {
+                oldest = Math.min(oldest, entry.row().commitTimeMillis());
+            }
+        }
+        return oldest;
     }
 
     private void park(List<Entry> entries) throws SQLException {

@@ -9,13 +9,18 @@ import java.util.concurrent.Future;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.InvalidRecordException;
 import org.apache.kafka.common.KafkaException;
-import org.apache.kafka.common.errors.AuthorizationException;
+import org.apache.kafka.common.errors.ApiException;
 import org.apache.kafka.common.errors.InvalidProducerEpochException;
-import org.apache.kafka.common.errors.OutOfOrderSequenceException;
+import org.apache.kafka.common.errors.InvalidTimestampException;
+import org.apache.kafka.common.errors.InvalidTopicException;
 import org.apache.kafka.common.errors.ProducerFencedException;
+import org.apache.kafka.common.errors.RecordBatchTooLargeException;
 import org.apache.kafka.common.errors.RecordTooLargeException;
-import org.apache.kafka.common.errors.UnsupportedVersionException;
+import org.apache.kafka.common.errors.TimeoutException;
+import org.apache.kafka.common.errors.TopicAuthorizationException;
+import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 
 /**
@@ -34,18 +39,33 @@ public final class TransactionalPublisher implements AutoCloseable {
         }
     }
 
-    /** Kafka refused these records (by index in the batch); the rest of the batch was not committed. */
+    /**
+     * Why Kafka refused one record: the broker's answer about that record or its topic, which no retry
+     * over the same connection changes by itself (unlike a broker that cannot be reached).
+     *
+     * @param reason    the exception's class and message, with the metadata error behind a timeout
+     * @param topicWide whether every record for {@link #topic()} meets the same refusal (topic missing,
+     *                  not writable, invalid), rather than this record alone (too large, invalid record)
+     * @param topic     the record's topic
+     * @param kind      a short, fixed name for metrics: {@code unknown_topic}, {@code not_authorized},
+     *                  {@code invalid_topic}, {@code too_large}, {@code invalid_record}
+     */
+    public record Refusal(String reason, boolean topicWide, String topic, String kind) {
+    }
+
+    /** Kafka refused these records (by index in the batch); nothing of the batch was committed. */
     public static final class Rejected extends RuntimeException {
         private static final long serialVersionUID = 1L;
-        private final Map<Integer, String> reasons;
+        private final transient Map<Integer, Refusal> refusals;
 
-        Rejected(Map<Integer, String> reasons) {
-            super("Kafka refused " + reasons.size() + " record(s): " + reasons.values());
-            this.reasons = reasons;
+        Rejected(Map<Integer, Refusal> refusals) {
+            super("Kafka refused " + refusals.size() + " record(s): "
+                    + refusals.values().stream().map(Refusal::reason).toList());
+            this.refusals = refusals;
         }
 
-        public Map<Integer, String> reasons() {
-            return reasons;
+        public Map<Integer, Refusal> refusals() {
+            return refusals;
         }
     }
 
@@ -95,7 +115,7 @@ public final class TransactionalPublisher implements AutoCloseable {
      * Publishes {@code records} and then {@code position} in one transaction.
      *
      * @throws Fenced       when a newer instance holds the transactional id
-     * @throws Rejected     when Kafka refused particular records (too large, invalid); nothing was committed
+     * @throws Rejected     when Kafka refused particular records (see {@link Refusal}); nothing was committed
      * @throws KafkaException on anything else (broker down, timeouts); call {@link #open()} before retrying,
      *                      since whether the transaction committed is unknown
      */
@@ -107,6 +127,8 @@ public final class TransactionalPublisher implements AutoCloseable {
         try {
             producer.beginTransaction();
             for (ProducerRecord<byte[], byte[]> record : records) {
+                // A send that fails (a missing topic: after max.block.ms) puts the transaction in an
+                // error state; the next send or the commit then throws, and nothing is committed.
                 sent.add(producer.send(record));
             }
             producer.send(position);
@@ -114,21 +136,20 @@ public final class TransactionalPublisher implements AutoCloseable {
         } catch (ProducerFencedException | InvalidProducerEpochException fenced) {
             closeQuietly();
             throw new Fenced(fenced);
-        } catch (OutOfOrderSequenceException | AuthorizationException | UnsupportedVersionException fatal) {
-            closeQuietly();
-            throw fatal;
         } catch (KafkaException failure) {
-            Map<Integer, String> rejected = rejected(sent);
+            Map<Integer, Refusal> refused = refused(records, sent);
             closeQuietly();
-            if (!rejected.isEmpty()) {
-                throw new Rejected(rejected);
+            if (!refused.isEmpty()) {
+                throw new Rejected(refused);
             }
             throw failure;
         }
     }
 
-    private static Map<Integer, String> rejected(List<Future<RecordMetadata>> sent) {
-        Map<Integer, String> reasons = new HashMap<>();
+    /** The records whose sends failed with a refusal, by index; those not yet failed or failed otherwise are not. */
+    private static Map<Integer, Refusal> refused(List<ProducerRecord<byte[], byte[]>> records,
+            List<Future<RecordMetadata>> sent) {
+        Map<Integer, Refusal> refusals = new HashMap<>();
         for (int i = 0; i < sent.size(); i++) {
             Future<RecordMetadata> future = sent.get(i);
             if (!future.isDone()) {
@@ -137,16 +158,49 @@ public final class TransactionalPublisher implements AutoCloseable {
             try {
                 future.get();
             } catch (ExecutionException e) {
-                if (e.getCause() instanceof RecordTooLargeException
-                        || e.getCause() instanceof org.apache.kafka.common.errors.InvalidTopicException
-                        || e.getCause() instanceof org.apache.kafka.common.errors.RecordBatchTooLargeException) {
-                    reasons.put(i, e.getCause().getClass().getSimpleName() + ": " + e.getCause().getMessage());
+                Refusal refusal = refusal(records.get(i).topic(), e.getCause());
+                if (refusal != null) {
+                    refusals.put(i, refusal);
                 }
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
         }
-        return reasons;
+        return refusals;
+    }
+
+    /**
+     * The refusal that {@code error} (a failed send of a record to {@code topic}) means, or null when it
+     * says nothing against the record: timeouts and network errors of a broker that is down or busy,
+     * leader elections, aborted transactions. A metadata wait that timed out counts only when the broker
+     * answered it with an error for the topic, which an unreachable broker cannot do.
+     */
+    static Refusal refusal(String topic, Throwable error) {
+        if (error instanceof TimeoutException timeout && timeout.getCause() instanceof ApiException answer) {
+            Refusal behind = refusal(topic, answer);
+            return behind == null ? null : new Refusal(behind.reason() + "; " + describe(timeout), behind.topicWide(),
+                    topic, behind.kind());
+        }
+        if (error instanceof UnknownTopicOrPartitionException) {
+            return new Refusal(describe(error) + " (topic " + topic + ")", true, topic, "unknown_topic");
+        }
+        if (error instanceof TopicAuthorizationException) {
+            return new Refusal(describe(error), true, topic, "not_authorized");
+        }
+        if (error instanceof InvalidTopicException) {
+            return new Refusal(describe(error) + " (topic " + topic + ")", true, topic, "invalid_topic");
+        }
+        if (error instanceof RecordTooLargeException || error instanceof RecordBatchTooLargeException) {
+            return new Refusal(describe(error), false, topic, "too_large");
+        }
+        if (error instanceof InvalidRecordException || error instanceof InvalidTimestampException) {
+            return new Refusal(describe(error), false, topic, "invalid_record");
+        }
+        return null;
+    }
+
+    private static String describe(Throwable error) {
+        return error.getClass().getSimpleName() + ": " + error.getMessage();
     }
 
     private void closeQuietly() {
