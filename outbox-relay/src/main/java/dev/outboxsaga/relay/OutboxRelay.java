@@ -513,7 +513,7 @@ public final class OutboxRelay implements Runnable, Closeable {
     private Throwable runEngine(LeaderLease lease, BatchPublisher batches, TransactionalPublisher producer) {
         Set<String> tables = new LinkedHashSet<>();
         config.outboxTables().forEach(table -> tables.add(table.qualified()));
-        ChangeHandler handler = new ChangeHandler(tables, heartbeatTable,
+        ChangeHandler handler = new ChangeHandler(config.name(), tables, heartbeatTable,
                 new RecordMapper(config, producer.maxRequestSize()), batches);
         CountDownLatch finished = new CountDownLatch(1);
         AtomicReference<Throwable> engineFailure = new AtomicReference<>();
@@ -545,6 +545,7 @@ public final class OutboxRelay implements Runnable, Closeable {
             thread.setDaemon(true);
             return thread;
         });
+        RelayOffsetStore.engineStarting(config.name());
         executor.execute(engine);
         long nextHousekeeping = 0;
         boolean stoppedByUs = false;
@@ -614,6 +615,7 @@ public final class OutboxRelay implements Runnable, Closeable {
         properties.setProperty("name", "outbox-relay-" + config.name());
         properties.setProperty("connector.class", "io.debezium.connector.postgresql.PostgresConnector");
         properties.setProperty("offset.storage", RelayOffsetStore.class.getName());
+        properties.setProperty(RelayOffsetStore.RELAY_KEY, config.name());
         properties.setProperty("offset.flush.interval.ms", "0");
         // No restarts inside the engine: a restarted task would stream again from the slot's confirmed
         // position into the same ChangeHandler. stream() starts a new engine with a new handler instead.

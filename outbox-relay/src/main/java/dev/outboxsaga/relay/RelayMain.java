@@ -336,9 +336,10 @@ public final class RelayMain implements Callable<Integer> {
                             "check " + RelayConfig.OUTBOX_TABLES + " and apply the migrations", problems);
                 }
                 String schema = config.outboxTables().get(0).schema();
-                for (String table : List.of("outbox_relay_lease", "outbox_relay_heartbeat", "outbox_relay_dead_letter")) {
+                for (String table : List.of("outbox_relay_lease", "outbox_relay_heartbeat", "outbox_relay_dead_letter",
+                        "outbox_relay_slot")) {
                     checkTable(connection, schema + "." + table, List.of("SELECT", "INSERT", "UPDATE", "DELETE"), user,
-                            "apply sql/V4__relay.sql", problems);
+                            "apply sql/V4__relay.sql and sql/V6__relay_slot.sql", problems);
                 }
                 return true;
             } catch (SQLException e) {

@@ -118,7 +118,7 @@ class RelayMisconfigurationTest extends RelayTestBase {
         fixture.db.execute("CREATE ROLE " + role + " LOGIN");
         fixture.db.execute("GRANT SELECT ON outbox_event TO " + role);
         fixture.db.execute("GRANT SELECT, INSERT, UPDATE, DELETE ON outbox_relay_lease, outbox_relay_heartbeat, "
-                + "outbox_relay_dead_letter TO " + role);
+                + "outbox_relay_dead_letter, outbox_relay_slot TO " + role);
         RelayConfig config = fixture.config().set(RelayConfig.DATABASE_USER, role)
                 .set(RelayConfig.PUBLICATION_CREATE, false).build();
         fixture.db.execute("CREATE PUBLICATION " + config.publicationName()

@@ -134,6 +134,8 @@ class RelayStartupTest extends RelayTestBase {
         fixture.db.execute("CREATE PUBLICATION " + config.publicationName()
                 + " FOR TABLE public.outbox_event WITH (publish = 'insert')");
         fixture.db.execute("SELECT pg_create_logical_replication_slot('" + config.slotName() + "', 'pgoutput')");
+        fixture.db.execute("INSERT INTO outbox_relay_slot (relay, slot_name) VALUES ('" + config.name() + "', '"
+                + config.slotName() + "')");
 
         staleProcessWakesUpAfterATakeover(config);
     }

@@ -147,6 +147,7 @@ class WireFormatTest extends RelayTestBase {
         properties.setProperty("name", "oracle");
         properties.setProperty("connector.class", "io.debezium.connector.postgresql.PostgresConnector");
         properties.setProperty("offset.storage", RelayOffsetStore.class.getName());
+        properties.setProperty(RelayOffsetStore.RELAY_KEY, "oracle-" + UUID.randomUUID());
         properties.setProperty("offset.flush.interval.ms", "0");
         String url = fixture.db.jdbcUrl();
         var parsed = org.postgresql.Driver.parseURL(url, null);

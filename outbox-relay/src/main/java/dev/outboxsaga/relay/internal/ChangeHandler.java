@@ -20,6 +20,7 @@ import org.apache.kafka.connect.source.SourceRecord;
  */
 public final class ChangeHandler implements DebeziumEngine.ChangeConsumer<RecordChangeEvent<SourceRecord>> {
 
+    private final String relayName;
     private final Set<String> outboxTables;
     private final String heartbeatTable;
     private final RecordMapper mapper;
@@ -28,7 +29,9 @@ public final class ChangeHandler implements DebeziumEngine.ChangeConsumer<Record
     private long lastLsn = -1;
     private long ordinal;
 
-    public ChangeHandler(Set<String> outboxTables, String heartbeatTable, RecordMapper mapper, BatchPublisher publisher) {
+    public ChangeHandler(String relayName, Set<String> outboxTables, String heartbeatTable, RecordMapper mapper,
+            BatchPublisher publisher) {
+        this.relayName = relayName;
         this.outboxTables = outboxTables;
         this.heartbeatTable = heartbeatTable;
         this.mapper = mapper;
@@ -73,6 +76,8 @@ public final class ChangeHandler implements DebeziumEngine.ChangeConsumer<Record
         for (RecordChangeEvent<SourceRecord> event : positioned) {
             committer.markProcessed(event);
         }
+        // The commit that follows confirms the slot up to what the offset store serves: what Kafka holds.
+        RelayOffsetStore.confirmable(relayName, publisher.committed());
         committer.markBatchFinished();
     }
 

@@ -3,13 +3,18 @@ package dev.outboxsaga.relay.internal;
 import dev.outboxsaga.relay.RelayConfig;
 import java.sql.SQLException;
 import java.util.Optional;
+import org.apache.kafka.common.errors.AuthenticationException;
+import org.apache.kafka.common.errors.ClusterAuthorizationException;
+import org.apache.kafka.common.errors.TopicAuthorizationException;
+import org.apache.kafka.common.errors.TransactionalIdAuthorizationException;
 import org.postgresql.util.PSQLException;
 import org.postgresql.util.ServerErrorMessage;
 
 /**
- * Failures that no retry can fix, told apart by their SQLState, each with what an operator has to change: a
- * refused login, a missing database, a missing privilege ({@code REPLICATION} or a table grant), a missing table,
- * {@code wal_level} below {@code logical}. Anything else is taken for transient and retried as before.
+ * Failures that no retry can fix, told apart by their SQLState or Kafka error, each with what an operator has to
+ * change: a refused login (PostgreSQL or Kafka), a missing database, a missing privilege ({@code REPLICATION}, a
+ * table grant, a Kafka ACL the transactional producer needs), a missing table, {@code wal_level} below
+ * {@code logical}. Anything else is taken for transient and retried as before.
  */
 public final class Misconfiguration {
 
@@ -22,6 +27,10 @@ public final class Misconfiguration {
      */
     public static Optional<String> explain(Throwable failure, RelayConfig config) {
         for (Throwable cause = failure; cause != null; cause = cause.getCause()) {
+            Optional<String> kafka = explainKafka(cause, config);
+            if (kafka.isPresent()) {
+                return kafka;
+            }
             if (cause instanceof SQLException sql && sql.getSQLState() != null) {
                 Optional<String> line = explain(sql.getSQLState(), message(sql), config);
                 if (line.isPresent()) {
@@ -31,6 +40,28 @@ public final class Misconfiguration {
             if (cause.getCause() == cause) {
                 break;
             }
+        }
+        return Optional.empty();
+    }
+
+    /** Kafka's answers that no retry changes: a refused login, and the ACLs a transactional producer needs. */
+    static Optional<String> explainKafka(Throwable cause, RelayConfig config) {
+        if (cause instanceof AuthenticationException) {
+            return Optional.of("Kafka refused the login (" + cause.getMessage() + "): check kafka.security.protocol, "
+                    + "kafka.sasl.mechanism and kafka.sasl.jaas.config (or OUTBOX_RELAY_KAFKA_SASL_JAAS_CONFIG)");
+        }
+        if (cause instanceof TransactionalIdAuthorizationException) {
+            return Optional.of("the relay's Kafka principal may not use transactional id " + config.transactionalId()
+                    + " (" + cause.getMessage() + "): grant it WRITE and DESCRIBE on TransactionalId "
+                    + config.transactionalId());
+        }
+        if (cause instanceof ClusterAuthorizationException) {
+            return Optional.of("the relay's Kafka principal may not write idempotently (" + cause.getMessage()
+                    + "): grant it IDEMPOTENT_WRITE on the cluster");
+        }
+        if (cause instanceof TopicAuthorizationException topic && topic.unauthorizedTopics().contains(config.positionsTopic())) {
+            return Optional.of("the relay's Kafka principal may not use its positions topic " + config.positionsTopic()
+                    + ": grant it CREATE, DESCRIBE, READ and WRITE on that topic");
         }
         return Optional.empty();
     }
@@ -60,7 +91,7 @@ public final class Misconfiguration {
                                 .toList()) + " TO " + user + " (see the README, Database role)");
             case "42P01":
                 return Optional.of("a table is missing (" + message + "): check " + RelayConfig.OUTBOX_TABLES
-                        + " and apply the migrations (sql/V4__relay.sql holds the relay's own tables)");
+                        + " and apply the migrations (sql/V4__relay.sql and V6__relay_slot.sql hold the relay's own tables)");
             case "55000":
                 if (message.contains("wal_level")) {
                     return Optional.of("logical decoding is off (" + message + "): run ALTER SYSTEM SET wal_level = "

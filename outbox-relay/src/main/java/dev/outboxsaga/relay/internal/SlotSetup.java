@@ -133,15 +133,24 @@ public final class SlotSetup {
             throw new RelayFailedException("publication " + publication + " does not cover " + missing
                     + "; have the tables' owner run: BEGIN; " + String.join("; ", script) + "; COMMIT;");
         }
+        boolean moving = script.stream().anyMatch(step -> step.startsWith("LOCK"));
         boolean autoCommit = connection.getAutoCommit();
-        connection.setAutoCommit(false);
+        connection.setAutoCommit(!moving);
         try (Statement statement = connection.createStatement()) {
+            if (moving) {
+                // Writers to the table wait for this transaction: a relay frozen inside it must not hold them for long.
+                statement.execute("SET LOCAL idle_in_transaction_session_timeout = '10s'");
+            }
             for (String step : script) {
                 statement.execute(step);
             }
-            connection.commit();
+            if (moving) {
+                connection.commit();
+            }
         } catch (SQLException e) {
-            connection.rollback();
+            if (moving) {
+                connection.rollback();
+            }
             throw new RelayFailedException("relay " + config.name() + " could not add " + missing + " to publication "
                     + publication + " (" + e.getMessage().strip() + "); have the tables' owner run: BEGIN; "
                     + String.join("; ", script) + "; COMMIT;", e);
