@@ -150,6 +150,10 @@ public final class InboxConsumer implements AutoCloseable {
      * {@code batchSize} rows. Keep rows for longer than any message can be redelivered (Kafka's
      * retention of the topics, at the least): a message whose row is gone would be applied again.
      *
+     * <p>The row of a message whose dead letter is still {@code PARKED} is kept whatever its age: it
+     * is what makes a redelivery of that message a duplicate and its replay take effect once. It goes
+     * with the next purge after the dead letter is replayed or discarded.
+     *
      * @return the number of rows deleted
      */
     public long purgeInbox(Duration olderThan, int batchSize) {
