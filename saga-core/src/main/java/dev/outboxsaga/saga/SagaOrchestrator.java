@@ -37,7 +37,9 @@ import org.slf4j.LoggerFactory;
  * the next command in the outbox. Replies are matched to instances by saga id (the correlation id)
  * and to the awaited command by its id; a reply to anything else (late, after a timeout) is recorded
  * and ignored. A timer thread finds instances whose deadline passed ({@code FOR UPDATE SKIP LOCKED},
- * so several processes can run it) and applies timeouts and due retries.
+ * so several processes can run it) and applies timeouts and due retries. A saga whose deadline fails
+ * to fire on a transient database error (a lock or statement timeout, a deadlock, a lost connection)
+ * stays as it was and fires on a later tick; one that fails deterministically is parked with the reason.
  *
  * <pre>{@code
  * SagaOrchestrator sagas = SagaOrchestrator.builder()
