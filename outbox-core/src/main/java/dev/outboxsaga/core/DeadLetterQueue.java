@@ -60,7 +60,11 @@ public final class DeadLetterQueue {
 
     /**
      * Runs the consumer's handler once more on a parked message, in one transaction with marking it
-     * {@code REPLAYED}; so a replay takes effect at most once, even if called twice.
+     * {@code REPLAYED}; so a replay takes effect at most once, even if called twice. The message's
+     * inbox row (kept by {@link InboxConsumer#purgeInbox} while the dead letter is parked) turns from
+     * {@code PARKED} to {@code PROCESSED} in the same transaction, so a redelivery of the original
+     * record after the replay is skipped; a message that was processed otherwise meanwhile is marked
+     * {@code REPLAYED} without running the handler, with a note saying so.
      *
      * @throws IllegalStateException when no parked dead letter has this id, or it has no message id
      * @throws OutboxException       when the handler fails again; the failure is recorded on the
@@ -80,11 +84,16 @@ public final class DeadLetterQueue {
                 }
                 ConsumerRecord<byte[], byte[]> record = RecordReader.original(deadLetter);
                 InboundMessage message = RecordReader.read(record);
-                handler.handle(message, new HandlerContext(connection, message, deadLetter.attempts() + 1, outbox,
-                        payloadCodec));
-                store.claim(connection, deadLetter.messageId(), InboxStore.PROCESSED, record);
-                store.markProcessed(connection, deadLetter.messageId());
-                store.resolve(connection, id, DeadLetter.Status.REPLAYED, null);
+                // The inbox row is claimed before the handler runs, as a consumer would: a message that a
+                // redelivery processed meanwhile (its PARKED row purged by an older version) is not applied again.
+                boolean apply = store.markProcessed(connection, deadLetter.messageId())
+                        || store.claim(connection, deadLetter.messageId(), InboxStore.PROCESSED, record);
+                if (apply) {
+                    handler.handle(message, new HandlerContext(connection, message, deadLetter.attempts() + 1, outbox,
+                            payloadCodec));
+                }
+                store.resolve(connection, id, DeadLetter.Status.REPLAYED,
+                        apply ? null : "already processed by a redelivery; the handler was not run again");
                 return deadLetter;
             });
         } catch (IllegalStateException notReplayable) {
@@ -103,7 +112,9 @@ public final class DeadLetterQueue {
     }
 
     /**
-     * Marks a parked message {@code DISCARDED} with the operator's note; it stays in the table.
+     * Marks a parked message {@code DISCARDED} with the operator's note; it stays in the table. Its
+     * inbox row stays {@code PARKED} (a redelivery is skipped) until {@link InboxConsumer#purgeInbox}
+     * removes it with the other old rows.
      *
      * @throws IllegalStateException when no parked dead letter has this id
      */

@@ -8,12 +8,16 @@ import dev.outboxsaga.core.internal.Purge;
 import dev.outboxsaga.core.internal.Sql;
 import dev.outboxsaga.core.internal.SqlIdentifiers;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.concurrent.CopyOnWriteArrayList;
 import javax.sql.DataSource;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Consumes Kafka topics so that each message takes effect exactly once in the service's database.
@@ -25,6 +29,15 @@ import javax.sql.DataSource;
  * retried per the {@link RetryPolicy}, then the record is parked in the dead-letter table with its
  * reason and original bytes, and the partition moves on. Offsets of finished records are committed
  * when partitions are revoked and on {@link #close()}.
+ *
+ * <p>A handler's {@code Error} (an assertion, a missing class, a stack overflow) is a failure like
+ * any other: retried, then parked. An {@code OutOfMemoryError} or another {@link VirtualMachineError}
+ * leaves the JVM unfit to go on: the record is neither committed nor parked, and the consumer stops.
+ * A {@code poll()} failing with a transient Kafka error is retried with a backoff up to 30 s; one
+ * that no retry can fix (authorization, no committed offset with {@code auto.offset.reset=none})
+ * stops the consumer too. A consumer stops as a whole when any of its threads ends on a failure: it
+ * logs the failure at ERROR, {@link #isRunning()} turns false and {@link #status()} reports
+ * {@link State#FAILED} with the failure, for the process's health check to read.
  *
  * <pre>{@code
  * InboxConsumer consumer = InboxConsumer.builder()
@@ -39,6 +52,8 @@ import javax.sql.DataSource;
  */
 public final class InboxConsumer implements AutoCloseable {
 
+    private static final Logger LOG = LoggerFactory.getLogger(InboxConsumer.class);
+
     /**
      * Counts since start, over all threads.
      *
@@ -50,16 +65,50 @@ public final class InboxConsumer implements AutoCloseable {
     public record Stats(long processed, long duplicates, long parked, long retries) {
     }
 
+    /** Where a consumer stands in its life. */
+    public enum State {
+        /** Built, not started. */
+        NEW,
+        /** Started, and no thread has ended on a failure. */
+        RUNNING,
+        /** A thread ended on a failure; the consumer stopped its other threads and processes nothing. */
+        FAILED,
+        /** Closed. */
+        CLOSED
+    }
+
+    /**
+     * What a health check needs: is the consumer working, and if not, why.
+     *
+     * @param state          where the consumer stands
+     * @param workers        the threads it was built with ({@link Builder#concurrency(int)})
+     * @param workersAlive   the threads alive now
+     * @param workerFailures threads that ended on a failure since start (0 while healthy)
+     * @param pollRetries    polls that failed with a transient Kafka error and were retried since start
+     * @param lastFailure    the last failure that ended a thread or failed a poll ({@code Throwable.toString()}),
+     *                       or null; handler failures are not here (they are retried and parked)
+     * @param lastFailureAt  when it happened, or null
+     */
+    public record Status(State state, int workers, int workersAlive, long workerFailures, long pollRetries,
+            String lastFailure, Instant lastFailureAt) {
+
+        /** {@code RUNNING} with every thread alive: what a readiness or liveness probe should require. */
+        public boolean healthy() {
+            return state == State.RUNNING && workersAlive == workers;
+        }
+    }
+
     private final String name;
     private final int concurrency;
     private final Duration shutdownTimeout;
     private final InboxWorker.Settings settings;
     private final DeadLetterQueue deadLetters;
     private final Sql.Inbox sql;
-    private final List<InboxWorker> workers = new ArrayList<>();
-    private final List<Thread> threads = new ArrayList<>();
-    private boolean started;
-    private boolean closed;
+    private final List<InboxWorker> workers = new CopyOnWriteArrayList<>();
+    private final List<Thread> threads = new CopyOnWriteArrayList<>();
+    private volatile boolean started;
+    private volatile boolean closed;
+    private volatile boolean failed;
 
     private InboxConsumer(Builder builder) {
         this.name = builder.name;
@@ -70,7 +119,7 @@ public final class InboxConsumer implements AutoCloseable {
         InboxStore store = new InboxStore(name, sql);
         this.settings = new InboxWorker.Settings(name, builder.dataSource, List.copyOf(builder.topics), builder.handler,
                 builder.retryPolicy, builder.outbox, builder.payloadCodec, store, Map.copyOf(builder.kafkaConfig()),
-                builder.pollTimeout, builder.hooks, new InboxMetrics());
+                builder.pollTimeout, builder.hooks, new InboxMetrics(), this::workerFailed);
         this.deadLetters = new DeadLetterQueue(builder.dataSource, store, builder.handler, builder.outbox,
                 builder.payloadCodec);
     }
@@ -98,6 +147,10 @@ public final class InboxConsumer implements AutoCloseable {
             threads.add(thread);
             thread.start();
         }
+        if (failed) {
+            // A thread failed while later ones were starting: those stop too.
+            workers.forEach(InboxWorker::stop);
+        }
         return this;
     }
 
@@ -123,9 +176,38 @@ public final class InboxConsumer implements AutoCloseable {
         }
     }
 
-    /** Whether any consumer thread is still running. */
-    public synchronized boolean isRunning() {
-        return threads.stream().anyMatch(Thread::isAlive);
+    /**
+     * Whether the consumer is working: started, not closed, and no thread has ended on a failure.
+     * False from the moment a thread fails, even while the others are still winding down.
+     */
+    public boolean isRunning() {
+        return started && !closed && !failed;
+    }
+
+    /**
+     * The consumer's state, threads alive and last failure; cheap, for a health check:
+     * {@code consumer.status().healthy()}.
+     */
+    public Status status() {
+        State state = closed ? State.CLOSED : failed ? State.FAILED : started ? State.RUNNING : State.NEW;
+        int alive = (int) threads.stream().filter(Thread::isAlive).count();
+        InboxMetrics metrics = settings.metrics();
+        InboxMetrics.Failure last = metrics.lastFailure();
+        return new Status(state, concurrency, alive, metrics.workerFailures.get(), metrics.pollRetries.get(),
+                last == null ? null : last.description(), last == null ? null : last.at());
+    }
+
+    /** A thread ended on a failure: stop the others, so that the consumer fails as a whole and says so. */
+    private void workerFailed(String clientId, Throwable failure) {
+        if (closed) {
+            return;
+        }
+        if (!failed) {
+            failed = true;
+            LOG.error("inbox consumer {} FAILED: thread {} ended on {}; stopping the consumer, which processes "
+                    + "nothing until the process restarts it", name, clientId, failure.toString());
+        }
+        workers.forEach(InboxWorker::stop);
     }
 
     /** The consumer's name: its key in the inbox table. */
@@ -149,6 +231,10 @@ public final class InboxConsumer implements AutoCloseable {
      * Deletes this consumer's inbox rows older than {@code olderThan}, in transactions of at most
      * {@code batchSize} rows. Keep rows for longer than any message can be redelivered (Kafka's
      * retention of the topics, at the least): a message whose row is gone would be applied again.
+     *
+     * <p>The row of a message whose dead letter is still {@code PARKED} is kept whatever its age: it
+     * is what makes a redelivery of that message a duplicate and its replay take effect once. It goes
+     * with the next purge after the dead letter is replayed or discarded.
      *
      * @return the number of rows deleted
      */

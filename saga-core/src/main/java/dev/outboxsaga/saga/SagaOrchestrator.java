@@ -7,6 +7,7 @@ import dev.outboxsaga.core.MessageContext;
 import dev.outboxsaga.core.Outbox;
 import dev.outboxsaga.core.PayloadCodec;
 import dev.outboxsaga.core.RetryPolicy;
+import dev.outboxsaga.core.internal.DatabaseFailures;
 import dev.outboxsaga.core.internal.Transactions;
 import dev.outboxsaga.saga.internal.Definitions;
 import dev.outboxsaga.saga.internal.SagaEngine;
@@ -36,7 +37,9 @@ import org.slf4j.LoggerFactory;
  * the next command in the outbox. Replies are matched to instances by saga id (the correlation id)
  * and to the awaited command by its id; a reply to anything else (late, after a timeout) is recorded
  * and ignored. A timer thread finds instances whose deadline passed ({@code FOR UPDATE SKIP LOCKED},
- * so several processes can run it) and applies timeouts and due retries.
+ * so several processes can run it) and applies timeouts and due retries. A saga whose deadline fails
+ * to fire on a transient database error (a lock or statement timeout, a deadlock, a lost connection)
+ * stays as it was and fires on a later tick; one that fails deterministically is parked with the reason.
  *
  * <pre>{@code
  * SagaOrchestrator sagas = SagaOrchestrator.builder()
@@ -203,14 +206,19 @@ public final class SagaOrchestrator implements AutoCloseable {
                 message.traceparent());
     }
 
+    /** One batch of the timer: how many due sagas it locked, and how many of them it left for a later tick. */
+    private record Batch(int locked, int deferred) {
+    }
+
     private void runTimer() {
         while (closing.getCount() > 0) {
             try {
-                int handled;
+                Batch batch;
                 do {
-                    handled = Transactions.inTransaction(dataSource, this::fireDue);
-                } while (handled == DUE_BATCH && closing.getCount() > 0);
+                    batch = Transactions.inTransaction(dataSource, this::fireDue);
+                } while (batch.locked() == DUE_BATCH && batch.deferred() == 0 && closing.getCount() > 0);
             } catch (RuntimeException e) {
+                // The whole batch rolled back (the connection was lost, say): its sagas are still due next tick.
                 LOG.warn("saga timer of {} failed; trying again: {}", service, e.toString());
             }
             try {
@@ -222,8 +230,15 @@ public final class SagaOrchestrator implements AutoCloseable {
         }
     }
 
-    private int fireDue(Connection connection) throws SQLException {
+    /**
+     * Fires the due deadlines of one batch, each under a savepoint. A saga that fails with a transient
+     * database error ({@link DatabaseFailures#isTransient}: a lock or statement timeout, a deadlock, a
+     * serialization failure, a lost connection) is rolled back to its savepoint and left as it was, due,
+     * for a later tick; any other failure is deterministic, and parks the saga with its reason.
+     */
+    private Batch fireDue(Connection connection) throws SQLException {
         List<SagaEngine.State> due = SagaStore.lockDue(connection, clock.instant(), definitions.keys(), DUE_BATCH);
+        int deferred = 0;
         for (SagaEngine.State state : due) {
             SagaEngine.Transition transition;
             Savepoint before = connection.setSavepoint();
@@ -232,19 +247,26 @@ public final class SagaOrchestrator implements AutoCloseable {
                 Transitions.persist(connection, outbox, SagaMessages.replyChannel(service), transition, false, null);
                 connection.releaseSavepoint(before);
                 continue;
-            } catch (RuntimeException unusable) {
+            } catch (RuntimeException | SQLException failure) {
+                // When the connection is gone this throws too, and the whole batch is retried on the next tick.
+                connection.rollback(before);
+                if (DatabaseFailures.isTransient(failure)) {
+                    deferred++;
+                    LOG.warn("saga {}: its deadline could not be fired on a transient database failure; it stays {} "
+                            + "and is tried again on a later tick: {}", state.id(), state.state(), failure.toString());
+                    continue;
+                }
                 // A bug in a definition's function, or unreadable data: park this saga for an operator instead of
                 // retrying forever, and keep the other sagas' work of this batch.
-                connection.rollback(before);
                 SagaEngine.State parked = new SagaEngine.State(state.id(), state.type(), state.version(), SagaState.PARKED,
-                        state.stepIndex(), state.attempt(), null, null, state.data(), unusable.getMessage());
+                        state.stepIndex(), state.attempt(), null, null, state.data(), failure.getMessage());
                 transition = new SagaEngine.Transition(parked, List.of(),
-                        List.of(new SagaEngine.Entry(state.stepIndex(), null, "PARKED", unusable.getMessage())));
-                LOG.error("saga {} parked: {}", state.id(), unusable.getMessage());
+                        List.of(new SagaEngine.Entry(state.stepIndex(), null, "PARKED", failure.getMessage())));
+                LOG.error("saga {} parked: {}", state.id(), failure.getMessage());
             }
             Transitions.persist(connection, outbox, SagaMessages.replyChannel(service), transition, false, null);
         }
-        return due.size();
+        return new Batch(due.size(), deferred);
     }
 
     /** Configures a {@link SagaOrchestrator}. */

@@ -79,11 +79,16 @@ public final class InboxStore {
         }
     }
 
-    public void markProcessed(Connection connection, UUID messageId) throws SQLException {
+    /**
+     * Turns the PARKED inbox row of a message into PROCESSED in the connection's transaction, locking it.
+     *
+     * @return false when the message has no PARKED row (none at all, or processed already)
+     */
+    public boolean markProcessed(Connection connection, UUID messageId) throws SQLException {
         try (PreparedStatement update = connection.prepareStatement(sql.markProcessed())) {
             update.setString(1, consumer);
             update.setObject(2, messageId);
-            update.executeUpdate();
+            return update.executeUpdate() == 1;
         }
     }
 

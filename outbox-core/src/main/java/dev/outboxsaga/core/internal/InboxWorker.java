@@ -22,6 +22,7 @@ import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.RetriableException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -48,8 +49,18 @@ public final class InboxWorker implements Runnable {
             Map<String, Object> kafkaProperties,
             Duration pollTimeout,
             InboxHooks hooks,
-            InboxMetrics metrics) {
+            InboxMetrics metrics,
+            FailureListener onFailure) {
     }
+
+    /** Told when a worker ends on a failure rather than a stop: the consumer can no longer work as built. */
+    @FunctionalInterface
+    public interface FailureListener {
+        void workerFailed(String clientId, Throwable failure);
+    }
+
+    /** The longest wait between polls that keep failing with transient errors. */
+    static final Duration MAX_POLL_BACKOFF = Duration.ofSeconds(30);
 
     private enum Outcome { PROCESSED, DUPLICATE }
 
@@ -75,6 +86,7 @@ public final class InboxWorker implements Runnable {
     private final String clientId;
     private final CountDownLatch stopRequested = new CountDownLatch(1);
     private final Map<TopicPartition, OffsetAndMetadata> pending = new HashMap<>();
+    private int pollFailuresInARow;
     private volatile boolean crashed;
     private volatile Throwable failure;
     private KafkaConsumer<byte[], byte[]> kafka;
@@ -107,7 +119,7 @@ public final class InboxWorker implements Runnable {
             kafka = consumer;
             consumer.subscribe(settings.topics(), new CommitOnRevoke());
             while (!stopping()) {
-                ConsumerRecords<byte[], byte[]> records = consumer.poll(settings.pollTimeout());
+                ConsumerRecords<byte[], byte[]> records = poll(consumer);
                 try {
                     for (TopicPartition partition : records.partitions()) {
                         for (ConsumerRecord<byte[], byte[]> record : records.records(partition)) {
@@ -128,12 +140,60 @@ public final class InboxWorker implements Runnable {
             LOG.debug("inbox consumer {} stopped", clientId);
         } catch (Crash crash) {
             LOG.warn("inbox consumer {} crashed by a test hook; offsets left uncommitted", clientId);
+            ended(crash);
+        } catch (org.apache.kafka.common.errors.InterruptException | org.apache.kafka.common.errors.WakeupException stop) {
+            if (!stopping()) {
+                ended(stop);
+            }
         } catch (Throwable unexpected) {
-            failure = unexpected;
-            LOG.error("inbox consumer {} stopped on an unexpected failure", clientId, unexpected);
+            ended(unexpected);
         } finally {
             kafka = null;
         }
+    }
+
+    private void ended(Throwable cause) {
+        failure = cause;
+        settings.metrics().workerFailures.incrementAndGet();
+        settings.metrics().failed(cause);
+        LOG.error("inbox consumer {} stopped on a failure; its records are not being processed", clientId, cause);
+        settings.onFailure().workerFailed(clientId, cause);
+    }
+
+    /**
+     * Polls; a transient failure (Kafka's {@link RetriableException}: a timeout, a coordinator moving)
+     * is logged, counted and retried after a backoff growing to {@link #MAX_POLL_BACKOFF}. Any other
+     * failure (authorization, no offset with {@code auto.offset.reset=none}, a corrupt record) is
+     * thrown: no retry can fix it, and the worker ends loudly.
+     */
+    private ConsumerRecords<byte[], byte[]> poll(KafkaConsumer<byte[], byte[]> consumer) {
+        try {
+            ConsumerRecords<byte[], byte[]> records = consumer.poll(settings.pollTimeout());
+            pollFailuresInARow = 0;
+            return records;
+        } catch (RetriableException transientFailure) {
+            pollFailuresInARow++;
+            settings.metrics().pollRetries.incrementAndGet();
+            settings.metrics().failed(transientFailure);
+            Duration backoff = pollBackoff(pollFailuresInARow);
+            LOG.warn("inbox consumer {}: poll failed {} time(s) in a row, retrying in {}: {}", clientId,
+                    pollFailuresInARow, backoff, transientFailure.toString());
+            pause(backoff);
+            return ConsumerRecords.empty();
+        }
+    }
+
+    static Duration pollBackoff(int failuresInARow) {
+        long millis = 100L << Math.min(failuresInARow - 1, 20);
+        return millis >= MAX_POLL_BACKOFF.toMillis() ? MAX_POLL_BACKOFF : Duration.ofMillis(millis);
+    }
+
+    /**
+     * Errors that leave the JVM unfit to go on: the consumer stops rather than park the record.
+     * A {@link StackOverflowError} is a deterministic bug of the handler, so it is handled like any failure.
+     */
+    static boolean fatal(Throwable failure) {
+        return failure instanceof VirtualMachineError && !(failure instanceof StackOverflowError);
     }
 
     private boolean stopping() {
@@ -182,7 +242,12 @@ public final class InboxWorker implements Runnable {
                 return;
             } catch (Crash | Stopping control) {
                 throw control;
-            } catch (Exception failed) {
+            } catch (Throwable failed) {
+                // An Error of the handler (an assertion, a missing class) is retried and parked like an
+                // exception; only an error that leaves the JVM unfit (out of memory) ends the consumer.
+                if (fatal(failed)) {
+                    throw (VirtualMachineError) failed;
+                }
                 if (databaseUnavailable(failed)) {
                     LOG.warn("inbox consumer {}: database unavailable while handling message {}; waiting {} ({})",
                             clientId, message.id(), policy.maxBackoff(), failed.toString());

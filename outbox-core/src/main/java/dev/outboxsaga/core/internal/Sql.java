@@ -49,8 +49,11 @@ public final class Sql {
                     // The claim is the inbox: a second delivery of the same message inserts nothing.
                     "INSERT INTO " + inboxTable + " (consumer, message_id, outcome, topic, kafka_partition, kafka_offset) "
                             + "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (consumer, message_id) DO NOTHING",
-                    "DELETE FROM " + inboxTable + " WHERE (consumer, message_id) IN (SELECT consumer, message_id FROM "
-                            + inboxTable + " WHERE consumer = ? AND received_at < ? ORDER BY received_at LIMIT ?)",
+                    // The row of a message whose dead letter is still PARKED guards its replay: it stays.
+                    "DELETE FROM " + inboxTable + " WHERE (consumer, message_id) IN (SELECT i.consumer, i.message_id FROM "
+                            + inboxTable + " i WHERE i.consumer = ? AND i.received_at < ? AND NOT (i.outcome = 'PARKED' "
+                            + "AND EXISTS (SELECT 1 FROM " + deadLetterTable + " d WHERE d.consumer = i.consumer "
+                            + "AND d.message_id = i.message_id AND d.status = 'PARKED')) ORDER BY i.received_at LIMIT ?)",
                     "INSERT INTO " + deadLetterTable + " (consumer, message_id, topic, kafka_partition, kafka_offset, "
                             + "record_key, record_value, record_headers, error_class, error_message, error_stack, attempts) "
                             + "VALUES (?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?, ?, ?, ?) "
@@ -66,7 +69,9 @@ public final class Sql {
                             + "WHERE consumer = ? AND id = ? AND status = 'PARKED'",
                     "UPDATE " + deadLetterTable + " SET attempts = attempts + 1, error_class = ?, error_message = ?, "
                             + "error_stack = ? WHERE consumer = ? AND id = ?",
-                    "UPDATE " + inboxTable + " SET outcome = 'PROCESSED' WHERE consumer = ? AND message_id = ?",
+                    // A replay takes the parked message over; 0 rows when it is not (or no longer) parked.
+                    "UPDATE " + inboxTable + " SET outcome = 'PROCESSED' WHERE consumer = ? AND message_id = ? "
+                            + "AND outcome = 'PARKED'",
                     "SELECT count(*) FROM " + deadLetterTable + " WHERE consumer = ? AND status = 'PARKED'");
         }
     }
