@@ -330,18 +330,18 @@ public final class OutboxRelay implements Runnable, Closeable {
         Optional<Position> stored = positions.read();
         RecordMapper mapper = new RecordMapper(config, producer.maxRequestSize());
         try (Connection connection = database.connect("setup")) {
-            SlotReport slot = setup.report(connection, null);
             // Tables added to an existing publication after streaming began need their rows moved into the stream.
-            setup.ensurePublication(connection, stored.isPresent() && slot.exists());
+            setup.ensurePublication(connection, stored.isPresent() && setup.report(connection, null).exists());
+            SlotReport slot = setup.report(connection, null);
             if (stored.isPresent()) {
                 if (slot.lost()) {
-                    throw new RelayFailedException("replication slot " + config.slotName() + (slot.exists()
+                    stopUnlessSuperseded(lease, connection, positions, "replication slot " + config.slotName() + (slot.exists()
                             ? " has been invalidated (wal_status=lost): PostgreSQL removed WAL it had not relayed"
                             : " does not exist")
                             + ", but relay " + config.name() + " has published from it before. Rows committed since "
                             + "its last position may be lost. Check the outbox against the topics, then drop the "
                             + "relay's key from topic " + config.positionsTopic() + " (or use a new relay.name) "
-                            + "to start over with a new slot and snapshot.");
+                            + "to start over with a new slot and snapshot.", stored.get());
                 }
                 if (slot.active()) {
                     setup.evictSlotHolder(connection, lease);
@@ -353,7 +353,7 @@ public final class OutboxRelay implements Runnable, Closeable {
             if (slot.exists()) {
                 SlotSetup.SlotHistory history = setup.history(connection);
                 if (!history.unfinishedFirstStart()) {
-                    throw new RelayFailedException(positionsLost(slot, history));
+                    stopUnlessSuperseded(lease, connection, positions, positionsLost(slot, history), null);
                 }
                 LOG.warn("relay {}: slot {} exists but nothing was ever committed to Kafka (an interrupted first start);"
                         + " recreating it with a fresh snapshot", config.name(), config.slotName());
@@ -385,6 +385,22 @@ public final class OutboxRelay implements Runnable, Closeable {
         } catch (SQLException e) {
             throw new IllegalStateException("relay " + config.name() + ": database set-up failed: " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * Stops the relay for an operator, unless this process has been superseded since it read its position
+     * (paused, then the lease and the positions moved on): then it steps down instead. What it saw may be stale.
+     */
+    private void stopUnlessSuperseded(LeaderLease lease, Connection connection, PositionLog positions, String failure,
+            Position storedBefore) throws SQLException {
+        lease.whileHeld(connection, "stop the relay", held -> {
+            Optional<Position> now = positions.read();
+            if (!now.equals(Optional.ofNullable(storedBefore))) {
+                throw new LeaderLease.Lost("relay " + config.name() + ": the position in " + config.positionsTopic()
+                        + " moved while this process started (another instance led meanwhile); starting over");
+            }
+            throw new RelayFailedException(failure);
+        });
     }
 
     private String positionsLost(SlotReport slot, SlotSetup.SlotHistory history) {

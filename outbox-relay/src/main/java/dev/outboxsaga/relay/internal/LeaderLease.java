@@ -126,7 +126,7 @@ public final class LeaderLease implements AutoCloseable {
     public static final class Lost extends RuntimeException {
         private static final long serialVersionUID = 1L;
 
-        Lost(String message) {
+        public Lost(String message) {
             super(message);
         }
     }
