@@ -190,8 +190,9 @@ final class CommittedReader implements AutoCloseable {
      *
      * @param committed the rows of committed transactions
      * @param aborted   ids of rows of transactions that were rolled back or never committed
+     * @param ordered   the keys whose order is checked (all but those of rows whose order is checked elsewhere)
      */
-    Verdict check(List<OutboxWriters.Row> committed, Set<UUID> aborted) {
+    Verdict check(List<OutboxWriters.Row> committed, Set<UUID> aborted, java.util.function.Predicate<String> ordered) {
         List<Delivered> read;
         synchronized (delivered) {
             read = List.copyOf(delivered);
@@ -201,7 +202,11 @@ final class CommittedReader implements AutoCloseable {
         Map<UUID, List<Delivered>> arrivals = new LinkedHashMap<>();
         read.forEach(row -> arrivals.computeIfAbsent(row.id(), id -> new ArrayList<>()).add(row));
         List<String> lost = new ArrayList<>();
-        byId.values().stream().filter(row -> !arrivals.containsKey(row.id())).forEach(row -> lost.add(row.toString()));
+        Map<String, Integer> lostVia = new java.util.TreeMap<>();
+        byId.values().stream().filter(row -> !arrivals.containsKey(row.id())).forEach(row -> {
+            lost.add(row.toString());
+            lostVia.merge(row.via().startsWith("COPY") ? "COPY" : "INSERT", 1, Integer::sum);
+        });
         List<String> duplicated = new ArrayList<>();
         arrivals.forEach((id, copies) -> {
             if (copies.size() > 1) {
@@ -221,17 +226,19 @@ final class CommittedReader implements AutoCloseable {
         Map<String, Delivered> lastOfKey = new HashMap<>();
         List<String> disorder = new ArrayList<>();
         read.stream().sorted(java.util.Comparator.comparingInt(Delivered::partition).thenComparingLong(Delivered::offset))
+                .filter(row -> ordered.test(row.key()))
                 .forEach(row -> {
                     Delivered last = lastOfKey.put(row.key(), row);
                     if (last != null && row.seq() <= last.seq()) {
                         disorder.add(last + " then " + row);
                     }
                 });
-        return new Verdict(committed.size(), read.size(), lost, duplicated, fromAborted, unknown, disorder);
+        return new Verdict(committed.size(), read.size(), lost, lostVia, duplicated, fromAborted, unknown, disorder);
     }
 
     /** What {@link #check} found; each list names the rows concerned. */
-    record Verdict(int committed, int read, List<String> lost, List<String> duplicated, List<String> fromAborted,
+    record Verdict(int committed, int read, List<String> lost, Map<String, Integer> lostVia, List<String> duplicated,
+            List<String> fromAborted,
             List<String> unknown, List<String> disorder) {
 
         boolean exact() {
@@ -241,7 +248,7 @@ final class CommittedReader implements AutoCloseable {
 
         @Override
         public String toString() {
-            return "committed " + committed + ", records read " + read + ", lost " + lost.size() + ", duplicated "
+            return "committed " + committed + ", records read " + read + ", lost " + lost.size() + (lost.isEmpty() ? "" : " " + lostVia) + ", duplicated "
                     + duplicated.size() + ", from aborted transactions " + fromAborted.size() + ", unknown "
                     + unknown.size() + ", out of order " + disorder.size()
                     + sample("lost", lost) + sample("duplicated", duplicated) + sample("from aborted", fromAborted)

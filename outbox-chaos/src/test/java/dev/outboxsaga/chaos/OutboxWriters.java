@@ -40,8 +40,8 @@ import org.postgresql.PGConnection;
  */
 final class OutboxWriters implements AutoCloseable {
 
-    /** A row of a committed transaction. */
-    record Row(UUID id, String key, int seq, long n) {
+    /** A row of a transaction; {@code via} says how it was written ({@code INSERT} or {@code COPY}) and in what size of transaction. */
+    record Row(UUID id, String key, int seq, long n, String via) {
     }
 
     /** Transaction kinds, for the figures. */
@@ -74,11 +74,14 @@ final class OutboxWriters implements AutoCloseable {
         }
     }
 
-    /** Writes {@code rows} rows in large transactions from this thread (the backlog of a first start). */
+    /**
+     * Writes about {@code rows} rows with keys {@code pre0..pre2} from this thread, in transactions of 1 to
+     * 500 rows: the backlog that a first start publishes from its snapshot.
+     */
     void prefill(int rows, Random random) {
         Writer writer = new Writer(List.of("pre0", "pre1", "pre2"), random);
         for (int written = 0; written < rows; ) {
-            int size = Math.min(rows - written, 500 + random.nextInt(500));
+            int size = Math.min(rows - written, random.nextInt(4) == 0 ? 1 : 1 + random.nextInt(500));
             writer.transaction(copy && random.nextBoolean() ? Kind.COPY_LARGE : Kind.INSERT_LARGE, size);
             written += size;
         }
@@ -97,7 +100,7 @@ final class OutboxWriters implements AutoCloseable {
                 try {
                     while (!stopping.get()) {
                         writer.next();
-                        LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(5 + random.nextInt(20)));
+                        LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(20 + random.nextInt(40)));
                     }
                 } catch (Throwable e) {
                     failure.compareAndSet(null, e);
@@ -179,13 +182,14 @@ final class OutboxWriters implements AutoCloseable {
         void next() {
             int dice = random.nextInt(100);
             if (dice < 8) {
-                rollback(copy && random.nextBoolean(), 1 + random.nextInt(copy ? 200 : 20));
-            } else if (copy && dice < 28) {
-                transaction(random.nextInt(8) == 0 ? Kind.COPY_LARGE : Kind.COPY_SMALL, random.nextInt(8) == 0
-                        ? 500 + random.nextInt(2500) : 2 + random.nextInt(60));
-            } else if (dice < 33) {
-                transaction(Kind.INSERT_LARGE, 200 + random.nextInt(800));
-            } else if (dice < 55) {
+                rollback(copy && random.nextBoolean(), 1 + random.nextInt(50));
+            } else if (copy && dice < 17) {
+                transaction(Kind.COPY_SMALL, 2 + random.nextInt(60));
+            } else if (copy && dice < 18) {
+                transaction(Kind.COPY_LARGE, 200 + random.nextInt(1300));
+            } else if (dice < 20) {
+                transaction(Kind.INSERT_LARGE, 100 + random.nextInt(400));
+            } else if (dice < 50) {
                 transaction(Kind.INSERT_SMALL, 2 + random.nextInt(10));
             } else {
                 transaction(Kind.INSERT_SINGLE, 1);
@@ -194,7 +198,7 @@ final class OutboxWriters implements AutoCloseable {
 
         /** Commits {@code size} rows in one transaction, or finds out that it did not commit. */
         void transaction(Kind kind, int size) {
-            List<Row> rows = rows(size);
+            List<Row> rows = rows(size, kind.name().startsWith("COPY") ? "COPY" : "INSERT");
             try {
                 write(kind == Kind.COPY_SMALL || kind == Kind.COPY_LARGE, rows, true);
                 committed.addAll(rows);
@@ -212,7 +216,7 @@ final class OutboxWriters implements AutoCloseable {
 
         /** Writes rows and rolls the transaction back: none of them may ever reach Kafka. */
         void rollback(boolean withCopy, int size) {
-            List<Row> rows = rows(size);
+            List<Row> rows = rows(size, withCopy ? "COPY" : "INSERT");
             rows.forEach(row -> aborted.add(row.id()));
             try {
                 write(withCopy, rows, false);
@@ -222,11 +226,12 @@ final class OutboxWriters implements AutoCloseable {
             transactions.get(Kind.ROLLED_BACK).incrementAndGet();
         }
 
-        private List<Row> rows(int size) {
+        private List<Row> rows(int size, String via) {
             List<Row> rows = new ArrayList<>(size);
             for (int i = 0; i < size; i++) {
                 String key = keys.get(random.nextInt(keys.size()));
-                rows.add(new Row(UUID.randomUUID(), key, sequences.merge(key, 1, Integer::sum), issued.incrementAndGet()));
+                rows.add(new Row(UUID.randomUUID(), key, sequences.merge(key, 1, Integer::sum), issued.incrementAndGet(),
+                        via + " of " + size));
             }
             return rows;
         }

@@ -55,6 +55,7 @@ final class RelayNode {
     private String partialLine = "";
     private Phase logPhase = Phase.START_UP;
     private boolean leader;
+    private boolean firstStartPublished;
     private long streamingMark = -1;
     private boolean paused;
 
@@ -149,6 +150,7 @@ final class RelayNode {
                 logPhase = Phase.SNAPSHOT;
             } else if (line.contains(": first start published")) {
                 logPhase = Phase.START_UP;
+                firstStartPublished = true;
             } else if (line.contains(") is streaming from slot")) {
                 logPhase = Phase.STREAMING;
                 streamingMark = issued;
@@ -168,6 +170,16 @@ final class RelayNode {
             return Phase.CATCH_UP;
         }
         return logPhase;
+    }
+
+    /** Whether the log read so far says this process is reading or publishing the first start's snapshot. */
+    synchronized boolean inSnapshot() {
+        return logPhase == Phase.SNAPSHOT;
+    }
+
+    /** Whether this process published the first start's snapshot (as far as its log has been read). */
+    synchronized boolean publishedFirstStart() {
+        return firstStartPublished;
     }
 
     /** Whether the log says this process took the lease and has not given it up since. */
