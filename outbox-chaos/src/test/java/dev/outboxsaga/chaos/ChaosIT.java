@@ -71,7 +71,7 @@ class ChaosIT {
     void copiedRowsArriveExactlyOnceInOrderThroughEveryFault() throws Exception {
         ChaosRound.Plan round = LONG
                 ? new ChaosRound.Plan(2, 23, 1, 1, 2, 2, true, 20_000, false, Duration.ofMinutes(5))
-                : new ChaosRound.Plan(1, 3, 0, 1, 0, 1, true, 5_000, false, Duration.ofSeconds(60));
+                : new ChaosRound.Plan(1, 3, 0, 1, 0, 1, true, 5_000, false, Duration.ofSeconds(45));
         run("copy", LONG ? 2 : 1, round);
     }
 

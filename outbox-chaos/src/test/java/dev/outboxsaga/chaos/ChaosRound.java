@@ -75,6 +75,7 @@ final class ChaosRound {
     private OutboxWriters writers;
     private CommittedReader reader;
     private String relayName;
+    private boolean firstStartDone;
 
     ChaosRound(Path jar, PostgresServer postgres, KafkaBroker kafka, Path directory, Random random,
             ChaosFigures figures) {
@@ -173,11 +174,9 @@ final class ChaosRound {
     private boolean firstStartPublished() {
         for (RelayNode node : nodes) {
             node.refresh(writers.issued());
-            if (node.publishedFirstStart()) {
-                return true;
-            }
+            firstStartDone |= node.publishedFirstStart();
         }
-        return false;
+        return firstStartDone;
     }
 
     /** The faults in a seeded random order. */
@@ -205,11 +204,12 @@ final class ChaosRound {
             case RELAY_KILL -> killRelay(pickForKill());
             case LEADER_PAUSE -> {
                 RelayNode node = nodes[leaderSlot()];
+                String health = node.healthRole();
                 RelayNode.Phase phase = node.phase(writers.issued(), reader.maxN());
                 int millis = 500 + random.nextInt(6000);
                 node.pause();
                 figures.pausesByPhase.merge(phase, 1, Integer::sum);
-                log("SIGSTOP %s in %s for %d ms (lease.ttl.ms 3000)", node, phase, millis);
+                log("SIGSTOP %s in %s (/health %s) for %d ms (lease.ttl.ms 3000)", node, phase, health, millis);
                 waitWhileWatching(millis);
                 if (node.isAlive()) {
                     node.resume();
@@ -246,11 +246,14 @@ final class ChaosRound {
     /** SIGKILL of the relay in {@code slot}, and a new process in its place. */
     private void killRelay(int slot) {
         RelayNode node = nodes[slot];
-        RelayNode.Phase phase = node.phase(writers.issued(), reader.maxN());
-        String health = node.healthRole();
+        long issued = writers.issued();
+        long delivered = reader.maxN();
         node.kill();
+        // The log of a dead process is complete: its last lines tell the phase it died in.
+        RelayNode.Phase phase = node.phase(issued, delivered);
+        firstStartDone |= node.publishedFirstStart();
         figures.killsByPhase.merge(phase, 1, Integer::sum);
-        log("SIGKILL %s in %s (age %.1f s, /health %s, exit %d)", node, phase, node.ageMillis() / 1000.0, health,
+        log("SIGKILL %s in %s (age %.1f s, exit %d)", node, phase, node.ageMillis() / 1000.0,
                 node.process().exitCode());
         startNode(slot);
     }
