@@ -58,7 +58,7 @@ class ChaosIT {
     @Test
     void insertedRowsArriveExactlyOnceInOrderThroughEveryFault() throws Exception {
         ChaosRound.Plan round = LONG
-                ? new ChaosRound.Plan(4, 36, 2, 2, 4, 4, false, 20_000, false, Duration.ofMinutes(5))
+                ? new ChaosRound.Plan(4, 40, 2, 2, 4, 4, false, 20_000, false, Duration.ofMinutes(5))
                 : new ChaosRound.Plan(2, 6, 1, 1, 1, 1, false, 5_000, false, Duration.ofSeconds(90));
         run("insert", LONG ? 5 : 1, round);
     }
@@ -70,7 +70,7 @@ class ChaosIT {
     @Test
     void copiedRowsArriveExactlyOnceInOrderThroughEveryFault() throws Exception {
         ChaosRound.Plan round = LONG
-                ? new ChaosRound.Plan(2, 23, 1, 1, 2, 2, true, 20_000, false, Duration.ofMinutes(5))
+                ? new ChaosRound.Plan(2, 23, 1, 1, 2, 2, true, 20_000, false, Duration.ofMinutes(2))
                 : new ChaosRound.Plan(1, 3, 0, 1, 0, 1, true, 5_000, false, Duration.ofSeconds(45));
         run("copy", LONG ? 2 : 1, round);
     }

@@ -68,7 +68,7 @@ final class KafkaBroker implements AutoCloseable {
 
     private void launch() {
         int readyLines = starts++;
-        process = ChildProcess.start("kafka", List.of(ChildProcess.javaBinary(), "-Xmx512m", "-XX:+UseSerialGC",
+        process = ChildProcess.start("kafka", List.of(ChildProcess.javaBinary(), "-Xmx512m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
                 "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn", "-cp", System.getProperty("java.class.path"),
                 KafkaBroker.class.getName(), logDir.toString(), Integer.toString(port), Integer.toString(controllerPort)),
                 logFile);

@@ -100,7 +100,7 @@ final class OutboxWriters implements AutoCloseable {
                 try {
                     while (!stopping.get()) {
                         writer.next();
-                        LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(20 + random.nextInt(40)));
+                        LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(50 + random.nextInt(100)));
                     }
                 } catch (Throwable e) {
                     failure.compareAndSet(null, e);
@@ -186,11 +186,13 @@ final class OutboxWriters implements AutoCloseable {
             } else if (copy && dice < 17) {
                 transaction(Kind.COPY_SMALL, 2 + random.nextInt(60));
             } else if (copy && dice < 18) {
-                transaction(Kind.COPY_LARGE, 200 + random.nextInt(1300));
-            } else if (dice < 20) {
-                transaction(Kind.INSERT_LARGE, 100 + random.nextInt(400));
+                transaction(Kind.COPY_LARGE, 200 + random.nextInt(800));
+            } else if (dice < 17) {
+                transaction(Kind.INSERT_SMALL, 2 + random.nextInt(5));
+            } else if (dice < 19) {
+                transaction(Kind.INSERT_LARGE, 100 + random.nextInt(200));
             } else if (dice < 50) {
-                transaction(Kind.INSERT_SMALL, 2 + random.nextInt(10));
+                transaction(Kind.INSERT_SMALL, 2 + random.nextInt(5));
             } else {
                 transaction(Kind.INSERT_SINGLE, 1);
             }
