@@ -39,12 +39,14 @@ class ChaosIT {
         jar = Path.of(System.getProperty("chaos.relay.jar", "../outbox-relay/target/outbox-relay.jar"));
         assertThat(jar).as("the relay jar; build it with mvn -pl outbox-relay -am package").isRegularFile();
         Files.createDirectories(WORK);
+        // Also when the JVM ends without @AfterAll (Maven stopped): no server outlives the suite.
+        Runtime.getRuntime().addShutdownHook(new Thread(ChaosIT::stopServers, "chaos-servers-stop"));
         postgres = PostgresServer.embedded();
         kafka = KafkaBroker.start(WORK);
     }
 
     @AfterAll
-    static void stopServers() {
+    static synchronized void stopServers() {
         ChildProcess.killAll();
         if (kafka != null) {
             kafka.close();
