@@ -378,6 +378,11 @@ final class ChaosRound {
         writers.transactions().forEach((kind, count) -> figures.transactions.merge(kind, count, Long::sum));
         figures.add(verdict);
         log("round %s: caught up in %d ms, reader at %s; %s", relayName, caughtUp, reader.drainState(), verdict);
+        try {
+            Files.writeString(directory.resolve("verdict.txt"), verdict.details(), StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
         return verdict;
     }
 

@@ -255,6 +255,20 @@ final class CommittedReader implements AutoCloseable {
                     + sample("unknown", unknown) + sample("out of order", disorder);
         }
 
+        /** Every row concerned, one a line, for {@code verdict.txt}. */
+        String details() {
+            StringBuilder out = new StringBuilder(toString()).append(System.lineSeparator());
+            Map<String, List<String>> lists = new LinkedHashMap<>();
+            lists.put("lost", lost);
+            lists.put("duplicated", duplicated);
+            lists.put("from aborted", fromAborted);
+            lists.put("unknown", unknown);
+            lists.put("out of order", disorder);
+            lists.forEach((what, items) -> items.forEach(item -> out.append(what).append(": ").append(item)
+                    .append(System.lineSeparator())));
+            return out.toString();
+        }
+
         private static String sample(String what, List<String> items) {
             return items.isEmpty() ? "" : "\n  " + what + " (first " + Math.min(10, items.size()) + "): "
                     + String.join("\n    ", items.subList(0, Math.min(10, items.size())));
