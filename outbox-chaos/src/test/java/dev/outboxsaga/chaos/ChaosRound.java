@@ -203,6 +203,16 @@ final class ChaosRound {
         switch (fault) {
             case RELAY_KILL -> killRelay(pickForKill());
             case LEADER_PAUSE -> {
+                // Right after a kill nobody may lead yet: wait (bounded) for a leader to pause.
+                try {
+                    await("a relay leading").atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(100))
+                            .until(() -> {
+                                watch();
+                                return nodes[0].leadsByLog() != nodes[1].leadsByLog() || leaseHolder() != null;
+                            });
+                } catch (ConditionTimeoutException nobodyLeads) {
+                    log("no relay leads after 30 s; pausing one of them");
+                }
                 RelayNode node = nodes[leaderSlot()];
                 String health = node.healthRole();
                 RelayNode.Phase phase = node.phase(writers.issued(), reader.maxN());
