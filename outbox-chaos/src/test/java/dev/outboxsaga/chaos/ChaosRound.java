@@ -208,7 +208,7 @@ final class ChaosRound {
                     await("a relay leading").atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(100))
                             .until(() -> {
                                 watch();
-                                return nodes[0].leadsByLog() != nodes[1].leadsByLog() || leaseHolder() != null;
+                                return knownLeader() >= 0;
                             });
                 } catch (ConditionTimeoutException nobodyLeads) {
                     log("no relay leads after 30 s; pausing one of them");
@@ -274,10 +274,19 @@ final class ChaosRound {
         return random.nextInt(10) < 7 ? leader : 1 - leader;
     }
 
-    /** The slot whose process took the lease last by its log; else the lease table's holder; else a random one. */
+    /** The slot whose process leads, or a random one when that is not known (see {@link #knownLeader()}). */
     private int leaderSlot() {
-        for (int slot = 0; slot < nodes.length; slot++) {
-            nodes[slot].refresh(writers.issued());
+        int leader = knownLeader();
+        return leader >= 0 ? leader : random.nextInt(2);
+    }
+
+    /**
+     * The slot of the only process whose log says it took the lease (and has not given it up), else of
+     * the process the lease table names as live holder; -1 when neither tells.
+     */
+    private int knownLeader() {
+        for (RelayNode node : nodes) {
+            node.refresh(writers.issued());
         }
         boolean first = nodes[0].leadsByLog();
         boolean second = nodes[1].leadsByLog();
@@ -290,7 +299,7 @@ final class ChaosRound {
                 return slot;
             }
         }
-        return random.nextInt(2);
+        return -1;
     }
 
     private String leaseHolder() {
