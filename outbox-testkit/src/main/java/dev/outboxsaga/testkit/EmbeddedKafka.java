@@ -103,6 +103,25 @@ public final class EmbeddedKafka implements KafkaServer {
         }
     }
 
+    /**
+     * Starts a broker on the given ports and log dir, formatting the dir only if it holds no broker yet;
+     * waits until it answers an admin request. For a broker in a process of its own that a test kills
+     * with SIGKILL and starts again on the same data: the caller owns the dir, {@link #close()} keeps it.
+     */
+    public static EmbeddedKafka startOn(Path logDir, int port, int controllerPort) {
+        EmbeddedKafka kafka = new EmbeddedKafka(logDir, port, controllerPort, null);
+        if (!Files.exists(logDir.resolve("meta.properties"))) {
+            kafka.format();
+        }
+        kafka.startServer();
+        return kafka;
+    }
+
+    /** The port of the controller listener. */
+    public int controllerPort() {
+        return controllerPort;
+    }
+
     @Override
     public String bootstrapServers() {
         return "127.0.0.1:" + port;
@@ -154,7 +173,7 @@ public final class EmbeddedKafka implements KafkaServer {
         startServer();
     }
 
-    /** Stops the broker and deletes its log dir. */
+    /** Stops the broker and deletes its log dir, unless the broker was started by {@link #startOn}. */
     @Override
     public synchronized void close() {
         if (closed) {
@@ -164,8 +183,10 @@ public final class EmbeddedKafka implements KafkaServer {
         try {
             stop();
         } finally {
-            FileTree.deleteQuietly(logDir);
-            registration.close();
+            if (registration != null) {
+                FileTree.deleteQuietly(logDir);
+                registration.close();
+            }
         }
     }
 

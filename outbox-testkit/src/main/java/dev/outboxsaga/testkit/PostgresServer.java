@@ -69,4 +69,15 @@ public interface PostgresServer extends AutoCloseable {
     default void restart() {
         throw new UnsupportedOperationException("restart is supported by the embedded server only");
     }
+
+    /**
+     * Stops the server as a crash would ({@code pg_ctl stop -m immediate}: every backend killed, no
+     * checkpoint) and leaves it down; {@link #restart()} starts it again, and it recovers from its WAL.
+     * Only the embedded server supports it.
+     *
+     * @throws UnsupportedOperationException for external and container servers
+     */
+    default void crash() {
+        throw new UnsupportedOperationException("crash is supported by the embedded server only");
+    }
 }

@@ -37,4 +37,28 @@ class PostgresRestartTest {
             }
         }
     }
+
+    @Test
+    void crashKeepsCommittedRowsAndSlotsAndLosesTheRest(TestDatabase db, TestInfrastructure infra) throws Exception {
+        db.execute("CREATE TABLE crashed (n int)");
+        db.execute("SELECT pg_create_logical_replication_slot('crash_slot', 'pgoutput')");
+        int port = infra.postgres().port();
+        try (Connection open = db.openConnection(); Statement statement = open.createStatement()) {
+            statement.execute("INSERT INTO crashed VALUES (1)");
+            open.setAutoCommit(false);
+            statement.execute("INSERT INTO crashed VALUES (2)");
+            infra.postgres().crash();
+            assertThatThrownBy(db::openConnection).isInstanceOf(SQLException.class);
+            assertThatThrownBy(open::commit).isInstanceOf(SQLException.class);
+        }
+        infra.postgres().restart();
+        assertThat(infra.postgres().port()).isEqualTo(port);
+        try (Connection after = db.openConnection(); Statement statement = after.createStatement();
+                ResultSet rows = statement.executeQuery("SELECT array_agg(n)::text,"
+                        + " (SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'crash_slot') FROM crashed")) {
+            rows.next();
+            assertThat(rows.getString(1)).isEqualTo("{1}");
+            assertThat(rows.getLong(2)).isEqualTo(1);
+        }
+    }
 }

@@ -7,7 +7,9 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -30,6 +32,7 @@ public final class EmbeddedPostgresServer extends AbstractPostgresServer {
     private long postmasterPid;
     private final Map<String, String> settings;
     private boolean closed;
+    private boolean crashed;
 
     private EmbeddedPostgresServer(EmbeddedPostgres postgres, Path dataDir,
             ProcessRegistry.Registration registration, long postmasterPid, Map<String, String> settings) {
@@ -82,13 +85,48 @@ public final class EmbeddedPostgresServer extends AbstractPostgresServer {
     }
 
     @Override
+    public synchronized void crash() {
+        if (closed) {
+            throw new IllegalStateException("the server is closed");
+        }
+        if (crashed) {
+            return;
+        }
+        Path postgresBinary = ProcessHandle.of(postmasterPid).flatMap(h -> h.info().command()).map(Path::of)
+                .orElseThrow(() -> new IllegalStateException("PostgreSQL (pid " + postmasterPid + ") is not running"));
+        List<String> command = new ArrayList<>();
+        // pg_ctl refuses to run as root; zonky runs its binaries under unshare -U then, and so does this.
+        if ("root".equals(System.getProperty("user.name"))) {
+            command.addAll(List.of("unshare", "-U"));
+        }
+        command.addAll(List.of(postgresBinary.resolveSibling("pg_ctl").toString(), "stop", "-D", dataDir.toString(),
+                "-m", "immediate", "-w", "-t", "30"));
+        try {
+            Process pgCtl = new ProcessBuilder(command).redirectErrorStream(true).start();
+            String output = new String(pgCtl.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
+            if (!pgCtl.waitFor(60, TimeUnit.SECONDS) || pgCtl.exitValue() != 0) {
+                throw new IllegalStateException(String.join(" ", command) + " failed: " + output);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("could not run " + String.join(" ", command), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while crashing PostgreSQL", e);
+        }
+        awaitExit();
+        crashed = true;
+    }
+
+    @Override
     public synchronized void restart() {
         if (closed) {
             throw new IllegalStateException("the server is closed");
         }
         int port = postgres.getPort();
         try {
+            // After crash() zonky's pg_ctl stop fails (logged at ERROR); close() still releases its lock file.
             postgres.close();
+            crashed = false;
             awaitExit();
             EmbeddedPostgres.Builder builder = EmbeddedPostgres.builder()
                     .setPort(port)
