@@ -198,7 +198,16 @@ public final class SagaOrchestrator implements AutoCloseable {
                     + " does not know");
         }
         SagaDefinition<?> definition = definitions.get(state.type(), state.version());
-        SagaEngine.Transition transition = engine.onReply(definition, state, commandId, reply, connection);
+        // Which step and kind the participant says the command was of: used only for a reply that is not awaited.
+        Integer step = null;
+        try {
+            String stepHeader = message.headers().get(SagaMessages.STEP);
+            step = stepHeader == null ? null : Integer.valueOf(stepHeader);
+        } catch (NumberFormatException ignored) {
+            // an unreadable step is an unknown one
+        }
+        SagaEngine.Transition transition = engine.onReply(definition, state, commandId, step,
+                message.headers().get(SagaMessages.COMMAND_KIND), reply, connection);
         Transitions.persist(connection, outbox, SagaMessages.replyChannel(service), transition, false,
                 message.traceparent());
     }

@@ -32,7 +32,7 @@ public final class Transitions {
                     .header(SagaMessages.SAGA_TYPE, state.type())
                     .header(SagaMessages.STEP, Integer.toString(command.stepIndex()))
                     .header(SagaMessages.STEP_NAME, command.stepName())
-                    .header(SagaMessages.COMMAND_KIND, command.compensation() ? "COMPENSATION" : "FORWARD")
+                    .header(SagaMessages.COMMAND_KIND, command.kind())
                     .header(SagaMessages.ATTEMPT, Integer.toString(command.attempt()))
                     .header(SagaMessages.REPLY_TO, replyChannel)
                     .build());
