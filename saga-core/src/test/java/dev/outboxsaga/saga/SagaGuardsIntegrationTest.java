@@ -272,6 +272,96 @@ class SagaGuardsIntegrationTest {
     }
 
     // ---------------------------------------------------------------------------------------------
+    // Item 6: begin with a business key
+
+    /**
+     * The caller's commit succeeded but the caller did not learn it (a dropped connection) and retries
+     * the request: the keyed begin returns the first saga and starts no second one.
+     */
+    @Test
+    void aBeginRetriedWithTheSameKeyStartsOneSagaAndReturnsItsId() throws Exception {
+        Bank a = bank("a").start();
+        Bank b = bank("b").start();
+        SagaDefinition<Transfer> definition = TransferSaga.definition(type);
+        SagaOrchestrator orchestrator = orchestrator(definition);
+        Transfer transfer = transfer(a, 1000, b, 0L, 100);
+
+        UUID first = orchestrator.begin(db.dataSource(), definition, transfer, "transfer-" + suffix);
+        UUID retried = orchestrator.begin(db.dataSource(), definition, transfer, "transfer-" + suffix);
+        UUID other = orchestrator.begin(db.dataSource(), definition, transfer, "transfer-" + suffix + "-2");
+
+        assertThat(retried).isEqualTo(first);
+        assertThat(other).isNotEqualTo(first);
+        awaitState(orchestrator, first, SagaState.COMPLETED);
+        awaitState(orchestrator, other, SagaState.COMPLETED);
+        assertThat(orchestrator.admin().list(null, type, null, 10)).extracting(SagaInstance::id)
+                .containsExactlyInAnyOrder(first, other);
+        assertThat(a.ledger(first)).isEqualTo(Map.of("Debit", 1L, "ChargeFee", 1L));
+        assertThat(b.ledger(first)).isEqualTo(Map.of("Credit", 1L));
+        assertThat(a.balance(transfer.fromAccount())).isEqualTo(1000 - 2 * 105);
+        assertThatThrownBy(() -> orchestrator.begin(db.dataSource(), definition, transfer, " "))
+                .isInstanceOf(IllegalArgumentException.class);
+    }
+
+    /** Two requests with the same key at once: the second waits for the first's commit, then gets its saga. */
+    @Test
+    void twoConcurrentBeginsWithTheSameKeyStartOneSaga() throws Exception {
+        Bank a = bank("a").start();
+        Bank b = bank("b").start();
+        SagaDefinition<Transfer> definition = TransferSaga.definition(type);
+        SagaOrchestrator orchestrator = orchestrator(definition);
+        Transfer transfer = transfer(a, 1000, b, 0L, 100);
+        String key = "transfer-" + suffix;
+
+        try (Connection first = db.openConnection(); Connection second = db.openConnection()) {
+            first.setAutoCommit(false);
+            second.setAutoCommit(false);
+            int secondPid = backendPid(second);
+            UUID firstId = orchestrator.begin(first, definition, transfer, key);
+            CompletableFuture<UUID> secondId = CompletableFuture.supplyAsync(() -> {
+                UUID id = orchestrator.begin(second, definition, transfer, key);
+                try {
+                    second.commit();
+                } catch (SQLException e) {
+                    throw new IllegalStateException(e);
+                }
+                return id;
+            });
+            await().atMost(WAIT).until(() -> waitsForALock(secondPid));
+            assertThat(secondId).isNotDone();
+            first.commit();
+
+            assertThat(secondId.get(30, TimeUnit.SECONDS)).isEqualTo(firstId);
+            awaitState(orchestrator, firstId, SagaState.COMPLETED);
+        }
+        assertThat(orchestrator.admin().list(null, type, null, 10)).hasSize(1);
+        UUID id = orchestrator.admin().list(null, type, null, 10).get(0).id();
+        assertThat(a.ledger(id)).isEqualTo(Map.of("Debit", 1L, "ChargeFee", 1L));
+        assertThat(b.ledger(id)).isEqualTo(Map.of("Credit", 1L));
+        assertThat(a.balance(transfer.fromAccount())).isEqualTo(895);
+        assertThat(b.balance(transfer.toAccount())).isEqualTo(100);
+    }
+
+    private static int backendPid(Connection connection) throws SQLException {
+        try (PreparedStatement query = connection.prepareStatement("SELECT pg_backend_pid()");
+             ResultSet rows = query.executeQuery()) {
+            rows.next();
+            return rows.getInt(1);
+        }
+    }
+
+    private boolean waitsForALock(int pid) throws SQLException {
+        try (Connection connection = db.openConnection();
+             PreparedStatement query = connection.prepareStatement(
+                     "SELECT wait_event_type = 'Lock' FROM pg_stat_activity WHERE pid = ?")) {
+            query.setInt(1, pid);
+            try (ResultSet rows = query.executeQuery()) {
+                return rows.next() && rows.getBoolean(1);
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------
     // Fixture
 
     private String storedReply(String participant, UUID sagaId, int step, String kind) throws SQLException {

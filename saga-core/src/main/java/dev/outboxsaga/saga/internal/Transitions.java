@@ -20,6 +20,25 @@ public final class Transitions {
         } else {
             SagaStore.update(connection, state);
         }
+        recordAndSend(connection, outbox, replyChannel, transition, traceparent);
+    }
+
+    /**
+     * Persists a new saga begun with a business key; false, writing nothing, when a saga of its type has that
+     * key already.
+     */
+    public static boolean persistKeyed(Connection connection, Outbox outbox, String replyChannel,
+            SagaEngine.Transition transition, String key) throws SQLException {
+        if (!SagaStore.insertKeyed(connection, transition.state(), key)) {
+            return false;
+        }
+        recordAndSend(connection, outbox, replyChannel, transition, null);
+        return true;
+    }
+
+    private static void recordAndSend(Connection connection, Outbox outbox, String replyChannel,
+            SagaEngine.Transition transition, String traceparent) throws SQLException {
+        SagaEngine.State state = transition.state();
         SagaStore.record(connection, state.id(), transition.history());
         for (SagaEngine.Command command : transition.commands()) {
             outbox.append(connection, OutboxMessage.builder()
