@@ -35,7 +35,7 @@ import org.slf4j.LoggerFactory;
  * <p>Each advance is one transaction: the reply's inbox record, the new saga state and history, and
  * the next command in the outbox. Replies are matched to instances by saga id (the correlation id)
  * and to the awaited command by its id; a reply to anything else (late, after a timeout) is recorded
- * and ignored. A timer thread finds instances whose deadline passed ({@code FOR UPDATE SKIP LOCKED},
+ * and ignored, except a compensation's success for the step a saga is parked at, which resumes it. A timer thread finds instances whose deadline passed ({@code FOR UPDATE SKIP LOCKED},
  * so several processes can run it) and applies timeouts and due retries.
  *
  * <pre>{@code
