@@ -109,7 +109,7 @@ public final class EmbeddedKafka implements KafkaServer {
      * with SIGKILL and starts again on the same data: the caller owns the dir, {@link #close()} keeps it.
      */
     public static EmbeddedKafka startOn(Path logDir, int port, int controllerPort) {
-        EmbeddedKafka kafka = new EmbeddedKafka(logDir, port, controllerPort, null);
+        EmbeddedKafka kafka = new EmbeddedKafka(logDir, port, controllerPort, null, Map.of());
         if (!Files.exists(logDir.resolve("meta.properties"))) {
             kafka.format();
         }

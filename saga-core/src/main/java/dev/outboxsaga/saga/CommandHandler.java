@@ -7,9 +7,11 @@ import dev.outboxsaga.core.MessageContext;
  * went. Whatever it changes through {@code context.connection()} commits with the inbox record and
  * the reply, so the effect happens once per saga step however often the command arrives.
  *
- * <p>Return {@link Reply#failure(String)} for a business refusal (change nothing then),
- * {@link Reply#retryableFailure(String)} when a retry may succeed. Throwing is treated as a crash:
- * the transaction rolls back and the inbox retries the command, then parks it.
+ * <p>Return {@link Reply#failure(String)} for a business refusal, {@link Reply#retryableFailure(String)}
+ * when a retry may succeed. On either failure the participant rolls back everything the handler did
+ * (a savepoint taken before the call: its writes and the messages it sent), then stores and sends the
+ * refusal; a failed step never leaves a partial effect. Throwing is treated as a crash: the whole
+ * transaction rolls back and the inbox retries the command, then parks it.
  */
 @FunctionalInterface
 public interface CommandHandler {

@@ -74,7 +74,9 @@ public final class SagaAdmin {
     }
 
     /**
-     * Sends a parked saga's compensation again, with fresh attempts.
+     * Sends a parked saga's compensation again, with fresh attempts. Always safe: a compensation that ran
+     * already is answered from the participant's record, without a second effect. A saga whose compensation
+     * succeeded late has resumed by itself and is no longer PARKED, so this is refused.
      *
      * @throws IllegalStateException when the saga is not PARKED
      */
@@ -84,6 +86,10 @@ public final class SagaAdmin {
 
     /**
      * Records that the parked compensation was done by hand, and goes on compensating the earlier steps.
+     * Only for a compensation the participant cannot carry out, and only once none of that step's
+     * compensations is pending there (its dead letters discarded, its consumer caught up): one that runs
+     * after the manual fix undoes the step a second time. A compensation that succeeded late has resumed
+     * the saga already, so this is refused then.
      *
      * @throws IllegalStateException when the saga is not PARKED
      */

@@ -23,10 +23,22 @@ import java.util.function.Function;
  *         .invoke(t -> t.fromBank(), "Debit", t -> new Debit(t.id(), t.fromAccount(), t.amount()))
  *         .compensateWith("Refund", t -> new Refund(t.id(), t.fromAccount(), t.amount()))
  *         .timeout(Duration.ofSeconds(10))
- *     .step("credit")
+ *     .step("credit")            // the last step, so it may go without a compensation
  *         .invoke(t -> t.toBank(), "Credit", t -> new Credit(t.id(), t.toAccount(), t.amount()))
  *     .build();
  * }</pre>
+ *
+ * <p><b>Steps without compensation.</b> Only the last step may lack one: once such a step has taken
+ * effect, nothing after it could fail without leaving the saga half undone, so the builder refuses a
+ * step without compensation that is followed by another (give it a compensation, a no-op one if its
+ * effect needs no undoing). When the saga gives up on a last step without compensation (no reply in
+ * time, or retries used up), it neither fails it nor compensates around it at once: it sends the
+ * participant an {@linkplain SagaMessages#ABANDON abandon} and waits for the answer, which is final.
+ * If the command ran, the saga carries on as if the reply had come in time (in the example: the credit
+ * stands and the saga completes); if not, the participant records a refusal, so the command never
+ * runs, and the saga compensates the earlier steps (the debit is refunded). No clocks are compared;
+ * while the participant does not answer, the saga waits at the step, sending the abandon again after
+ * each timeout.
  *
  * @param <D> the saga data, stored as JSON
  */
@@ -115,6 +127,15 @@ public final class SagaDefinition<D> {
                     throw new IllegalArgumentException("saga " + type + " has two steps named " + step.name());
                 }
             }
+            for (int index = 0; index < steps.size() - 1; index++) {
+                SagaStep<D> step = steps.get(index);
+                if (!step.hasCompensation()) {
+                    throw new IllegalArgumentException("step " + step.name() + " of saga " + type + " has no compensation "
+                            + "but is followed by step " + steps.get(index + 1).name() + ": once it took effect, a "
+                            + "later failure could not be undone; give it a compensation (a no-op one if its effect "
+                            + "needs no undoing) or make it the last step");
+                }
+            }
             return new SagaDefinition<>(type, version, dataType, steps);
         }
     }
@@ -168,14 +189,17 @@ public final class SagaDefinition<D> {
             return this;
         }
 
-        /** The compensating command, sent to the same participant; none by default. */
+        /**
+         * The compensating command, sent to the same participant; none by default, which only the last step
+         * may have (see the class documentation for what a timed-out step without compensation means).
+         */
         public StepBuilder<D> compensateWith(String commandType, Function<D, Object> compensation) {
             this.compensationType = requireName("compensation commandType", commandType);
             this.compensation = Objects.requireNonNull(compensation, "compensation");
             return this;
         }
 
-        /** Local compensating work, for a local step; none by default. */
+        /** Local compensating work, for a local step; none by default, which only the last step may have. */
         public StepBuilder<D> compensateLocally(LocalAction<D> compensation) {
             this.localCompensation = Objects.requireNonNull(compensation, "compensation");
             return this;

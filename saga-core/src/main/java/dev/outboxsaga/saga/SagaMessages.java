@@ -18,7 +18,7 @@ public final class SagaMessages {
     public static final String STEP = "sagaStep";
     /** The step's name. */
     public static final String STEP_NAME = "sagaStepName";
-    /** {@code FORWARD} or {@code COMPENSATION}. */
+    /** {@code FORWARD}, {@code COMPENSATION} or {@code ABANDON}; replies carry their command's kind too. */
     public static final String COMMAND_KIND = "sagaCommandKind";
     /** The attempt at the step, from 1. */
     public static final String ATTEMPT = "sagaAttempt";
@@ -36,6 +36,13 @@ public final class SagaMessages {
     public static final String FORWARD = "FORWARD";
     /** {@link #COMMAND_KIND} of a command that undoes a step. */
     public static final String COMPENSATION = "COMPENSATION";
+    /**
+     * {@link #COMMAND_KIND} of a command that settles a step without compensation that the saga gave up on (no
+     * reply in time, or retries used up): the participant answers with the step's final forward reply, first
+     * recording a refusal when the forward command has not run there, so that it never runs. Its
+     * {@code eventType} is the forward command's type; no handler is called.
+     */
+    public static final String ABANDON = "ABANDON";
     /** {@link #OUTCOME} of a reply whose step took effect. */
     public static final String SUCCESS = "SUCCESS";
     /** {@link #OUTCOME} of a reply whose step did not. */

@@ -36,10 +36,11 @@ import org.slf4j.LoggerFactory;
  * <p>Each advance is one transaction: the reply's inbox record, the new saga state and history, and
  * the next command in the outbox. Replies are matched to instances by saga id (the correlation id)
  * and to the awaited command by its id; a reply to anything else (late, after a timeout) is recorded
- * and ignored. A timer thread finds instances whose deadline passed ({@code FOR UPDATE SKIP LOCKED},
- * so several processes can run it) and applies timeouts and due retries. A saga whose deadline fails
- * to fire on a transient database error (a lock or statement timeout, a deadlock, a lost connection)
- * stays as it was and fires on a later tick; one that fails deterministically is parked with the reason.
+ * and ignored, except a compensation's success for the step a saga is parked at, which resumes it. A
+ * timer thread finds instances whose deadline passed ({@code FOR UPDATE SKIP LOCKED}, so several
+ * processes can run it) and applies timeouts and due retries. A saga whose deadline fails to fire on a
+ * transient database error (a lock or statement timeout, a deadlock, a lost connection) stays as it was
+ * and fires on a later tick; one that fails deterministically is parked with the reason.
  *
  * <pre>{@code
  * SagaOrchestrator sagas = SagaOrchestrator.builder()
@@ -116,18 +117,7 @@ public final class SagaOrchestrator implements AutoCloseable {
      * @throws IllegalArgumentException when the definition is not registered with this orchestrator
      */
     public <D> UUID begin(Connection connection, SagaDefinition<D> definition, D data) {
-        Objects.requireNonNull(data, "data");
-        try {
-            if (connection.getAutoCommit()) {
-                throw new IllegalStateException("begin needs the caller's transaction, but the connection is in "
-                        + "auto-commit mode; call setAutoCommit(false) and commit yourself");
-            }
-        } catch (SQLException e) {
-            throw new SagaException("could not read the connection's auto-commit mode: " + e.getMessage(), e);
-        }
-        if (!definitions.contains(definition)) {
-            throw new IllegalArgumentException(definition + " is not registered with orchestrator " + service);
-        }
+        requireBeginnable(connection, definition, data);
         UUID id = UUID.randomUUID();
         SagaEngine.Transition transition = engine.begin(definition, id, data, connection);
         try {
@@ -141,6 +131,70 @@ public final class SagaOrchestrator implements AutoCloseable {
     /** {@link #begin(Connection, SagaDefinition, Object)} in a transaction of its own. */
     public <D> UUID begin(DataSource source, SagaDefinition<D> definition, D data) {
         return Transactions.inTransaction(source, connection -> begin(connection, definition, data));
+    }
+
+    /**
+     * Starts a saga at most once per business key: as {@link #begin(Connection, SagaDefinition, Object)}, unless a
+     * saga of the definition's type (any version) was begun with {@code sagaKey} already, in which case nothing is
+     * written and that saga's id is returned; its data stays as it was, {@code data} is not compared. A request
+     * retried after a commit of unknown outcome, or sent twice, so starts one saga. A concurrent begin with the
+     * same key waits for this transaction: if it commits, the other returns this saga's id; if it rolls back,
+     * the other starts its own. Needs the connection's default isolation, READ COMMITTED (under REPEATABLE READ
+     * or SERIALIZABLE the waiting begin fails with a serialization error instead, and the caller retries). Keys
+     * are kept as long as their saga's row.
+     *
+     * @param sagaKey the business key, e.g. the transfer's id: 1 to 255 characters
+     * @return the id of the saga begun now, or of the one begun before with this key
+     * @throws IllegalArgumentException when the definition is not registered or the key is blank or too long
+     */
+    public <D> UUID begin(Connection connection, SagaDefinition<D> definition, D data, String sagaKey) {
+        if (sagaKey == null || sagaKey.isBlank() || sagaKey.length() > 255) {
+            throw new IllegalArgumentException("sagaKey must be 1 to 255 characters, but was '" + sagaKey + "'");
+        }
+        requireBeginnable(connection, definition, data);
+        try {
+            UUID existing = SagaStore.findByKey(connection, definition.type(), sagaKey);
+            if (existing != null) {
+                return existing;
+            }
+            // Local first steps run in this transaction: undo them if another begin with the key got there first.
+            Savepoint beforeBegin = connection.setSavepoint();
+            SagaEngine.Transition transition = engine.begin(definition, UUID.randomUUID(), data, connection);
+            if (Transitions.persistKeyed(connection, outbox, SagaMessages.replyChannel(service), transition, sagaKey)) {
+                connection.releaseSavepoint(beforeBegin);
+                return transition.state().id();
+            }
+            connection.rollback(beforeBegin);
+            existing = SagaStore.findByKey(connection, definition.type(), sagaKey);
+            if (existing == null) {
+                throw new SagaException("saga " + definition.type() + " with key '" + sagaKey
+                        + "' was begun concurrently but cannot be read; is the transaction READ COMMITTED?");
+            }
+            return existing;
+        } catch (SQLException e) {
+            throw new SagaException("could not start saga " + definition.type() + " with key '" + sagaKey + "': "
+                    + e.getMessage(), e);
+        }
+    }
+
+    /** {@link #begin(Connection, SagaDefinition, Object, String)} in a transaction of its own. */
+    public <D> UUID begin(DataSource source, SagaDefinition<D> definition, D data, String sagaKey) {
+        return Transactions.inTransaction(source, connection -> begin(connection, definition, data, sagaKey));
+    }
+
+    private void requireBeginnable(Connection connection, SagaDefinition<?> definition, Object data) {
+        Objects.requireNonNull(data, "data");
+        try {
+            if (connection.getAutoCommit()) {
+                throw new IllegalStateException("begin needs the caller's transaction, but the connection is in "
+                        + "auto-commit mode; call setAutoCommit(false) and commit yourself");
+            }
+        } catch (SQLException e) {
+            throw new SagaException("could not read the connection's auto-commit mode: " + e.getMessage(), e);
+        }
+        if (!definitions.contains(definition)) {
+            throw new IllegalArgumentException(definition + " is not registered with orchestrator " + service);
+        }
     }
 
     /** Queries and repairs. */
@@ -201,7 +255,16 @@ public final class SagaOrchestrator implements AutoCloseable {
                     + " does not know");
         }
         SagaDefinition<?> definition = definitions.get(state.type(), state.version());
-        SagaEngine.Transition transition = engine.onReply(definition, state, commandId, reply, connection);
+        // Which step and kind the participant says the command was of: used only for a reply that is not awaited.
+        Integer step = null;
+        try {
+            String stepHeader = message.headers().get(SagaMessages.STEP);
+            step = stepHeader == null ? null : Integer.valueOf(stepHeader);
+        } catch (NumberFormatException ignored) {
+            // an unreadable step is an unknown one
+        }
+        SagaEngine.Transition transition = engine.onReply(definition, state, commandId, step,
+                message.headers().get(SagaMessages.COMMAND_KIND), reply, connection);
         Transitions.persist(connection, outbox, SagaMessages.replyChannel(service), transition, false,
                 message.traceparent());
     }

@@ -11,6 +11,7 @@ import dev.outboxsaga.core.JacksonPayloadCodec;
 import dev.outboxsaga.core.RetryPolicy;
 import dev.outboxsaga.saga.internal.SagaStore;
 import java.sql.Connection;
+import java.sql.Savepoint;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Objects;
@@ -27,6 +28,12 @@ import javax.sql.DataSource;
  * same reply without running the handler twice. A compensation for a step this participant never
  * carried out (it failed, or its command never arrived before the saga gave up) succeeds without
  * calling the handler. Retryable failures are not stored, so a retry runs the handler again.
+ *
+ * <p>No effect after the saga gave up: a forward command that arrives after its step's compensation
+ * is refused, and so is one that arrives after the saga abandoned the step ({@link SagaMessages#ABANDON},
+ * sent for a step without compensation): the abandon answers with the stored forward reply if the
+ * command ran, and otherwise stores a refusal that answers the command whenever it comes. A handler's
+ * failure reply rolls back what the handler did before the refusal is stored (see {@link CommandHandler}).
  *
  * <pre>{@code
  * SagaParticipant bank = SagaParticipant.builder()
@@ -87,11 +94,21 @@ public final class SagaParticipant implements AutoCloseable {
     }
 
     private void onCommand(InboundMessage message, MessageContext context) throws Exception {
+        String commandKind = SagaMessages.required(message, SagaMessages.COMMAND_KIND);
         SagaCommand command = read(message);
         Connection connection = context.connection();
         String kind = command.compensation() ? COMPENSATION : FORWARD;
         Reply reply = SagaStore.findReply(connection, name, command.sagaId(), command.stepIndex(), kind);
-        if (reply == null) {
+        if (commandKind.equals(SagaMessages.ABANDON)) {
+            // The saga gave up on the step: its forward reply becomes final. If the forward command has not run
+            // here, a stored refusal answers it (and any redelivery or replay of it) without the handler.
+            if (reply == null) {
+                reply = Reply.failure("step " + command.stepName() + " of saga " + command.sagaId()
+                        + " was abandoned by the saga before it ran here; not carried out");
+                SagaStore.saveReply(connection, name, new SagaStore.SagaCommandKey(command.sagaId(), command.stepIndex(),
+                        FORWARD), command.type(), reply);
+            }
+        } else if (reply == null) {
             reply = decide(command, context, connection);
             // A failed compensation is retried by the orchestrator and by operators: store only its success.
             if (reply.succeeded() || (!reply.retryable() && !command.compensation())) {
@@ -107,6 +124,7 @@ public final class SagaParticipant implements AutoCloseable {
                 .header(SagaMessages.IN_REPLY_TO, command.id().toString())
                 .header(SagaMessages.OUTCOME, reply.succeeded() ? SagaMessages.SUCCESS : SagaMessages.FAILURE)
                 .header(SagaMessages.RETRYABLE, Boolean.toString(reply.retryable()))
+                .header(SagaMessages.COMMAND_KIND, commandKind)
                 .header(SagaMessages.STEP, Integer.toString(command.stepIndex()));
         if (reply.reason() != null) {
             answer.header(SagaMessages.REASON, reply.reason());
@@ -132,16 +150,24 @@ public final class SagaParticipant implements AutoCloseable {
             throw new SagaException("participant " + name + " has no handler for command type '" + command.type()
                     + "' (known: " + handlers.keySet() + ")");
         }
+        // A refusal must leave nothing of the handler's work behind: roll back to before the handler, keep the
+        // inbox record, and store and send the refusal.
+        Savepoint beforeHandler = connection.setSavepoint();
         Reply reply = handler.handle(command, context);
         if (reply == null) {
             throw new SagaException("the handler of " + command.type() + " returned no reply");
+        }
+        if (reply.succeeded()) {
+            connection.releaseSavepoint(beforeHandler);
+        } else {
+            connection.rollback(beforeHandler);
         }
         return reply;
     }
 
     private static SagaCommand read(InboundMessage message) {
         String kind = SagaMessages.required(message, SagaMessages.COMMAND_KIND);
-        if (!kind.equals(FORWARD) && !kind.equals(COMPENSATION)) {
+        if (!kind.equals(FORWARD) && !kind.equals(COMPENSATION) && !kind.equals(SagaMessages.ABANDON)) {
             throw new SagaException("command " + message.id() + " has kind '" + kind + "'");
         }
         if (message.type() == null) {

@@ -7,7 +7,9 @@ import java.time.Clock;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 import java.util.function.Consumer;
 import java.util.stream.Collectors;
@@ -41,6 +43,7 @@ public final class SagaScenario<D> {
     private final List<SagaEngine.Entry> history = new ArrayList<>();
     private SagaEngine.State state;
     private List<SagaEngine.Command> sent = List.of();
+    private final Map<UUID, SagaEngine.Command> everSent = new HashMap<>();
 
     private SagaScenario(SagaDefinition<D> definition, PayloadCodec codec) {
         this.definition = definition;
@@ -69,17 +72,26 @@ public final class SagaScenario<D> {
 
     /** Expects the last event to have sent exactly one forward command of {@code type} to {@code participant}. */
     public SagaScenario<D> expectCommand(String participant, String type) {
-        return expectSent(participant, type, false, payload -> { });
+        return expectSent(participant, type, SagaMessages.FORWARD, payload -> { });
     }
 
     /** As {@link #expectCommand(String, String)}, then checks the command's JSON payload. */
     public SagaScenario<D> expectCommand(String participant, String type, Consumer<String> payload) {
-        return expectSent(participant, type, false, payload);
+        return expectSent(participant, type, SagaMessages.FORWARD, payload);
     }
 
     /** Expects the last event to have sent exactly one compensating command of {@code type} to {@code participant}. */
     public SagaScenario<D> expectCompensation(String participant, String type) {
-        return expectSent(participant, type, true, payload -> { });
+        return expectSent(participant, type, SagaMessages.COMPENSATION, payload -> { });
+    }
+
+    /**
+     * Expects the last event to have sent exactly one {@linkplain SagaMessages#ABANDON abandon} of the forward
+     * command {@code type} to {@code participant}: the saga gave up on a step without compensation. Reply with
+     * the participant's final answer: {@link Reply#success()} if the command had run, a failure if not.
+     */
+    public SagaScenario<D> expectAbandon(String participant, String type) {
+        return expectSent(participant, type, SagaMessages.ABANDON, payload -> { });
     }
 
     /** Expects the last event to have sent nothing. */
@@ -100,10 +112,15 @@ public final class SagaScenario<D> {
         return replyTo(state.awaitingCommandId(), reply);
     }
 
-    /** A reply to a given command id, e.g. one sent before a timeout (a late reply). */
+    /**
+     * A reply to a given command id, e.g. one sent before a timeout (a late reply); it carries the step and kind
+     * of that command, as a participant's reply does.
+     */
     public SagaScenario<D> replyTo(UUID commandId, Reply reply) {
         requireStarted();
-        apply(engine.onReply(definition, state, commandId, reply, null));
+        SagaEngine.Command command = everSent.get(commandId);
+        apply(engine.onReply(definition, state, commandId, command == null ? null : command.stepIndex(),
+                command == null ? null : command.kind(), reply, null));
         return this;
     }
 
@@ -161,11 +178,11 @@ public final class SagaScenario<D> {
         return history.stream().map(entry -> entry.stepName() + ":" + entry.event()).toList();
     }
 
-    private SagaScenario<D> expectSent(String participant, String type, boolean compensation, Consumer<String> payload) {
+    private SagaScenario<D> expectSent(String participant, String type, String kind, Consumer<String> payload) {
         requireStarted();
         if (sent.size() != 1 || !sent.get(0).participant().equals(participant) || !sent.get(0).commandType().equals(type)
-                || sent.get(0).compensation() != compensation) {
-            throw new AssertionError("expected " + (compensation ? "compensation " : "command ") + type + " to "
+                || !sent.get(0).kind().equals(kind)) {
+            throw new AssertionError("expected " + describe(kind) + " " + type + " to "
                     + participant + ", but sent " + describe(sent) + "; saga is " + state.state() + "; history: "
                     + historyText());
         }
@@ -176,6 +193,7 @@ public final class SagaScenario<D> {
     private void apply(SagaEngine.Transition transition) {
         state = transition.state();
         sent = transition.commands();
+        sent.forEach(command -> everSent.put(command.id(), command));
         history.addAll(transition.history());
     }
 
@@ -197,8 +215,16 @@ public final class SagaScenario<D> {
         if (commands.isEmpty()) {
             return "nothing";
         }
-        return commands.stream().map(c -> (c.compensation() ? "compensation " : "command ") + c.commandType() + " to "
+        return commands.stream().map(c -> describe(c.kind()) + " " + c.commandType() + " to "
                 + c.participant()).collect(Collectors.joining(", "));
+    }
+
+    private static String describe(String kind) {
+        return switch (kind) {
+            case SagaMessages.COMPENSATION -> "compensation";
+            case SagaMessages.ABANDON -> "abandon of";
+            default -> "command";
+        };
     }
 
     private static final class MutableClock extends Clock {

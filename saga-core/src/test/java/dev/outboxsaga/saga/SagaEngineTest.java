@@ -134,25 +134,7 @@ class SagaEngineTest {
     }
 
     @Test
-    void stepsWithoutCompensationAreSkippedWhenCompensating() {
-        SagaDefinition<Transfer> definition = SagaDefinition.builder("notify-transfer", 1, Transfer.class)
-                .step("debit").invoke("bank-a", "Debit", t -> t).compensateWith("Refund", t -> t)
-                .step("notify").invoke("mailer", "Notify", t -> t)
-                .step("credit").invoke("bank-b", "Credit", t -> t)
-                .build();
-        SagaEngine.State state = engine.begin(definition, sagaId, TRANSFER, null).state();
-        state = engine.onReply(definition, state, state.awaitingCommandId(), Reply.success(), null).state();
-        state = engine.onReply(definition, state, state.awaitingCommandId(), Reply.success(), null).state();
-        SagaEngine.Transition failed = engine.onReply(definition, state, state.awaitingCommandId(),
-                Reply.failure("no"), null);
-
-        assertThat(failed.commands()).singleElement()
-                .satisfies(command -> assertThat(command.commandType()).isEqualTo("Refund"));
-        assertThat(failed.state().stepIndex()).isZero();
-    }
-
-    @Test
-    void aTimedOutStepWithoutCompensationAndNoneBeforeItFailsTheSaga() {
+    void aTimedOutStepWithoutCompensationIsAbandonedWithTheForwardCommandsTypeAndAttemptsCountedOn() {
         SagaDefinition<Transfer> definition = SagaDefinition.builder("fire-and-forget", 1, Transfer.class)
                 .step("notify").invoke("mailer", "Notify", t -> t)
                 .retry(RetryPolicy.exponential(1, Duration.ZERO, Duration.ZERO))
@@ -161,10 +143,22 @@ class SagaEngineTest {
         SagaEngine.State state = engine.begin(definition, sagaId, TRANSFER, null).state();
         clock.advance(Duration.ofSeconds(1));
         SagaEngine.Transition timedOut = engine.onDeadline(definition, state, null);
-        assertThat(timedOut.state().state()).isEqualTo(SagaState.FAILED);
-        assertThat(timedOut.state().deadline()).isNull();
-        assertThat(timedOut.state().awaitingCommandId()).isNull();
-        assertThat(timedOut.commands()).isEmpty();
+        assertThat(timedOut.state().state()).isEqualTo(SagaState.RUNNING);
+        assertThat(timedOut.state().attempt()).isEqualTo(2);
+        assertThat(timedOut.state().deadline()).isEqualTo(clock.instant().plusSeconds(1));
+        assertThat(timedOut.commands()).singleElement().satisfies(command -> {
+            assertThat(command.kind()).isEqualTo(SagaMessages.ABANDON);
+            assertThat(command.compensation()).isFalse();
+            assertThat(command.commandType()).isEqualTo("Notify");
+            assertThat(command.participant()).isEqualTo("mailer");
+            assertThat(command.id()).isEqualTo(timedOut.state().awaitingCommandId());
+        });
+
+        SagaEngine.Transition refused = engine.onReply(definition, timedOut.state(),
+                timedOut.state().awaitingCommandId(), Reply.failure("abandoned"), null);
+        assertThat(refused.state().state()).as("nothing before it to compensate").isEqualTo(SagaState.FAILED);
+        assertThat(refused.state().deadline()).isNull();
+        assertThat(refused.commands()).isEmpty();
     }
 
     @Test

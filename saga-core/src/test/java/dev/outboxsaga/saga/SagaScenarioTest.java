@@ -118,14 +118,111 @@ class SagaScenarioTest {
                 .expectCommand("bank-b", "Credit").reply(Reply.retryableFailure("busy 2"))
                 .deadlinePasses()
                 .expectCommand("bank-b", "Credit").reply(Reply.retryableFailure("busy 3"))
-                // three attempts used: the step failed, and only the debit needs undoing
+                // three attempts used: the step failed; an earlier attempt could still run at bank b (parked there
+                // and replayed), so the credit is compensated too, which bank b records, then the debit.
                 .expectState(SagaState.COMPENSATING)
+                .expectCompensation("bank-b", "ReverseCredit")
+                .reply(Reply.success())
                 .expectCompensation("bank-a", "Refund")
                 .reply(Reply.success())
                 .expectState(SagaState.COMPENSATED);
 
         assertThat(scenario.history().stream().filter("credit:COMMAND_SENT"::equals)).hasSize(3);
-        assertThat(scenario.history()).doesNotContain("credit:COMPENSATION_SENT");
+        assertThat(scenario.history()).containsSubsequence("credit:FAILED", "credit:COMPENSATION_SENT",
+                "debit:COMPENSATION_SENT");
+    }
+
+    @Nested
+    class StepWithoutCompensation {
+
+        /** Debit (refunded on failure), then a credit without compensation, the last step. */
+        private SagaDefinition<Transfer> debitThenCredit() {
+            return SagaDefinition.builder("pivot", 1, Transfer.class)
+                    .step("debit").invoke("bank-a", "Debit", t -> t).compensateWith("Refund", t -> t)
+                    .step("credit").invoke("bank-b", "Credit", t -> t)
+                        .timeout(Duration.ofSeconds(1))
+                        .retry(RetryPolicy.exponential(2, Duration.ofMillis(100), Duration.ofMillis(100)))
+                    .build();
+        }
+
+        private SagaScenario<Transfer> creditTimedOut() {
+            return SagaScenario.given(debitThenCredit()).start(TRANSFER)
+                    .expectCommand("bank-a", "Debit").reply(Reply.success())
+                    .expectCommand("bank-b", "Credit")
+                    .deadlinePasses().expectCommand("bank-b", "Credit")
+                    .deadlinePasses();
+        }
+
+        @Test
+        void aTimedOutLastStepIsAbandonedAndNeitherFailedNorCompensatedUntilTheParticipantAnswers() {
+            SagaScenario<Transfer> scenario = creditTimedOut()
+                    .expectAbandon("bank-b", "Credit")
+                    .expectState(SagaState.RUNNING);
+            // No answer: the abandon is sent again, never given up.
+            scenario.deadlinePasses().expectAbandon("bank-b", "Credit")
+                    .deadlinePasses().expectAbandon("bank-b", "Credit")
+                    .expectState(SagaState.RUNNING);
+            assertThat(scenario.history()).containsSubsequence("credit:TIMED_OUT", "credit:ABANDON_SENT",
+                    "credit:TIMED_OUT", "credit:ABANDON_SENT", "credit:TIMED_OUT", "credit:ABANDON_SENT");
+            assertThat(scenario.history()).doesNotContain("debit:COMPENSATION_SENT");
+        }
+
+        @Test
+        void anAbandonAnsweredWithTheStepsSuccessCompletesTheSaga() {
+            SagaScenario<Transfer> scenario = creditTimedOut()
+                    .expectAbandon("bank-b", "Credit")
+                    .reply(Reply.success())
+                    .expectNoCommand()
+                    .expectState(SagaState.COMPLETED);
+            assertThat(scenario.history()).containsSubsequence("credit:ABANDON_SENT", "credit:SETTLED",
+                    "credit:SUCCEEDED", "credit:COMPLETED");
+        }
+
+        @Test
+        void anAbandonAnsweredWithARefusalCompensatesTheEarlierSteps() {
+            creditTimedOut()
+                    .expectAbandon("bank-b", "Credit")
+                    .reply(Reply.failure("abandoned before it ran"))
+                    .expectCompensation("bank-a", "Refund")
+                    .reply(Reply.success())
+                    .expectState(SagaState.COMPENSATED);
+        }
+
+        @Test
+        void retriesUsedUpOnALastStepWithoutCompensationAbandonItToo() {
+            SagaScenario.given(debitThenCredit()).start(TRANSFER)
+                    .expectCommand("bank-a", "Debit").reply(Reply.success())
+                    .expectCommand("bank-b", "Credit").reply(Reply.retryableFailure("busy"))
+                    .deadlinePasses()
+                    .expectCommand("bank-b", "Credit").reply(Reply.retryableFailure("busy"))
+                    .expectAbandon("bank-b", "Credit")
+                    .expectState(SagaState.RUNNING);
+        }
+
+        @Test
+        void aBusinessRefusalIsFinalAndNeedsNoAbandon() {
+            SagaScenario.given(debitThenCredit()).start(TRANSFER)
+                    .expectCommand("bank-a", "Debit").reply(Reply.success())
+                    .expectCommand("bank-b", "Credit").reply(Reply.failure("unknown account"))
+                    .expectCompensation("bank-a", "Refund");
+        }
+
+        @Test
+        void aStepWithoutCompensationThatIsNotTheLastIsRefusedNamingIt() {
+            assertThatThrownBy(() -> SagaDefinition.builder("transfer", 1, Transfer.class)
+                    .step("debit").invoke("bank-a", "Debit", t -> t).compensateWith("Refund", t -> t)
+                    .step("credit").invoke("bank-b", "Credit", t -> t)
+                    .step("fee").invoke("bank-a", "ChargeFee", t -> t).compensateWith("RefundFee", t -> t)
+                    .build())
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageStartingWith("step credit of saga transfer has no compensation but is followed by step fee");
+            assertThatThrownBy(() -> SagaDefinition.builder("transfer", 1, Transfer.class)
+                    .step("record").local((c, t) -> t)
+                    .step("credit").invoke("bank-b", "Credit", t -> t)
+                    .build())
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageStartingWith("step record of saga transfer has no compensation");
+        }
     }
 
     @Test
@@ -217,6 +314,50 @@ class SagaScenarioTest {
                         .reply(Reply.failure("B1 frozen"));
             }
             return scenario.expectState(SagaState.PARKED).expectNoCommand();
+        }
+
+        @Test
+        void aLateCompensationSuccessAfterParkingResumesTheSagaAndRepairsAreRefused() {
+            SagaScenario<Transfer> scenario = started()
+                    .expectCommand("bank-a", "Debit").reply(DEBITED)
+                    .expectCommand("bank-b", "Credit").reply(Reply.success())
+                    .expectCommand("bank-a", "ChargeFee").reply(Reply.failure("fee account closed"))
+                    .expectCompensation("bank-b", "ReverseCredit");
+            UUID first = scenario.awaitedCommand();
+            scenario.deadlinePasses().expectCompensation("bank-b", "ReverseCredit")
+                    .deadlinePasses().expectCompensation("bank-b", "ReverseCredit");
+            UUID last = scenario.awaitedCommand();
+            scenario.deadlinePasses().expectState(SagaState.PARKED).expectNoCommand();
+
+            scenario.replyTo(first, Reply.failure("B1 frozen"))
+                    .expectNoCommand()
+                    .expectState(SagaState.PARKED);
+            assertThat(scenario.history()).last().isEqualTo("credit:LATE_COMPENSATION_FAILED");
+
+            scenario.replyTo(last, Reply.success())
+                    .expectState(SagaState.COMPENSATING)
+                    .expectCompensation("bank-a", "Refund");
+            assertThatThrownBy(() -> scenario.operatorMarksCompensated("reversed by hand"))
+                    .isInstanceOf(IllegalStateException.class).hasMessageContaining("is COMPENSATING, not PARKED");
+            assertThatThrownBy(scenario::operatorRetriesCompensation).isInstanceOf(IllegalStateException.class);
+            scenario.reply(Reply.success()).expectState(SagaState.COMPENSATED);
+            assertThat(scenario.history()).containsSubsequence("credit:PARKED", "credit:LATE_COMPENSATION_FAILED",
+                    "credit:LATE_COMPENSATION_SUCCEEDED", "credit:COMPENSATED", "debit:COMPENSATION_SENT",
+                    "debit:COMPENSATED", "debit:ENDED_COMPENSATED");
+        }
+
+        @Test
+        void aLateForwardReplyToAParkedSagaIsIgnored() {
+            SagaScenario<Transfer> scenario = started()
+                    .expectCommand("bank-a", "Debit").reply(DEBITED)
+                    .expectCommand("bank-b", "Credit");
+            UUID credit = scenario.awaitedCommand();
+            scenario.deadlinePasses().deadlinePasses().deadlinePasses()
+                    .expectCompensation("bank-b", "ReverseCredit")
+                    .deadlinePasses().deadlinePasses().deadlinePasses()
+                    .expectState(SagaState.PARKED);
+            scenario.replyTo(credit, Reply.success()).expectNoCommand().expectState(SagaState.PARKED);
+            assertThat(scenario.history()).last().isEqualTo("credit:LATE_REPLY_IGNORED");
         }
 
         @Test

@@ -5,6 +5,7 @@ import dev.outboxsaga.saga.LocalAction;
 import dev.outboxsaga.saga.Reply;
 import dev.outboxsaga.saga.SagaDefinition;
 import dev.outboxsaga.saga.SagaException;
+import dev.outboxsaga.saga.SagaMessages;
 import dev.outboxsaga.saga.SagaState;
 import dev.outboxsaga.saga.SagaStep;
 import java.sql.Connection;
@@ -29,9 +30,17 @@ public final class SagaEngine {
             UUID awaitingCommandId, Instant deadline, String data, String lastError) {
     }
 
-    /** A command to send through the outbox; its id is the outbox message id that replies refer to. */
+    /**
+     * A command to send through the outbox; its id is the outbox message id that replies refer to. {@code kind} is
+     * {@link SagaMessages#FORWARD}, {@link SagaMessages#COMPENSATION} or {@link SagaMessages#ABANDON}.
+     */
     public record Command(UUID id, String participant, String commandType, String payload, int stepIndex,
-            String stepName, boolean compensation, int attempt) {
+            String stepName, String kind, int attempt) {
+
+        /** Whether the command undoes its step. */
+        public boolean compensation() {
+            return SagaMessages.COMPENSATION.equals(kind);
+        }
     }
 
     /** One history entry. */
@@ -59,11 +68,21 @@ public final class SagaEngine {
         return work.transition();
     }
 
-    /** A participant replied to {@code commandId}. */
+    /** A participant replied to {@code commandId}, a command of unknown step and kind. */
     public <D> Transition onReply(SagaDefinition<D> definition, State state, UUID commandId, Reply reply,
             Connection connection) {
+        return onReply(definition, state, commandId, null, null, reply, connection);
+    }
+
+    /**
+     * A participant replied to {@code commandId}, which it says was of step {@code stepIndex} and {@code kind}
+     * (either null when the reply does not say). They matter only for a reply that is not awaited: a late
+     * compensation outcome for the step a saga is parked at is applied (a success resumes the saga).
+     */
+    public <D> Transition onReply(SagaDefinition<D> definition, State state, UUID commandId, Integer stepIndex,
+            String kind, Reply reply, Connection connection) {
         Work<D> work = new Work<>(definition, connection, state);
-        work.reply(commandId, reply);
+        work.reply(commandId, stepIndex, kind, reply);
         return work.transition();
     }
 
@@ -208,7 +227,7 @@ public final class SagaEngine {
             SagaStep<D> current = stepAt(step);
             D value = decoded();
             Command command = new Command(UUID.randomUUID(), current.participant().apply(value), current.commandType(),
-                    encode(current.command().apply(value)), step, current.name(), false, attempt);
+                    encode(current.command().apply(value)), step, current.name(), SagaMessages.FORWARD, attempt);
             send(command, current.timeout());
             log(step, "COMMAND_SENT", current.commandType() + " to " + command.participant() + ", attempt " + attempt
                     + ", id " + command.id());
@@ -218,11 +237,46 @@ public final class SagaEngine {
             SagaStep<D> current = stepAt(step);
             D value = decoded();
             Command command = new Command(UUID.randomUUID(), current.participant().apply(value),
-                    current.compensationType(), encode(current.compensation().apply(value)), step, current.name(), true,
-                    attempt);
+                    current.compensationType(), encode(current.compensation().apply(value)), step, current.name(),
+                    SagaMessages.COMPENSATION, attempt);
             send(command, current.timeout());
             log(step, "COMPENSATION_SENT", current.compensationType() + " to " + command.participant() + ", attempt "
                     + attempt + ", id " + command.id());
+        }
+
+        /**
+         * Gives up on the forward command of a step without compensation by settling it with the participant:
+         * the participant answers with the step's final forward reply, recording a refusal first when the
+         * command has not run there, so it never will. Until that answer comes the saga stays at the step
+         * (RUNNING, attempts counted on past the retry policy's), sending the abandon again after each timeout.
+         */
+        void abandon() {
+            SagaStep<D> current = stepAt(step);
+            attempt++;
+            Command command = new Command(UUID.randomUUID(), current.participant().apply(decoded()),
+                    current.commandType(), "{}", step, current.name(), SagaMessages.ABANDON, attempt);
+            send(command, current.timeout());
+            log(step, "ABANDON_SENT", current.commandType() + " to " + command.participant() + ", id " + command.id());
+        }
+
+        /** Whether the awaited command settles a step without compensation (see {@link #abandon()}). */
+        boolean settling() {
+            if (state != SagaState.RUNNING || step < 0 || step >= definition.steps().size()) {
+                return false;
+            }
+            SagaStep<D> current = stepAt(step);
+            return !current.isLocal() && !current.hasCompensation() && attempt > current.retry().maxAttempts();
+        }
+
+        /** The forward command of the step in hand is given up on without a final answer from the participant. */
+        void giveUpForward() {
+            if (stepAt(step).hasCompensation()) {
+                // Its effect is unknown, or an earlier attempt may still run: compensate it too. The
+                // participant records the compensation, which refuses any forward command that comes later.
+                startCompensation(step);
+            } else {
+                abandon();
+            }
         }
 
         void send(Command command, Duration timeout) {
@@ -298,15 +352,35 @@ public final class SagaEngine {
             log(step, "RETRY_SCHEDULED", reason + "; attempt " + (attempt + 1) + " in " + backoff.toMillis() + " ms");
         }
 
-        void reply(UUID commandId, Reply reply) {
+        void reply(UUID commandId, Integer stepIndex, String kind, Reply reply) {
             if (awaiting == null || !awaiting.equals(commandId)
                     || (state != SagaState.RUNNING && state != SagaState.COMPENSATING)) {
-                log(step, "LATE_REPLY_IGNORED", (reply.succeeded() ? "success" : "failure: " + reply.reason())
-                        + " in reply to " + commandId);
+                String outcome = (reply.succeeded() ? "success" : "failure: " + reply.reason()) + " in reply to "
+                        + (kind == null ? "" : kind + " ") + commandId;
+                if (state == SagaState.PARKED && SagaMessages.COMPENSATION.equals(kind) && stepIndex != null
+                        && stepIndex == step && step >= 0 && step < definition.steps().size()
+                        && stepAt(step).compensationType() != null) {
+                    lateCompensation(outcome, reply);
+                } else {
+                    log(step, "LATE_REPLY_IGNORED", outcome);
+                }
                 return;
             }
             SagaStep<D> current = stepAt(step);
             int maxAttempts = current.retry().maxAttempts();
+            if (settling()) {
+                if (reply.succeeded()) {
+                    log(step, "SETTLED", "took effect before the abandon");
+                    data = encode(current.onSuccess().apply(decoded(), reply));
+                    log(step, "SUCCEEDED", null);
+                    enterStep(step + 1);
+                } else {
+                    lastError = reply.reason();
+                    log(step, "SETTLED", "not carried out: " + reply.reason());
+                    startCompensation(step - 1);
+                }
+                return;
+            }
             if (state == SagaState.RUNNING) {
                 if (reply.succeeded()) {
                     data = encode(current.onSuccess().apply(decoded(), reply));
@@ -315,6 +389,11 @@ public final class SagaEngine {
                 } else if (reply.retryable() && attempt < maxAttempts) {
                     log(step, "FAILED", "retryable: " + reply.reason());
                     scheduleRetry(reply.reason());
+                } else if (reply.retryable()) {
+                    // Not stored by the participant: an earlier attempt parked there could still run.
+                    lastError = reply.reason();
+                    log(step, "FAILED", "retries exhausted: " + reply.reason());
+                    giveUpForward();
                 } else {
                     lastError = reply.reason();
                     log(step, "FAILED", reply.reason());
@@ -335,6 +414,24 @@ public final class SagaEngine {
             }
         }
 
+        /**
+         * A compensation of the step the saga is parked at answered after the saga gave up waiting (its
+         * command was still live). A success means the step is undone: the saga goes on compensating, so
+         * an operator's repair of it is refused from now on instead of undoing the step twice. A failure
+         * is recorded and the saga stays parked.
+         */
+        void lateCompensation(String outcome, Reply reply) {
+            if (!reply.succeeded()) {
+                log(step, "LATE_COMPENSATION_FAILED", outcome);
+                return;
+            }
+            log(step, "LATE_COMPENSATION_SUCCEEDED", outcome);
+            log(step, "COMPENSATED", "after the saga was parked");
+            state = SagaState.COMPENSATING;
+            lastError = null;
+            nextCompensation(step - 1);
+        }
+
         void deadline() {
             if (deadline == null || now.isBefore(deadline)
                     || (state != SagaState.RUNNING && state != SagaState.COMPENSATING)) {
@@ -342,13 +439,21 @@ public final class SagaEngine {
             }
             SagaStep<D> current = stepAt(step);
             boolean running = state == SagaState.RUNNING;
+            if (settling()) {
+                if (awaiting != null) {
+                    log(step, "TIMED_OUT", "no answer to abandon " + awaiting + " within " + current.timeout().toMillis()
+                            + " ms");
+                }
+                abandon();
+                return;
+            }
             if (awaiting != null) {
                 lastError = "no reply within " + current.timeout().toMillis() + " ms";
                 log(step, "TIMED_OUT", "no reply to " + awaiting + " within " + current.timeout().toMillis() + " ms");
                 if (attempt >= current.retry().maxAttempts()) {
                     if (running) {
-                        // Whether the timed-out step took effect is unknown: compensate it too.
-                        startCompensation(step);
+                        // Whether the timed-out step took effect is unknown.
+                        giveUpForward();
                     } else {
                         park("compensation timed out after " + attempt + " attempt(s)");
                     }

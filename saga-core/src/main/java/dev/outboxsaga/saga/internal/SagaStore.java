@@ -40,6 +40,36 @@ public final class SagaStore {
         }
     }
 
+    /** Inserts a saga begun with a business key; false, inserting nothing, when its type has a saga with that key. */
+    public static boolean insertKeyed(Connection connection, SagaEngine.State state, String key) throws SQLException {
+        try (PreparedStatement insert = connection.prepareStatement(Sql.INSERT_KEYED_INSTANCE)) {
+            insert.setObject(1, state.id());
+            insert.setString(2, state.type());
+            insert.setInt(3, state.version());
+            insert.setString(4, state.state().name());
+            insert.setInt(5, state.stepIndex());
+            insert.setInt(6, state.attempt());
+            insert.setObject(7, state.awaitingCommandId());
+            insert.setTimestamp(8, timestamp(state.deadline()));
+            insert.setString(9, state.data());
+            insert.setString(10, state.lastError());
+            insert.setBoolean(11, state.state().terminal());
+            insert.setString(12, key);
+            return insert.executeUpdate() == 1;
+        }
+    }
+
+    /** The id of the saga of {@code type} begun with business key {@code key}, or null. */
+    public static UUID findByKey(Connection connection, String type, String key) throws SQLException {
+        try (PreparedStatement query = connection.prepareStatement(Sql.FIND_BY_KEY)) {
+            query.setString(1, type);
+            query.setString(2, key);
+            try (ResultSet rows = query.executeQuery()) {
+                return rows.next() ? rows.getObject(1, UUID.class) : null;
+            }
+        }
+    }
+
     public static void update(Connection connection, SagaEngine.State state) throws SQLException {
         try (PreparedStatement update = connection.prepareStatement(Sql.UPDATE_INSTANCE)) {
             update.setString(1, state.state().name());

@@ -1,6 +1,6 @@
 package dev.outboxsaga.saga.internal;
 
-/** Every SQL statement of the saga module; the tables come from {@code sql/V5__saga.sql}. */
+/** Every SQL statement of the saga module; the tables come from {@code sql/V5__saga.sql} and {@code sql/V7__saga_guards.sql}. */
 final class Sql {
 
     private Sql() {
@@ -12,6 +12,14 @@ final class Sql {
     static final String INSERT_INSTANCE = "INSERT INTO saga_instance (id, saga_type, saga_version, state, step_index, "
             + "attempt, awaiting_command_id, deadline, data, last_error, ended_at) "
             + "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?, CASE WHEN ? THEN now() END)";
+
+    /** A saga begun with a business key; inserts nothing when one of its type has that key ({@code sql/V7}). */
+    static final String INSERT_KEYED_INSTANCE = "INSERT INTO saga_instance (id, saga_type, saga_version, state, "
+            + "step_index, attempt, awaiting_command_id, deadline, data, last_error, ended_at, saga_key) "
+            + "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?, CASE WHEN ? THEN now() END, ?) "
+            + "ON CONFLICT (saga_type, saga_key) WHERE saga_key IS NOT NULL DO NOTHING";
+
+    static final String FIND_BY_KEY = "SELECT id FROM saga_instance WHERE saga_type = ? AND saga_key = ?";
 
     static final String UPDATE_INSTANCE = "UPDATE saga_instance SET state = ?, step_index = ?, attempt = ?, "
             + "awaiting_command_id = ?, deadline = ?, data = ?::jsonb, last_error = ?, updated_at = now(), "

@@ -20,6 +20,25 @@ public final class Transitions {
         } else {
             SagaStore.update(connection, state);
         }
+        recordAndSend(connection, outbox, replyChannel, transition, traceparent);
+    }
+
+    /**
+     * Persists a new saga begun with a business key; false, writing nothing, when a saga of its type has that
+     * key already.
+     */
+    public static boolean persistKeyed(Connection connection, Outbox outbox, String replyChannel,
+            SagaEngine.Transition transition, String key) throws SQLException {
+        if (!SagaStore.insertKeyed(connection, transition.state(), key)) {
+            return false;
+        }
+        recordAndSend(connection, outbox, replyChannel, transition, null);
+        return true;
+    }
+
+    private static void recordAndSend(Connection connection, Outbox outbox, String replyChannel,
+            SagaEngine.Transition transition, String traceparent) throws SQLException {
+        SagaEngine.State state = transition.state();
         SagaStore.record(connection, state.id(), transition.history());
         for (SagaEngine.Command command : transition.commands()) {
             outbox.append(connection, OutboxMessage.builder()
@@ -32,7 +51,7 @@ public final class Transitions {
                     .header(SagaMessages.SAGA_TYPE, state.type())
                     .header(SagaMessages.STEP, Integer.toString(command.stepIndex()))
                     .header(SagaMessages.STEP_NAME, command.stepName())
-                    .header(SagaMessages.COMMAND_KIND, command.compensation() ? "COMPENSATION" : "FORWARD")
+                    .header(SagaMessages.COMMAND_KIND, command.kind())
                     .header(SagaMessages.ATTEMPT, Integer.toString(command.attempt()))
                     .header(SagaMessages.REPLY_TO, replyChannel)
                     .build());

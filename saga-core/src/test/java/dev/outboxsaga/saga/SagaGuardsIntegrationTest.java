@@ -1,0 +1,564 @@
+package dev.outboxsaga.saga;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import dev.outboxsaga.core.DeadLetter;
+import dev.outboxsaga.core.MessageContext;
+import dev.outboxsaga.core.OutboxSchema;
+import dev.outboxsaga.core.RetryPolicy;
+import dev.outboxsaga.relay.OutboxRelay;
+import dev.outboxsaga.relay.RelayConfig;
+import dev.outboxsaga.saga.TransferSaga.Movement;
+import dev.outboxsaga.saga.TransferSaga.Transfer;
+import dev.outboxsaga.testkit.OutboxSagaExtension;
+import dev.outboxsaga.testkit.TestDatabase;
+import dev.outboxsaga.testkit.TestKafka;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.common.errors.TopicExistsException;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * The saga guarantees at their edges, on PostgreSQL and Kafka: no forward command of a step the saga
+ * gave up on takes effect, late compensation outcomes of a parked saga are accounted for, a keyed
+ * begin starts one saga, and a refusal leaves nothing of the handler's work behind.
+ *
+ * <p>To keep it cheap, the orchestrator and both banks share one database and one relay (their
+ * inboxes, replies and accounts are told apart by per-test names). The ledger has no unique
+ * constraint: a second effect would show as a second row, and the tests count rows.
+ */
+@ExtendWith(OutboxSagaExtension.class)
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class SagaGuardsIntegrationTest {
+
+    private static final Duration WAIT = Duration.ofSeconds(60);
+    private static final String TOPIC_PREFIX = SagaMessages.DEFAULT_TOPIC_PREFIX;
+    private static final RetryPolicy ONCE = RetryPolicy.exponential(1, Duration.ZERO, Duration.ZERO);
+
+    private TestKafka kafka;
+    private TestDatabase db;
+    private OutboxRelay relay;
+    private Thread relayThread;
+    private String suffix;
+    private String type;
+    private final List<AutoCloseable> closeAfterTest = new ArrayList<>();
+
+    @BeforeAll
+    void startRelay(TestDatabase db, TestKafka kafka) {
+        this.db = db;
+        this.kafka = kafka;
+        OutboxSchema.migrate(db.dataSource());
+        db.execute("CREATE TABLE account (id text PRIMARY KEY, balance bigint NOT NULL);"
+                + "CREATE TABLE ledger (seq bigserial PRIMARY KEY, saga_id uuid NOT NULL, kind text NOT NULL,"
+                + " account text NOT NULL, amount bigint NOT NULL)");
+        relay = OutboxRelay.create(RelayConfig.builder()
+                .set(RelayConfig.NAME, "saga-guards-" + UUID.randomUUID().toString().substring(0, 8))
+                .set(RelayConfig.DATABASE_URL, db.jdbcUrl())
+                .set(RelayConfig.DATABASE_USER, db.username())
+                .set(RelayConfig.DATABASE_PASSWORD, db.password())
+                .set(RelayConfig.KAFKA_BOOTSTRAP_SERVERS, kafka.bootstrapServers())
+                .set(RelayConfig.METRICS_PORT, -1)
+                .set(RelayConfig.HEARTBEAT_INTERVAL_MS, 1000)
+                .set(RelayConfig.LEASE_TTL_MS, 3000)
+                .set(RelayConfig.LEASE_RENEW_MS, 500)
+                .build());
+        relayThread = new Thread(relay, "relay-saga-guards");
+        relayThread.setDaemon(true);
+        relayThread.start();
+    }
+
+    @AfterAll
+    void stopRelay() throws InterruptedException {
+        relay.close();
+        relayThread.join(30_000);
+    }
+
+    @BeforeEach
+    void name() {
+        suffix = UUID.randomUUID().toString().substring(0, 6);
+        type = "guarded-" + suffix;
+    }
+
+    @AfterEach
+    void closeServices() throws Exception {
+        for (int i = closeAfterTest.size() - 1; i >= 0; i--) {
+            closeAfterTest.get(i).close();
+        }
+        closeAfterTest.clear();
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Item 1: a step without compensation that times out
+
+    /** Debit (refunded on failure), then a credit without compensation: the pivot. */
+    private SagaDefinition<Transfer> debitThenPivotCredit(Duration creditTimeout) {
+        return SagaDefinition.builder(type, 1, Transfer.class)
+                .step("debit")
+                    .invoke(Transfer::fromBank, "Debit", t -> new Movement(t.fromAccount(), t.amount(), null))
+                    .compensateWith("Refund", t -> new Movement(t.fromAccount(), t.amount(), null))
+                    .timeout(Duration.ofSeconds(30))
+                .step("credit")
+                    .invoke(Transfer::toBank, "Credit", t -> new Movement(t.toAccount(), t.amount(), null))
+                    .timeout(creditTimeout)
+                    .retry(ONCE)
+                .build();
+    }
+
+    /**
+     * The credit has no compensation and bank b is slow: its only attempt times out while the handler
+     * is still busy. The saga must not end as compensated and then see the credit happen; whatever it
+     * ends as must match the money.
+     */
+    @Test
+    void aSlowStepWithoutCompensationThatTimesOutNeverTakesEffectAfterTheSagaGaveUp() throws Exception {
+        Bank a = bank("a").start();
+        Bank b = bank("b");
+        CountDownLatch release = new CountDownLatch(1);
+        b.interceptors.put("Credit", command -> {
+            release.await(60, TimeUnit.SECONDS);
+            return null;
+        });
+        b.start();
+        SagaDefinition<Transfer> definition = debitThenPivotCredit(Duration.ofSeconds(1));
+        SagaOrchestrator orchestrator = orchestrator(definition);
+        Transfer transfer = transfer(a, 1000, b, 0L, 100);
+
+        UUID id = orchestrator.begin(db.dataSource(), definition, transfer);
+        await().atMost(WAIT).until(() -> events(orchestrator, id).contains("credit:TIMED_OUT"));
+        // Give the saga the chance to end (the fault) before the slow credit goes through.
+        await().atMost(WAIT).until(() -> {
+            List<String> history = events(orchestrator, id);
+            return history.contains("debit:ENDED_COMPENSATED") || history.contains("credit:ABANDON_SENT");
+        });
+        release.countDown();
+        await().atMost(WAIT).until(() -> b.participant.consumer().stats().processed() >= 1);
+        SagaInstance ended = awaitState(orchestrator, id, SagaState.COMPLETED, SagaState.COMPENSATED);
+
+        assertThat(ended.state()).as("the credit ran before the abandon reached bank b: the saga goes on")
+                .isEqualTo(SagaState.COMPLETED);
+        assertThat(b.ledger(id)).isEqualTo(Map.of("Credit", 1L));
+        assertThat(a.ledger(id)).isEqualTo(Map.of("Debit", 1L));
+        assertThat(b.balance(transfer.toAccount())).isEqualTo(100);
+        assertThat(a.balance(transfer.fromAccount())).isEqualTo(900);
+        assertThat(events(orchestrator, id)).containsSubsequence("credit:TIMED_OUT", "credit:ABANDON_SENT",
+                "credit:SETTLED", "credit:COMPLETED");
+    }
+
+    /**
+     * The credit's command is parked at bank b (its handler crashed), so its attempt times out; the
+     * saga settles the step with bank b, which records a refusal, and compensates the debit. An
+     * operator then fixes bank b and replays the parked command: it is answered with the refusal and
+     * has no effect.
+     */
+    @Test
+    void aStepWithoutCompensationThatIsAbandonedIsRefusedWhenItsCommandIsReplayedLater() throws Exception {
+        Bank a = bank("a").start();
+        Bank b = bank("b");
+        b.retry = RetryPolicy.exponential(2, Duration.ofMillis(20), Duration.ofMillis(20));
+        b.interceptors.put("Credit", command -> {
+            throw new IllegalStateException("core banking down");
+        });
+        b.start();
+        SagaDefinition<Transfer> definition = debitThenPivotCredit(Duration.ofSeconds(2));
+        SagaOrchestrator orchestrator = orchestrator(definition);
+        Transfer transfer = transfer(a, 1000, b, 0L, 100);
+
+        UUID id = orchestrator.begin(db.dataSource(), definition, transfer);
+        awaitState(orchestrator, id, SagaState.COMPENSATED);
+        assertThat(a.ledger(id)).isEqualTo(Map.of("Debit", 1L, "Refund", 1L));
+
+        b.interceptors.remove("Credit");
+        List<DeadLetter> parked = b.participant.consumer().deadLetters().parked(10);
+        assertThat(parked).hasSize(1);
+        b.participant.consumer().deadLetters().replay(parked.get(0).id());
+
+        assertThat(b.ledger(id)).as("credited after the saga was compensated").isEmpty();
+        assertThat(b.balance(transfer.toAccount())).isZero();
+        assertThat(a.balance(transfer.fromAccount())).isEqualTo(1000);
+        assertThat(orchestrator.admin().find(id)).get().extracting(SagaInstance::state)
+                .isEqualTo(SagaState.COMPENSATED);
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Item 5: late compensation outcomes of a parked saga
+
+    /**
+     * The fee fails, so the credit is reversed; bank b's reversal is slow, both attempts time out and
+     * the saga parks. Then the reversal goes through. The late success must count: the saga goes on
+     * compensating and ends, and an operator's repair is refused instead of undoing the credit twice.
+     */
+    @Test
+    void aCompensationThatSucceedsAfterTheSagaParkedResumesItAndRepairsAreRefused() throws Exception {
+        Bank a = bank("a").start();
+        Bank b = bank("b");
+        CountDownLatch release = new CountDownLatch(1);
+        b.interceptors.put("ReverseCredit", command -> {
+            release.await(60, TimeUnit.SECONDS);
+            return null;
+        });
+        b.start();
+        SagaDefinition<Transfer> definition = TransferSaga.builder(type)
+                .timeout("credit", Duration.ofSeconds(1))
+                .retry("credit", RetryPolicy.exponential(2, Duration.ofMillis(100), Duration.ofMillis(100)))
+                .build();
+        SagaOrchestrator orchestrator = orchestrator(definition);
+        // 100 in account A: the debit takes it all, the fee of 5 is refused.
+        Transfer transfer = transfer(a, 100, b, 0L, 100);
+
+        UUID id = orchestrator.begin(db.dataSource(), definition, transfer);
+        awaitState(orchestrator, id, SagaState.PARKED);
+        release.countDown();
+
+        awaitState(orchestrator, id, SagaState.COMPENSATED);
+        assertThat(events(orchestrator, id)).containsSubsequence("credit:PARKED", "credit:LATE_COMPENSATION_SUCCEEDED",
+                "debit:COMPENSATION_SENT", "debit:COMPENSATED", "debit:ENDED_COMPENSATED");
+        assertThatThrownBy(() -> orchestrator.admin().markCompensated(id, "reversed by hand"))
+                .isInstanceOf(IllegalStateException.class);
+        assertThatThrownBy(() -> orchestrator.admin().retryCompensation(id))
+                .isInstanceOf(IllegalStateException.class);
+        assertThat(b.ledger(id)).isEqualTo(Map.of("Credit", 1L, "ReverseCredit", 1L));
+        assertThat(a.ledger(id)).isEqualTo(Map.of("Debit", 1L, "Refund", 1L));
+        assertThat(b.balance(transfer.toAccount())).isZero();
+        assertThat(a.balance(transfer.fromAccount())).isEqualTo(100);
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Item 7: a refusal leaves nothing behind
+
+    /** Bank b's credit handler writes, then refuses: its writes must roll back, its refusal must count. */
+    @Test
+    void aHandlerThatWritesThenRefusesLeavesNoEffectAndItsRefusalIsStored() throws Exception {
+        Bank a = bank("a").start();
+        Bank b = bank("b");
+        b.refuseAfterWriting.add("Credit");
+        b.start();
+        SagaDefinition<Transfer> definition = TransferSaga.definition(type);
+        SagaOrchestrator orchestrator = orchestrator(definition);
+        Transfer transfer = transfer(a, 1000, b, 0L, 100);
+
+        UUID id = orchestrator.begin(db.dataSource(), definition, transfer);
+        SagaInstance ended = awaitState(orchestrator, id, SagaState.COMPENSATED);
+
+        assertThat(ended.lastError()).isEqualTo("limit exceeded after writing");
+        assertThat(b.handled).hasValue(1);
+        assertThat(b.ledger(id)).as("the refused credit's writes").isEmpty();
+        assertThat(b.balance(transfer.toAccount())).isZero();
+        assertThat(a.ledger(id)).isEqualTo(Map.of("Debit", 1L, "Refund", 1L));
+        assertThat(a.balance(transfer.fromAccount())).isEqualTo(1000);
+        assertThat(storedReply(b.name, id, 1, "FORWARD")).isEqualTo("FAILURE limit exceeded after writing");
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Item 6: begin with a business key
+
+    /**
+     * The caller's commit succeeded but the caller did not learn it (a dropped connection) and retries
+     * the request: the keyed begin returns the first saga and starts no second one.
+     */
+    @Test
+    void aBeginRetriedWithTheSameKeyStartsOneSagaAndReturnsItsId() throws Exception {
+        Bank a = bank("a").start();
+        Bank b = bank("b").start();
+        SagaDefinition<Transfer> definition = TransferSaga.definition(type);
+        SagaOrchestrator orchestrator = orchestrator(definition);
+        Transfer transfer = transfer(a, 1000, b, 0L, 100);
+
+        UUID first = orchestrator.begin(db.dataSource(), definition, transfer, "transfer-" + suffix);
+        UUID retried = orchestrator.begin(db.dataSource(), definition, transfer, "transfer-" + suffix);
+        UUID other = orchestrator.begin(db.dataSource(), definition, transfer, "transfer-" + suffix + "-2");
+
+        assertThat(retried).isEqualTo(first);
+        assertThat(other).isNotEqualTo(first);
+        awaitState(orchestrator, first, SagaState.COMPLETED);
+        awaitState(orchestrator, other, SagaState.COMPLETED);
+        assertThat(orchestrator.admin().list(null, type, null, 10)).extracting(SagaInstance::id)
+                .containsExactlyInAnyOrder(first, other);
+        assertThat(a.ledger(first)).isEqualTo(Map.of("Debit", 1L, "ChargeFee", 1L));
+        assertThat(b.ledger(first)).isEqualTo(Map.of("Credit", 1L));
+        assertThat(a.balance(transfer.fromAccount())).isEqualTo(1000 - 2 * 105);
+        assertThatThrownBy(() -> orchestrator.begin(db.dataSource(), definition, transfer, " "))
+                .isInstanceOf(IllegalArgumentException.class);
+    }
+
+    /** Two requests with the same key at once: the second waits for the first's commit, then gets its saga. */
+    @Test
+    void twoConcurrentBeginsWithTheSameKeyStartOneSaga() throws Exception {
+        Bank a = bank("a").start();
+        Bank b = bank("b").start();
+        SagaDefinition<Transfer> definition = TransferSaga.definition(type);
+        SagaOrchestrator orchestrator = orchestrator(definition);
+        Transfer transfer = transfer(a, 1000, b, 0L, 100);
+        String key = "transfer-" + suffix;
+
+        try (Connection first = db.openConnection(); Connection second = db.openConnection()) {
+            first.setAutoCommit(false);
+            second.setAutoCommit(false);
+            int secondPid = backendPid(second);
+            UUID firstId = orchestrator.begin(first, definition, transfer, key);
+            CompletableFuture<UUID> secondId = CompletableFuture.supplyAsync(() -> {
+                UUID id = orchestrator.begin(second, definition, transfer, key);
+                try {
+                    second.commit();
+                } catch (SQLException e) {
+                    throw new IllegalStateException(e);
+                }
+                return id;
+            });
+            await().atMost(WAIT).until(() -> waitsForALock(secondPid));
+            assertThat(secondId).isNotDone();
+            first.commit();
+
+            assertThat(secondId.get(30, TimeUnit.SECONDS)).isEqualTo(firstId);
+            awaitState(orchestrator, firstId, SagaState.COMPLETED);
+        }
+        assertThat(orchestrator.admin().list(null, type, null, 10)).hasSize(1);
+        UUID id = orchestrator.admin().list(null, type, null, 10).get(0).id();
+        assertThat(a.ledger(id)).isEqualTo(Map.of("Debit", 1L, "ChargeFee", 1L));
+        assertThat(b.ledger(id)).isEqualTo(Map.of("Credit", 1L));
+        assertThat(a.balance(transfer.fromAccount())).isEqualTo(895);
+        assertThat(b.balance(transfer.toAccount())).isEqualTo(100);
+    }
+
+    private static int backendPid(Connection connection) throws SQLException {
+        try (PreparedStatement query = connection.prepareStatement("SELECT pg_backend_pid()");
+             ResultSet rows = query.executeQuery()) {
+            rows.next();
+            return rows.getInt(1);
+        }
+    }
+
+    private boolean waitsForALock(int pid) throws SQLException {
+        try (Connection connection = db.openConnection();
+             PreparedStatement query = connection.prepareStatement(
+                     "SELECT wait_event_type = 'Lock' FROM pg_stat_activity WHERE pid = ?")) {
+            query.setInt(1, pid);
+            try (ResultSet rows = query.executeQuery()) {
+                return rows.next() && rows.getBoolean(1);
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Fixture
+
+    private String storedReply(String participant, UUID sagaId, int step, String kind) throws SQLException {
+        try (Connection connection = db.openConnection();
+             PreparedStatement query = connection.prepareStatement("SELECT outcome || ' ' || coalesce(reason, '') "
+                     + "FROM saga_participant_reply WHERE participant = ? AND saga_id = ? AND step_index = ? AND kind = ?")) {
+            query.setString(1, participant);
+            query.setObject(2, sagaId);
+            query.setInt(3, step);
+            query.setString(4, kind);
+            try (ResultSet rows = query.executeQuery()) {
+                return rows.next() ? rows.getString(1) : null;
+            }
+        }
+    }
+
+    private SagaOrchestrator orchestrator(SagaDefinition<?>... definitions) {
+        String service = "orch-" + suffix;
+        createTopics(TOPIC_PREFIX + SagaMessages.replyChannel(service));
+        SagaOrchestrator.Builder builder = SagaOrchestrator.builder()
+                .service(service)
+                .dataSource(db.dataSource())
+                .bootstrapServers(kafka.bootstrapServers())
+                .timerInterval(Duration.ofMillis(100));
+        for (SagaDefinition<?> definition : definitions) {
+            builder.definition(definition);
+        }
+        SagaOrchestrator orchestrator = builder.build();
+        closeAfterTest.add(orchestrator);
+        return orchestrator.start();
+    }
+
+    private Bank bank(String letter) {
+        Bank bank = new Bank("bank-" + letter + "-" + suffix);
+        createTopics(TOPIC_PREFIX + SagaMessages.commandChannel(bank.name));
+        return bank;
+    }
+
+    private Transfer transfer(Bank from, long fromBalance, Bank to, Long toBalance, long amount) {
+        String fromAccount = "A-" + suffix;
+        String toAccount = "B-" + suffix;
+        from.open(fromAccount, fromBalance);
+        if (toBalance != null) {
+            to.open(toAccount, toBalance);
+        }
+        return new Transfer("t-" + suffix, from.name, fromAccount, to.name, toAccount, amount, 5, null);
+    }
+
+    private void createTopics(String... names) {
+        try {
+            kafka.admin().createTopics(java.util.Arrays.stream(names).map(n -> new NewTopic(n, 3, (short) 1)).toList())
+                    .all().get(30, TimeUnit.SECONDS);
+        } catch (ExecutionException e) {
+            if (!(e.getCause() instanceof TopicExistsException)) {
+                throw new IllegalStateException(e);
+            }
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** Waits until the saga is in one of {@code expected}; fails with its history if it does not get there. */
+    private SagaInstance awaitState(SagaOrchestrator orchestrator, UUID id, SagaState... expected) {
+        List<SagaState> wanted = List.of(expected);
+        try {
+            return await().atMost(WAIT).pollInterval(Duration.ofMillis(100))
+                    .until(() -> orchestrator.admin().find(id).orElseThrow(), found -> wanted.contains(found.state()));
+        } catch (org.awaitility.core.ConditionTimeoutException e) {
+            SagaInstance now = orchestrator.admin().find(id).orElseThrow();
+            throw new AssertionError("saga " + id + " is " + now.state() + " (" + now.lastError() + "), not " + wanted
+                    + "; history " + events(orchestrator, id), e);
+        }
+    }
+
+    private static List<String> events(SagaOrchestrator orchestrator, UUID id) {
+        return orchestrator.admin().history(id).stream().map(e -> e.stepName() + ":" + e.event()).toList();
+    }
+
+    /** What a test makes a handler do before its business logic; null carries on. */
+    @FunctionalInterface
+    interface Interceptor {
+        Reply intercept(SagaCommand command) throws Exception;
+    }
+
+    /** A bank over the shared {@code account} table, recording each effect as a ledger row. */
+    private final class Bank implements AutoCloseable {
+        final String name;
+        final Map<String, Interceptor> interceptors = new ConcurrentHashMap<>();
+        final List<String> refuseAfterWriting = new ArrayList<>();
+        /** Handler calls that got past the interceptor (committed or not). */
+        final AtomicInteger handled = new AtomicInteger();
+        RetryPolicy retry = RetryPolicy.defaults();
+        SagaParticipant participant;
+
+        Bank(String name) {
+            this.name = name;
+        }
+
+        Bank start() {
+            SagaParticipant.Builder builder = SagaParticipant.builder()
+                    .name(name)
+                    .dataSource(db.dataSource())
+                    .bootstrapServers(kafka.bootstrapServers())
+                    .retry(retry);
+            for (String command : List.of("Debit", "Refund", "Credit", "ReverseCredit", "ChargeFee", "RefundFee")) {
+                builder.handle(command, this::handle);
+            }
+            participant = builder.build().start();
+            closeAfterTest.add(this);
+            return this;
+        }
+
+        @Override
+        public void close() {
+            if (participant != null) {
+                participant.close();
+            }
+        }
+
+        private Reply handle(SagaCommand command, MessageContext context) throws Exception {
+            Interceptor interceptor = interceptors.get(command.type());
+            if (interceptor != null) {
+                Reply intercepted = interceptor.intercept(command);
+                if (intercepted != null) {
+                    return intercepted;
+                }
+            }
+            Movement movement = context.payload(Movement.class);
+            Connection connection = context.connection();
+            Long balance = balance(connection, movement.account());
+            long delta = switch (command.type()) {
+                case "Debit", "ChargeFee", "ReverseCredit" -> -movement.amount();
+                default -> movement.amount();
+            };
+            if (balance == null || balance + delta < 0) {
+                handled.incrementAndGet();
+                return Reply.failure("insufficient funds in " + movement.account());
+            }
+            try (PreparedStatement update = connection.prepareStatement(
+                    "UPDATE account SET balance = balance + ? WHERE id = ?")) {
+                update.setLong(1, delta);
+                update.setString(2, movement.account());
+                update.executeUpdate();
+            }
+            try (PreparedStatement insert = connection.prepareStatement(
+                    "INSERT INTO ledger (saga_id, kind, account, amount) VALUES (?, ?, ?, ?)")) {
+                insert.setObject(1, command.sagaId());
+                insert.setString(2, command.type());
+                insert.setString(3, movement.account());
+                insert.setLong(4, movement.amount());
+                insert.executeUpdate();
+            }
+            handled.incrementAndGet();
+            if (refuseAfterWriting.contains(command.type())) {
+                return Reply.failure("limit exceeded after writing");
+            }
+            return command.type().equals("Debit") ? Reply.success("{\"ref\": \"ref-" + command.sagaId() + "\"}")
+                    : Reply.success();
+        }
+
+        void open(String account, long balance) {
+            db.execute("INSERT INTO account (id, balance) VALUES ('" + account + "', " + balance + ")");
+        }
+
+        long balance(String account) throws SQLException {
+            try (Connection connection = db.openConnection()) {
+                Long balance = balance(connection, account);
+                assertThat(balance).as("account %s", account).isNotNull();
+                return balance;
+            }
+        }
+
+        /** Effects recorded for a saga at this bank: ledger kind (the command type) to count. */
+        Map<String, Long> ledger(UUID sagaId) throws SQLException {
+            Map<String, Long> counts = new TreeMap<>();
+            try (Connection connection = db.openConnection();
+                 PreparedStatement query = connection.prepareStatement("SELECT kind, count(*) FROM ledger l "
+                         + "JOIN account a ON a.id = l.account WHERE l.saga_id = ? AND a.id LIKE ? GROUP BY kind")) {
+                query.setObject(1, sagaId);
+                query.setString(2, (name.startsWith("bank-a") ? "A-" : "B-") + "%");
+                try (ResultSet rows = query.executeQuery()) {
+                    while (rows.next()) {
+                        counts.put(rows.getString(1), rows.getLong(2));
+                    }
+                }
+            }
+            return counts;
+        }
+
+        private Long balance(Connection connection, String account) throws SQLException {
+            try (PreparedStatement query = connection.prepareStatement(
+                    "SELECT balance FROM account WHERE id = ? FOR UPDATE")) {
+                query.setString(1, account);
+                try (ResultSet rows = query.executeQuery()) {
+                    return rows.next() ? rows.getLong(1) : null;
+                }
+            }
+        }
+    }
+}
