@@ -79,8 +79,10 @@ class ChaosIT {
 
     /**
      * The backlog a first start publishes from its snapshot: every row once, and per key in commit order
-     * (rows of one key written in one transaction too). A test of its own, since the relay reads the
-     * snapshot {@code ORDER BY created_at, id}, and rows of one transaction share {@code created_at}.
+     * (rows of one key written in one transaction too). The relay reads the snapshot {@code ORDER BY
+     * created_at, id}: transactions of one key committed one after another by their start, the rows of
+     * one transaction by id, which is their write order for ids like the outbox's own (time-ordered,
+     * increasing per process), as the writers here use.
      */
     @Test
     void backlogOfTheFirstStartArrivesInCommitOrderPerKey() throws Exception {

@@ -4,6 +4,7 @@ import static org.awaitility.Awaitility.await;
 
 import dev.outboxsaga.core.Outbox;
 import dev.outboxsaga.core.OutboxMessage;
+import dev.outboxsaga.core.internal.Uuids;
 import java.io.StringReader;
 import java.sql.Array;
 import java.sql.Connection;
@@ -232,7 +233,7 @@ final class OutboxWriters implements AutoCloseable {
             List<Row> rows = new ArrayList<>(size);
             for (int i = 0; i < size; i++) {
                 String key = keys.get(random.nextInt(keys.size()));
-                rows.add(new Row(UUID.randomUUID(), key, sequences.merge(key, 1, Integer::sum), issued.incrementAndGet(),
+                rows.add(new Row(Uuids.timeOrdered(), key, sequences.merge(key, 1, Integer::sum), issued.incrementAndGet(),
                         via + " of " + size));
             }
             return rows;
