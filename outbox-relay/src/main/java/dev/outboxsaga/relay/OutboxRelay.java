@@ -88,6 +88,8 @@ public final class OutboxRelay implements Runnable, Closeable {
     private volatile String failure;
     private volatile long leaseEpoch;
     private volatile boolean streaming;
+    /** Since when this leader has not been streaming (start-up, snapshot, engine restarts); 0 while it streams. */
+    private volatile long notStreamingSince;
     /** A misconfiguration seen by the last attempt, reported by {@code /health} while the relay tries again. */
     private volatile String problem;
     private int misconfiguredAttempts;
@@ -118,8 +120,14 @@ public final class OutboxRelay implements Runnable, Closeable {
 
     public RelayStatus status() {
         String reported = failure != null ? failure : streaming ? null : problem;
+        // A leader that does not stream publishes nothing while rows may be waiting: count that time as lag.
+        long since = notStreamingSince;
+        long lag = metrics.lagMillis();
+        if (role == RelayStatus.Role.LEADER && !streaming && since != 0) {
+            lag = Math.max(lag, TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - since));
+        }
         return new RelayStatus(role, config.instanceId(), leaseEpoch, streaming, metrics.publishedCount(), metrics.transactions(),
-                metrics.parkedCount(), metrics.lagMillis(), metrics.retainedWal(), reported);
+                metrics.parkedCount(), lag, metrics.retainedWal(), reported);
     }
 
     /**
@@ -147,6 +155,7 @@ public final class OutboxRelay implements Runnable, Closeable {
                     continue;
                 }
                 leaseEpoch = lease.epoch();
+                notStreamingSince = System.nanoTime();
                 role = RelayStatus.Role.LEADER;
                 metrics.leader(true);
                 LOG.info("relay {} ({}) is leader, lease epoch {}, held as {}", config.name(), config.instanceId(),
@@ -545,6 +554,7 @@ public final class OutboxRelay implements Runnable, Closeable {
                     @Override
                     public void taskStarted() {
                         streaming = true;
+                        notStreamingSince = 0;
                         LOG.info("relay {} ({}) is streaming from slot {}", config.name(), config.instanceId(),
                                 config.slotName());
                     }
@@ -552,6 +562,7 @@ public final class OutboxRelay implements Runnable, Closeable {
                     @Override
                     public void taskStopped() {
                         streaming = false;
+                        notStreamingSince = System.nanoTime();
                     }
                 })
                 .notifying(handler)
@@ -586,6 +597,7 @@ public final class OutboxRelay implements Runnable, Closeable {
             stoppedByUs = true;
         } finally {
             streaming = false;
+            notStreamingSince = System.nanoTime();
             executor.shutdown();
             // A close that reaches the engine while it is still starting its task is lost (the engine goes
             // on to poll), so close again until it has stopped.
