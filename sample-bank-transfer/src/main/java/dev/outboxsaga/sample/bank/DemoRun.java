@@ -307,11 +307,12 @@ public final class DemoRun implements AutoCloseable {
         }
         long suppressed = transfers.orchestrator().replyStats().duplicates()
                 + bankA.participant().consumer().stats().duplicates() + bankB.participant().consumer().stats().duplicates();
+        List<String> violations = ledgerViolations();
         return new DemoResult(transferCount, byState, stuck, seconds, latencies, compensations,
-                duplicator == null ? 0 : duplicator.injected(), suppressed, misappliedTransfers(), before, money(),
+                duplicator == null ? 0 : duplicator.injected(), suppressed, violations.size(), before, money(),
                 scalar(bankA.dataSource(), "SELECT count(*) FROM account WHERE balance < 0")
                         + scalar(bankB.dataSource(), "SELECT count(*) FROM account WHERE balance < 0"),
-                refusals, timelines(), unfinished());
+                refusals, timelines(), unfinished(), violations.stream().limit(10).toList());
     }
 
     private List<String> unfinished() {
@@ -322,41 +323,35 @@ public final class DemoRun implements AutoCloseable {
     }
 
     /**
-     * Transfers whose ledgers show money moved more often than the outcome allows: a completed
-     * transfer moves its amount out of the source and into the destination once; any other outcome
-     * nets to zero at both banks.
+     * The transfers whose ledgers differ from what their outcome allows ({@link LedgerCheck}): a
+     * missing movement, and an extra one (a command applied twice), both count.
      */
-    private long misappliedTransfers() throws SQLException {
-        Map<String, Long> net = new HashMap<>();
+    private List<String> ledgerViolations() throws SQLException {
+        List<LedgerCheck.Leg> legs = new ArrayList<>();
         for (Bank bank : List.of(bankA, bankB)) {
             try (Connection connection = bank.dataSource().getConnection(); Statement statement = connection.createStatement();
-                 ResultSet rows = statement.executeQuery("SELECT transfer_id, sum(CASE kind WHEN 'DEBIT' THEN -amount "
-                         + "WHEN 'REFUND' THEN amount WHEN 'CREDIT' THEN amount ELSE -amount END), "
-                         + "sum(CASE kind WHEN 'DEBIT' THEN amount ELSE 0 END) FROM ledger GROUP BY transfer_id")) {
+                 ResultSet rows = statement.executeQuery("SELECT transfer_id, kind, account, amount FROM ledger")) {
                 while (rows.next()) {
-                    String key = rows.getString(1);
-                    net.merge(key + "/net", rows.getLong(2), Long::sum);
-                    net.merge(key + "/debited", rows.getLong(3), Long::sum);
+                    legs.add(new LedgerCheck.Leg(bank.name(), rows.getString(1), rows.getString(2), rows.getString(3),
+                            rows.getLong(4)));
                 }
             }
         }
-        long misapplied = 0;
+        Map<String, Transfer> started = new HashMap<>();
+        Map<String, String> outcomes = new HashMap<>();
         try (Connection connection = transfers.dataSource().getConnection(); Statement statement = connection.createStatement();
-             ResultSet rows = statement.executeQuery("SELECT t.id, t.amount, s.state FROM transfer t JOIN saga_instance s "
-                     + "ON s.id = t.saga_id")) {
+             ResultSet rows = statement.executeQuery("SELECT t.id, t.from_bank, t.from_account, t.to_bank, t.to_account, "
+                     + "t.amount, s.state FROM transfer t LEFT JOIN saga_instance s ON s.id = t.saga_id")) {
             while (rows.next()) {
-                String id = rows.getString(1);
-                long amount = rows.getLong(2);
-                String state = rows.getString(3);
-                long totalNet = net.getOrDefault(id + "/net", 0L);
-                long debited = net.getOrDefault(id + "/debited", 0L);
-                boolean ok = totalNet == 0 && (state.equals("COMPLETED") ? debited == amount : debited <= amount);
-                if (!ok && (state.equals("COMPLETED") || state.equals("COMPENSATED") || state.equals("FAILED"))) {
-                    misapplied++;
+                Transfer transfer = new Transfer(rows.getString(1), rows.getString(2), rows.getString(3),
+                        rows.getString(4), rows.getString(5), rows.getLong(6));
+                started.put(transfer.id(), transfer);
+                if (rows.getString(7) != null) {
+                    outcomes.put(transfer.id(), rows.getString(7));
                 }
             }
         }
-        return misapplied;
+        return LedgerCheck.violations(started, outcomes, legs);
     }
 
     private List<DemoResult.Timeline> timelines() throws SQLException {
