@@ -51,6 +51,35 @@ public final class DemoRun implements AutoCloseable {
     private Duplicator duplicator;
 
     private final boolean ownsServers;
+    private Launcher launcher;
+
+    /**
+     * Runs the relays and bank a's participant somewhere else than in this JVM: the crash test puts each
+     * in a JVM of its own, to kill it with SIGKILL.
+     */
+    interface Launcher {
+        /** Starts the relay {@code name} on these {@link RelayConfig} properties. */
+        void relay(String name, Map<String, String> properties);
+
+        /** Starts the participant of bank {@code name} on these properties (see {@link #bankProperties}). */
+        void bank(String name, Map<String, String> properties);
+    }
+
+    /** Keys of the properties a {@link Launcher} gets for a bank. */
+    static final String BANK_NAME = "bank.name";
+    static final String BANK_DATABASE_URL = "bank.database.url";
+    static final String BANK_DATABASE_USER = "bank.database.user";
+    static final String BANK_DATABASE_PASSWORD = "bank.database.password";
+    static final String BANK_KAFKA = "bank.kafka.bootstrap.servers";
+    static final String BANK_SEED = "bank.seed";
+    static final String BANK_LATE_BY_MS = "bank.late.by.ms";
+    static final String BANK_FAULTS = "bank.faults";
+
+    /** Before {@link #start()}: relays and bank a's participant run through {@code launcher}, not in this JVM. */
+    DemoRun launcher(Launcher launcher) {
+        this.launcher = launcher;
+        return this;
+    }
 
     public DemoRun(DemoOptions options, PrintStream out) {
         this.options = options.validate();
@@ -92,7 +121,11 @@ public final class DemoRun implements AutoCloseable {
         startRelay("transfers", transfers.dataSource());
         startRelay("bank-a", bankA.dataSource());
         startRelay("bank-b", bankB.dataSource());
-        bankA.start();
+        if (launcher == null) {
+            bankA.start();
+        } else {
+            launcher.bank("bank-a", bankProperties(bankA.name(), "bank_a", lateBy, options.seed() + 1));
+        }
         bankB.start();
         transfers.start();
         awaitStreaming(Duration.ofSeconds(90));
@@ -109,7 +142,8 @@ public final class DemoRun implements AutoCloseable {
     /** Transfers start once every relay reads its WAL, so that no saga times out on a relay still starting. */
     private void awaitStreaming(Duration patience) {
         long deadline = System.nanoTime() + patience.toNanos();
-        while (!relays.values().stream().allMatch(relay -> relay.status().streaming())) {
+        while (!(launcher == null ? relays.values().stream().allMatch(relay -> relay.status().streaming())
+                : launchedRelays.entrySet().stream().allMatch(e -> slotActive(e.getKey(), e.getValue())))) {
             if (System.nanoTime() > deadline) {
                 throw new IllegalStateException("the relays did not start streaming within " + patience.toSeconds() + " s");
             }
@@ -140,18 +174,60 @@ public final class DemoRun implements AutoCloseable {
         return pool;
     }
 
+    private final Map<String, RelayConfig> launchedRelays = new LinkedHashMap<>();
+
     private void startRelay(String name, DataSource dataSource) {
         TestDatabase database = databases.get(name.replace('-', '_'));
-        RelayConfig config = RelayConfig.builder()
-                .set(RelayConfig.NAME, "demo-" + name + "-" + runId)
-                .set(RelayConfig.DATABASE_URL, database.jdbcUrl())
-                .set(RelayConfig.DATABASE_USER, database.username())
-                .set(RelayConfig.DATABASE_PASSWORD, database.password())
-                .set(RelayConfig.KAFKA_BOOTSTRAP_SERVERS, kafka.bootstrapServers())
-                .set(RelayConfig.METRICS_PORT, -1)
-                .set(RelayConfig.HEARTBEAT_INTERVAL_MS, 2000)
-                .build();
-        startRelay(name, config);
+        Map<String, String> properties = new LinkedHashMap<>();
+        properties.put(RelayConfig.NAME, "demo-" + name + "-" + runId);
+        properties.put(RelayConfig.DATABASE_URL, database.jdbcUrl());
+        properties.put(RelayConfig.DATABASE_USER, database.username());
+        properties.put(RelayConfig.DATABASE_PASSWORD, database.password());
+        properties.put(RelayConfig.KAFKA_BOOTSTRAP_SERVERS, kafka.bootstrapServers());
+        properties.put(RelayConfig.METRICS_PORT, "-1");
+        properties.put(RelayConfig.HEARTBEAT_INTERVAL_MS, "2000");
+        if (launcher != null) {
+            // A relay killed with SIGKILL leaves its lease behind: let its successor take over soon.
+            properties.put(RelayConfig.LEASE_TTL_MS, "1000");
+            properties.put(RelayConfig.LEASE_RENEW_MS, "250");
+        }
+        RelayConfig.Builder config = RelayConfig.builder();
+        properties.forEach(config::set);
+        if (launcher != null) {
+            launchedRelays.put(name, config.build());
+            launcher.relay(name, properties);
+        } else {
+            startRelay(name, config.build());
+        }
+    }
+
+    /** Whether a relay started through the launcher streams: its replication slot is in use. */
+    private boolean slotActive(String name, RelayConfig config) {
+        TestDatabase database = databases.get(name.replace('-', '_'));
+        try (Connection connection = database.openConnection();
+             PreparedStatement query = connection.prepareStatement(
+                     "SELECT active FROM pg_replication_slots WHERE slot_name = ?")) {
+            query.setString(1, config.slotName());
+            try (ResultSet rows = query.executeQuery()) {
+                return rows.next() && rows.getBoolean(1);
+            }
+        } catch (SQLException e) {
+            return false;
+        }
+    }
+
+    private Map<String, String> bankProperties(String bankName, String database, Duration lateBy, long seed) {
+        TestDatabase db = databases.get(database);
+        Map<String, String> properties = new LinkedHashMap<>();
+        properties.put(BANK_NAME, bankName);
+        properties.put(BANK_DATABASE_URL, db.jdbcUrl());
+        properties.put(BANK_DATABASE_USER, db.username());
+        properties.put(BANK_DATABASE_PASSWORD, db.password());
+        properties.put(BANK_KAFKA, kafka.bootstrapServers());
+        properties.put(BANK_SEED, Long.toString(seed));
+        properties.put(BANK_LATE_BY_MS, Long.toString(lateBy.toMillis()));
+        properties.put(BANK_FAULTS, options.faults().toString());
+        return properties;
     }
 
     private void startRelay(String name, RelayConfig config) {
