@@ -183,6 +183,10 @@ class SagaIntegrationTest {
                 .isEqualTo(new Movement(transfer.toAccount(), 100, a.name + "-ref-" + id)));
 
         assertThat(orchestrator.replyStats().processed()).isEqualTo(3);
+        for (Bank bank : List.of(a, b)) {
+            assertThat(bank.participant.consumer().stats().retries()).as("retries at %s", bank.name).isZero();
+            assertThat(bank.participant.consumer().deadLetters().countParked()).as("parked at %s", bank.name).isZero();
+        }
         assertThat(orchestrator.admin().countByState().get(SagaState.COMPLETED)).isPositive();
         assertThat(orchestrator.admin().list(SagaState.COMPLETED, type, null, 10)).extracting(SagaInstance::id)
                 .containsExactly(id);
@@ -532,6 +536,7 @@ class SagaIntegrationTest {
         assertThat(b.balance(transfer.toAccount())).isEqualTo(100);
         assertThat(orchestrator.admin().find(id)).get().extracting(SagaInstance::state).isEqualTo(SagaState.COMPLETED);
         assertThat(a.participant.consumer().deadLetters().countParked()).isZero();
+        assertThat(b.participant.consumer().deadLetters().countParked()).isZero();
         assertThat(orchestrator.replyConsumer().deadLetters().countParked()).isZero();
     }
 
