@@ -239,7 +239,10 @@ public final class DemoRun implements AutoCloseable {
         relayThreads.add(thread);
     }
 
-    /** Stops the relay of {@code name} and starts a new one on the same configuration (the test of a relay crash). */
+    /**
+     * Stops the relay of {@code name} in this JVM and starts a new one on the same configuration: an
+     * orderly restart, not a crash (for that, the test runs relays through a {@link Launcher} and kills them).
+     */
     public void restartRelay(String name) throws InterruptedException {
         OutboxRelay old = relays.get(name);
         old.close();
@@ -247,7 +250,10 @@ public final class DemoRun implements AutoCloseable {
         startRelay(name, old.config());
     }
 
-    /** Closes a bank's participant and starts a new one (the test of a participant crash). */
+    /**
+     * Closes a bank's participant in this JVM and starts a new one: an orderly restart, not a crash (for
+     * that, the test runs bank a through a {@link Launcher} and kills it).
+     */
     public void restartBank(String name) {
         Bank old = name.equals("bank-a") ? bankA : bankB;
         old.close();
