@@ -10,7 +10,11 @@ CREATE TABLE IF NOT EXISTS inventory_item (
 );
 
 -- What each saga step reserved, so that its compensation gives back exactly that. One row per
--- (saga, step): a saga may reserve in more than one of its steps.
+-- (saga, step): a saga may reserve in more than one of its steps. The primary key is the business
+-- identity Release looks the reservation up by; it is not what makes a command take effect once
+-- (SagaParticipant's inbox and stored reply do). A second Reserve of one step would fail on it, be
+-- retried and land in the dead-letter table: watch that table, and the template's tests assert it
+-- stays empty.
 CREATE TABLE IF NOT EXISTS inventory_reservation (
     saga_id      uuid         NOT NULL,
     step_index   integer      NOT NULL,

@@ -101,6 +101,24 @@ class InboxConsumerTest {
         return scalar("SELECT count(*) FROM applied");
     }
 
+    /**
+     * Waits until {@link #applied()} has not changed for two seconds: a message applied a second time
+     * (a redelivery after the rebalance) would come after the expected count was reached.
+     */
+    private void awaitQuiet() {
+        long[] last = {-1};
+        long[] since = {System.nanoTime()};
+        await().atMost(PATIENCE).pollInterval(Duration.ofMillis(200)).until(() -> {
+            long now = applied();
+            if (now != last[0]) {
+                last[0] = now;
+                since[0] = System.nanoTime();
+                return false;
+            }
+            return System.nanoTime() - since[0] >= java.util.concurrent.TimeUnit.SECONDS.toNanos(2);
+        });
+    }
+
     private long scalar(String sql) {
         return db.jdbi().withHandle(h -> h.createQuery(sql).mapTo(Long.class).one());
     }
@@ -293,6 +311,7 @@ class InboxConsumerTest {
             }
         }
         await().atMost(PATIENCE).until(() -> applied() >= (long) keys * perKey);
+        awaitQuiet();
         assertThat(applied()).isEqualTo((long) keys * perKey);
         assertThat(scalar("SELECT count(DISTINCT message_id) FROM applied")).isEqualTo((long) keys * perKey);
         for (int k = 0; k < keys; k++) {

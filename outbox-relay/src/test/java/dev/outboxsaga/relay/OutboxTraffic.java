@@ -165,10 +165,16 @@ final class OutboxTraffic implements AutoCloseable {
         return rows.stream().allMatch(row -> distinct.contains(row.id()));
     }
 
-    /** Reads until a poll of {@code quiet} brings nothing more (catches trailing duplicates). */
+    /**
+     * Reads until the reader stands at the end of every partition and a poll of {@code quiet} brings
+     * nothing more (catches trailing duplicates).
+     */
     void drain(Duration quiet) {
-        while (poll(quiet) > 0) {
-            // keep reading
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (poll(quiet) > 0 || !fixture.readerAtEnd()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("records still arriving after a minute of draining; " + received.size() + " read");
+            }
         }
     }
 

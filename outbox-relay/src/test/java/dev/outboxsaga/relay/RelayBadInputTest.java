@@ -54,6 +54,7 @@ class RelayBadInputTest extends RelayTestBase {
 
         List<ConsumerRecord<byte[], byte[]>> received = new ArrayList<>();
         await().atMost(PATIENCE).until(() -> fixture.readAll(received).size() >= 3);
+        fixture.drain(received);
         assertThat(received.stream().map(RelayFixture::id).toList()).containsExactly(before.id(), after.id(), last.id());
 
         await().atMost(PATIENCE).until(() -> parked().size() == 3);
@@ -93,6 +94,7 @@ class RelayBadInputTest extends RelayTestBase {
         List<ConsumerRecord<byte[], byte[]>> received = new ArrayList<>();
         await().atMost(PATIENCE).until(() -> fixture.readAll(received).size() >= 2);
         await().atMost(PATIENCE).until(() -> parked().size() == 1);
+        fixture.drain(received);
         assertThat(received.stream().map(RelayFixture::id).toList()).containsExactly(first.id(), second.id());
         assertThat((String) parked().get(0).get("reason")).contains("Kafka refused it").contains("RecordTooLargeException");
     }

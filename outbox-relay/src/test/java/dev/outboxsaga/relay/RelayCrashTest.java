@@ -120,29 +120,52 @@ class RelayCrashTest extends RelayTestBase {
     }
 
     /**
-     * Relays of every name share one positions topic of one partition. A relay killed inside a Kafka
-     * transaction leaves it open until an instance of the same name starts again, or for
-     * {@code transaction.timeout.ms} (the relay sets 5 minutes); meanwhile the partition's last stable
-     * offset stays at that transaction, and read_committed readers see nothing after it. A relay that
-     * restarts then must still resume from its own last commit, not republish what it published.
+     * Two relays configured with one positions topic ({@code positions.topic}; by default each relay has
+     * a topic of its own). A relay killed inside a Kafka transaction leaves it open until an instance of
+     * the same name starts again, or for {@code transaction.timeout.ms} (the relay sets 5 minutes);
+     * meanwhile the partition's last stable offset stays at that transaction, and read_committed readers
+     * see nothing after it, here none of this relay's positions. A relay that restarts then must not
+     * resume from a position it cannot see (and republish what it published): it waits until the
+     * other transaction ends, then resumes from its own last commit.
      */
     @Test
     void restartWhileAnotherRelayHasATransactionOpenOnThePositionsTopic() throws Exception {
+        String positionsTopic = fixture.config().build().positionsTopic();
         traffic.startWriters(2);
-        KafkaProducer<byte[], byte[]> otherRelay = openTransactionOnPositionsTopic("outbox-relay-other-" + fixture.relayName);
+        RelayProcess halting = fixture.startProcess("halt-after-12", FAST_LEASE,
+                "-Doutbox.relay.test.halt-after-commits=12");
+        await(halting.name() + " publishing").atMost(PUBLISHING_WITHIN).pollInterval(Duration.ZERO)
+                .failFast(halting + " exited before it published", () -> !halting.isAlive())
+                .until(() -> traffic.poll(Duration.ofMillis(100)) > 0);
+        // The other relay opens its transaction while this one goes on committing positions behind it.
+        String otherId = "outbox-relay-other-" + fixture.relayName;
+        KafkaProducer<byte[], byte[]> otherRelay = openTransactionOn(positionsTopic, otherId);
+        boolean otherOpen = true;
         try {
-            RelayProcess halting = fixture.startProcess("halt-after-3", FAST_LEASE,
-                    "-Doutbox.relay.test.halt-after-commits=3");
-            await(halting.name() + " halting after its commit 3").atMost(PUBLISHING_WITHIN).pollInterval(Duration.ZERO)
+            await(halting.name() + " halting after its commit 12").atMost(PUBLISHING_WITHIN).pollInterval(Duration.ZERO)
                     .until(() -> {
                         traffic.poll(Duration.ofMillis(100));
                         return !halting.isAlive();
                     });
             assertThat(halting.exitCode()).as("exit code of %s; log %s", halting, halting.logFile()).isEqualTo(137);
-            long issuedBeforeRestart = traffic.issued();
+            assertThat(positionsAfter(positionsTopic, otherId)).as("positions of %s committed behind the other "
+                    + "relay's open transaction (else this test tests nothing)", fixture.relayName).isPositive();
+
             RelayProcess restarted = fixture.startProcess("restarted", FAST_LEASE);
-            await("rows committed after the restart").atMost(PUBLISHING_WITHIN).pollInterval(Duration.ZERO)
-                    .until(() -> traffic.receivedBeyond(issuedBeforeRestart));
+            // While the other transaction hides this relay's positions, nothing may be published again.
+            traffic.pollFor(Duration.ofSeconds(10));
+            assertThat(traffic.received().stream().map(RelayFixture::id).toList())
+                    .as("records published while the positions were hidden").doesNotHaveDuplicates();
+            assertThat(restarted.isAlive()).as("%s alive; log %s", restarted, restarted.logFile()).isTrue();
+
+            // The other relay's next instance aborts its transaction (initTransactions); here, the test does.
+            otherRelay.abortTransaction();
+            otherOpen = false;
+            long issuedAfterAbort = traffic.issued();
+            await("rows committed after the other transaction ended").atMost(PUBLISHING_WITHIN)
+                    .pollInterval(Duration.ZERO)
+                    .failFast(restarted + " exited; see " + restarted.logFile(), () -> !restarted.isAlive())
+                    .until(() -> traffic.receivedBeyond(issuedAfterAbort));
             traffic.pollFor(Duration.ofSeconds(1));
             traffic.stopWriters();
             await("every committed row in Kafka").atMost(PUBLISHING_WITHIN).pollInterval(Duration.ZERO)
@@ -152,15 +175,48 @@ class RelayCrashTest extends RelayTestBase {
                     .forEach(line -> System.out.println("restarted relay: " + line));
             traffic.assertExactlyOnceInOrder();
         } finally {
-            otherRelay.abortTransaction();
+            if (otherOpen) {
+                otherRelay.abortTransaction();
+            }
             otherRelay.close();
         }
     }
 
-    /** A transactional producer with a transaction open on partition 0 of the positions topic, as a killed relay leaves it. */
-    private KafkaProducer<byte[], byte[]> openTransactionOnPositionsTopic(String transactionalId) throws Exception {
+    /**
+     * Read uncommitted: how many records of this relay's key follow the first record of
+     * {@code otherKey} in partition 0 of {@code topic}.
+     */
+    private long positionsAfter(String topic, String otherKey) {
+        java.util.Map<String, Object> config = new java.util.HashMap<>(fixture.kafka.consumerConfig("positions-" + otherKey));
+        config.put("isolation.level", "read_uncommitted");
+        config.remove("group.id");
+        org.apache.kafka.common.TopicPartition partition = new org.apache.kafka.common.TopicPartition(topic, 0);
+        long otherAt = -1;
+        long after = 0;
+        try (org.apache.kafka.clients.consumer.KafkaConsumer<byte[], byte[]> consumer =
+                new org.apache.kafka.clients.consumer.KafkaConsumer<>(config)) {
+            consumer.assign(List.of(partition));
+            consumer.seekToBeginning(List.of(partition));
+            long end = consumer.endOffsets(List.of(partition)).get(partition);
+            while (consumer.position(partition) < end) {
+                for (var record : consumer.poll(Duration.ofMillis(500))) {
+                    String key = new String(record.key(), StandardCharsets.UTF_8);
+                    if (key.equals(otherKey) && otherAt < 0) {
+                        otherAt = record.offset();
+                    } else if (key.equals(fixture.relayName) && otherAt >= 0) {
+                        after++;
+                    }
+                }
+            }
+        }
+        return after;
+    }
+
+    /** A transactional producer with a transaction open on partition 0 of {@code topic}, as a killed relay leaves it. */
+    private KafkaProducer<byte[], byte[]> openTransactionOn(String topic, String transactionalId) throws Exception {
         try {
-            fixture.kafka.admin().createTopics(List.of(new NewTopic(POSITIONS_TOPIC, 1, (short) 1)
+            // As the relay creates it (PositionLog.ensureTopic).
+            fixture.kafka.admin().createTopics(List.of(new NewTopic(topic, 1, (short) 1)
                     .configs(java.util.Map.of("cleanup.policy", "compact")))).all().get();
         } catch (ExecutionException e) {
             if (!(e.getCause() instanceof TopicExistsException)) {
@@ -175,12 +231,10 @@ class RelayCrashTest extends RelayTestBase {
         KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(config);
         producer.initTransactions();
         producer.beginTransaction();
-        producer.send(new ProducerRecord<>(POSITIONS_TOPIC, 0, transactionalId.getBytes(StandardCharsets.UTF_8),
+        producer.send(new ProducerRecord<>(topic, 0, transactionalId.getBytes(StandardCharsets.UTF_8),
                 "{\"offset\": null}".getBytes(StandardCharsets.UTF_8))).get();
         return producer;
     }
-
-    private static final String POSITIONS_TOPIC = "outbox-relay-positions";
 
     /** A restarted relay has a new instance id, so it waits for its predecessor's lease to expire: keep that short. */
     private static final java.util.Map<String, String> FAST_LEASE = java.util.Map.of(

@@ -27,6 +27,7 @@ class RelayEndToEndTest extends RelayTestBase {
 
         List<ConsumerRecord<byte[], byte[]>> received = new ArrayList<>();
         await().atMost(Duration.ofSeconds(60)).until(() -> fixture.readAll(received).size() >= expected.size());
+        fixture.drain(received);
         List<UUID> ids = received.stream().map(RelayFixture::id).toList();
         assertThat(ids).hasSameSizeAs(expected).containsExactlyInAnyOrderElementsOf(expected);
         assertThat(new HashSet<>(ids)).hasSameSizeAs(ids);

@@ -34,7 +34,7 @@ class RelayFirstStartTest extends RelayTestBase {
 
         fixture.start(fixture.config().set(RelayConfig.SNAPSHOT_MAX_ROWS, 30).build());
         await().atMost(Duration.ofSeconds(60)).until(() -> fixture.readAll(received).size() >= existing.size());
-        fixture.readAll(received, Duration.ofSeconds(2));
+        fixture.drain(received);
         List<UUID> ids = received.stream().map(RelayFixture::id).toList();
         assertThat(new LinkedHashSet<>(ids)).hasSameSizeAs(ids).containsExactlyInAnyOrderElementsOf(existing);
     }
@@ -72,6 +72,7 @@ class RelayFirstStartTest extends RelayTestBase {
         fixture.start(fixture.config().build());
         List<ConsumerRecord<byte[], byte[]>> received = new ArrayList<>();
         await().atMost(Duration.ofSeconds(60)).until(() -> fixture.readAll(received).size() >= 37);
+        fixture.drain(received);
         Map<String, List<UUID>> publishedByKey = new LinkedHashMap<>();
         for (ConsumerRecord<byte[], byte[]> record : received) {
             publishedByKey.computeIfAbsent(new String(record.key(), StandardCharsets.UTF_8), k -> new ArrayList<>())

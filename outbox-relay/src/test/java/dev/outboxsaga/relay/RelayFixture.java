@@ -11,12 +11,14 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.header.Header;
 
 /** What relay tests share: a migrated database, a unique aggregate type, a config, a read_committed reader. */
@@ -196,6 +198,38 @@ final class RelayFixture implements AutoCloseable {
             }
         }
         return sink;
+    }
+
+    /**
+     * Reads on until the reader stands at the end of every partition (read_committed: the last stable
+     * offset) and a poll of one second brings nothing more. Call it before asserting that nothing
+     * arrived twice: a test that stops reading once the expected count has arrived cannot see a
+     * duplicate published after it.
+     *
+     * @throws AssertionError when records keep coming for a minute
+     */
+    List<ConsumerRecord<byte[], byte[]>> drain(List<ConsumerRecord<byte[], byte[]>> sink) {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (true) {
+            int before = sink.size();
+            readAll(sink, Duration.ofSeconds(1));
+            if (sink.size() == before && readerAtEnd()) {
+                return sink;
+            }
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("records still arriving after a minute of draining; " + sink.size() + " read");
+            }
+        }
+    }
+
+    /** Whether the reader has read everything committed so far in each partition assigned to it. */
+    boolean readerAtEnd() {
+        if (reader == null || reader.assignment().isEmpty()) {
+            return false;
+        }
+        Set<TopicPartition> assigned = reader.assignment();
+        Map<TopicPartition, Long> end = reader.endOffsets(assigned);
+        return assigned.stream().allMatch(partition -> reader.position(partition) >= end.get(partition));
     }
 
     static String header(ConsumerRecord<byte[], byte[]> record, String name) {

@@ -38,6 +38,7 @@ class RelayInitTest extends RelayTestBase {
         fixture.start(config);
         List<ConsumerRecord<byte[], byte[]>> received = new ArrayList<>();
         await().atMost(Duration.ofSeconds(60)).until(() -> fixture.readAll(received).size() >= written.size());
+        fixture.drain(received);
         assertThat(received.stream().map(RelayFixture::id).toList()).containsExactlyElementsOf(written);
     }
 

@@ -93,6 +93,7 @@ class WireFormatTest extends RelayTestBase {
 
         List<ConsumerRecord<byte[], byte[]>> relayed = new ArrayList<>();
         await().atMost(Duration.ofSeconds(30)).until(() -> fixture.readAll(relayed).size() >= messages.size());
+        fixture.drain(relayed);
 
         Map<String, Expected> expected = new TreeMap<>();
         try (EventRouter<SourceRecord> router = new EventRouter<>()) {

@@ -2,6 +2,7 @@ package dev.outboxsaga.testkit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.sql.Connection;
 import java.sql.ResultSet;
@@ -15,6 +16,8 @@ class PostgresRestartTest {
 
     @Test
     void restartCutsConnectionsAndKeepsPortDataAndSlots(TestDatabase db, TestInfrastructure infra) throws Exception {
+        assumeTrue(infra.postgres() instanceof dev.outboxsaga.testkit.internal.EmbeddedPostgresServer,
+                "restarting PostgreSQL needs the embedded server");
         db.execute("CREATE TABLE kept (n int)");
         db.execute("INSERT INTO kept VALUES (42)");
         db.execute("SELECT pg_create_logical_replication_slot('kept_slot', 'pgoutput')");

@@ -2,6 +2,7 @@ package dev.outboxsaga.testkit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -31,9 +32,8 @@ class TestKafkaTest {
 
     @Test
     void brokerRunsTransactionProtocolVersion2(TestInfrastructure infra) {
-        if (infra.kafka() instanceof EmbeddedKafka embedded) {
-            assertThat(embedded.transactionVersion()).isEqualTo((short) 2);
-        }
+        assumeTrue(infra.kafka() instanceof EmbeddedKafka, "the transaction version is read from the embedded broker");
+        assertThat(((EmbeddedKafka) infra.kafka()).transactionVersion()).isEqualTo((short) 2);
     }
 
     @Test
@@ -56,9 +56,8 @@ class TestKafkaTest {
 
     @Test
     void restartedBrokerKeepsItsAddressAndTopics(TestInfrastructure infra, TestKafka kafka) {
-        if (!(infra.kafka() instanceof EmbeddedKafka embedded)) {
-            return;
-        }
+        assumeTrue(infra.kafka() instanceof EmbeddedKafka, "restarting the broker needs the embedded Kafka");
+        EmbeddedKafka embedded = (EmbeddedKafka) infra.kafka();
         String topic = kafka.uniqueTopic("restart", 1);
         String before = embedded.bootstrapServers();
         embedded.restart();

@@ -45,15 +45,37 @@ class InventoryParticipantTest {
                 .set(ParticipantConfig.RELAY_EMBEDDED, true)
                 .build());
         db.execute("INSERT INTO inventory_item (item, available) VALUES ('widget', 10)");
+        // inventory_reservation's primary key (saga, step) refuses a second reservation of a step: a
+        // handler that ran twice would throw, be retried and parked, and its reply would never come.
+        // Fail at once then, rather than after the reply's timeout.
+        saga.failFastWhen(() -> app.participant().consumer().stats().retries() > 0
+                || app.participant().consumer().stats().parked() > 0, () -> "the participant retried or parked a "
+                + "command (a handler ran twice?): " + app.participant().consumer().stats() + ", dead letters "
+                + app.participant().consumer().deadLetters().parked(10));
     }
 
+    /**
+     * Every test: no handler ran twice. With the reservation's primary key, a second run shows as a
+     * retried and parked command, so none may be.
+     */
     @AfterEach
     void stop() {
-        if (app != null) {
-            app.close();
-        }
-        if (saga != null) {
-            saga.close();
+        try {
+            if (app != null) {
+                assertThat(app.participant().consumer().stats()).as("participant's inbox counts")
+                        .satisfies(stats -> {
+                            assertThat(stats.retries()).as("retries").isZero();
+                            assertThat(stats.parked()).as("parked").isZero();
+                        });
+                assertThat(app.participant().consumer().deadLetters().parked(10)).as("dead letters").isEmpty();
+            }
+        } finally {
+            if (app != null) {
+                app.close();
+            }
+            if (saga != null) {
+                saga.close();
+            }
         }
     }
 

@@ -13,6 +13,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -83,9 +85,22 @@ final class SagaSide implements AutoCloseable {
         producer.send(record).get();
     }
 
+    private BooleanSupplier failFast = () -> false;
+    private Supplier<String> failFastReason = () -> "";
+
+    /** Makes {@link #replyTo(UUID)} fail at once when {@code condition} holds, saying {@code reason}. */
+    void failFastWhen(BooleanSupplier condition, Supplier<String> reason) {
+        this.failFast = condition;
+        this.failFastReason = reason;
+    }
+
     /** Waits for the reply to {@code commandId}. */
     SagaReply replyTo(UUID commandId) {
-        return await().atMost(WAIT).until(() -> {
+        return await().atMost(WAIT).failFast(() -> {
+            if (failFast.getAsBoolean()) {
+                throw new AssertionError(failFastReason.get());
+            }
+        }).until(() -> {
             poll();
             return replies.stream().filter(r -> commandId.toString().equals(r.commandId())).findFirst().orElse(null);
         }, reply -> reply != null);

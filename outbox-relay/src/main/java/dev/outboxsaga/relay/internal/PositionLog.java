@@ -16,6 +16,8 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.TopicExistsException;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The relay's WAL position in Kafka: one compacted, single-partition topic, one key per relay,
@@ -23,6 +25,11 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
  * {@code read_committed}. So the position can never run ahead of, or behind, what was published.
  */
 public final class PositionLog {
+
+    private static final Logger LOG = LoggerFactory.getLogger(PositionLog.class);
+
+    /** How long {@link #read()} waits for another producer's transaction on the topic to end. */
+    static final Duration OTHER_TRANSACTION_PATIENCE = Duration.ofMinutes(6);
 
     private final String topic;
     private final String relayName;
@@ -68,8 +75,7 @@ public final class PositionLog {
         try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(config)) {
             consumer.assign(Set.of(partition));
             consumer.seekToBeginning(Set.of(partition));
-            // With read_committed, the end offset is the last stable offset: everything committed.
-            long end = consumer.endOffsets(Set.of(partition)).get(partition);
+            long end = stableEnd(consumer, partition, config);
             while (consumer.position(partition) < end) {
                 for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(500))) {
                     if (java.util.Arrays.equals(record.key(), key)) {
@@ -79,6 +85,56 @@ public final class PositionLog {
             }
         }
         return Optional.ofNullable(last).map(PositionLog::decode);
+    }
+
+    /**
+     * The end of what {@link #read()} must read: the last stable offset, once no transaction of another
+     * producer holds it back. Callers fence this relay's own earlier transactions first, so a gap between
+     * the last stable offset and the high watermark is another producer's open transaction, e.g. of a
+     * relay that shares this topic through {@code positions.topic} and was killed inside a transaction.
+     * Positions this relay committed behind it are invisible to read_committed readers until it ends;
+     * reading only up to it would return an older position, and the relay would publish again what it
+     * published since (RelayCrashTest caught it). So wait, up to {@link #OTHER_TRANSACTION_PATIENCE}
+     * (the relay's own transactions time out after 5 minutes).
+     */
+    private long stableEnd(KafkaConsumer<byte[], byte[]> committed, TopicPartition partition, Map<String, Object> config) {
+        Map<String, Object> uncommittedConfig = new HashMap<>(config);
+        uncommittedConfig.put("isolation.level", "read_uncommitted");
+        long started = System.nanoTime();
+        boolean warned = false;
+        try (KafkaConsumer<byte[], byte[]> uncommitted = new KafkaConsumer<>(uncommittedConfig)) {
+            while (true) {
+                // With read_committed, the end offset is the last stable offset: everything committed.
+                long stable = committed.endOffsets(Set.of(partition)).get(partition);
+                long high = uncommitted.endOffsets(Set.of(partition)).get(partition);
+                if (stable >= high) {
+                    if (warned) {
+                        LOG.warn("positions topic {}: the other transaction has ended; reading relay {}'s position",
+                                topic, relayName);
+                    }
+                    return stable;
+                }
+                Duration waited = Duration.ofNanos(System.nanoTime() - started);
+                if (waited.compareTo(OTHER_TRANSACTION_PATIENCE) > 0) {
+                    throw new IllegalStateException("positions topic " + topic + " has had a transaction of another "
+                            + "producer open at offset " + stable + " for " + waited.toSeconds() + " s, which hides "
+                            + "relay " + relayName + "'s last position; give each relay a positions.topic of its own");
+                }
+                if (!warned) {
+                    warned = true;
+                    LOG.warn("positions topic {}: a transaction of another producer is open at offset {} (end {}) and "
+                            + "may hide relay {}'s last position; waiting for it to end. Is the topic shared with "
+                            + "another relay (positions.topic)? Each relay should have its own.", topic, stable, high,
+                            relayName);
+                }
+                try {
+                    Thread.sleep(500);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new IllegalStateException("interrupted while waiting for a transaction on " + topic, e);
+                }
+            }
+        }
     }
 
     /** The record that stores {@code position}, to send inside the transaction it covers. */

@@ -11,6 +11,7 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Duration;
+import java.util.Map;
 import java.util.Random;
 import javax.sql.DataSource;
 
@@ -32,6 +33,12 @@ final class Bank implements AutoCloseable {
     private final SagaParticipant participant;
 
     Bank(String name, DataSource dataSource, String bootstrapServers, Faults faults, Duration lateBy, long seed) {
+        this(name, dataSource, bootstrapServers, faults, lateBy, seed, Map.of());
+    }
+
+    /** As above, with further Kafka consumer properties for the participant. */
+    Bank(String name, DataSource dataSource, String bootstrapServers, Faults faults, Duration lateBy, long seed,
+            Map<String, ?> kafkaProperties) {
         this.name = name;
         this.dataSource = dataSource;
         this.faults = faults;
@@ -42,6 +49,7 @@ final class Bank implements AutoCloseable {
                 .name(name)
                 .dataSource(dataSource)
                 .bootstrapServers(bootstrapServers)
+                .kafkaProperties(kafkaProperties)
                 .retry(RetryPolicy.exponential(6, Duration.ofMillis(20), Duration.ofMillis(500)))
                 .concurrency(3)
                 .handle("Debit", this::debit)

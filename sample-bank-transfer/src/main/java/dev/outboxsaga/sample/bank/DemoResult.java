@@ -14,13 +14,15 @@ import java.util.Map;
  * @param compensationsRun     compensating steps carried out
  * @param duplicatesInjected   copies of commands and replies delivered again by the fault injector
  * @param duplicatesSuppressed deliveries the inboxes recognised and skipped
- * @param duplicatesApplied    transfers whose ledger shows money moved more often than its outcome allows
+ * @param duplicatesApplied    transfers whose ledgers differ from what their outcome allows: a movement
+ *                             missing, or one too many (applied twice); see {@link LedgerCheck}
  * @param moneyBefore          total money across both banks before, in cents
  * @param moneyAfter           and after
  * @param negativeBalances     accounts below zero afterwards
  * @param refusals             business refusals seen, by reason
  * @param timelines            a few sagas, step by step
  * @param unfinished           up to ten sagas that did not end, with their state and last error
+ * @param ledgerViolations     up to ten of the transfers counted in {@code duplicatesApplied}, with their legs
  */
 public record DemoResult(
         int transfers,
@@ -37,7 +39,8 @@ public record DemoResult(
         long negativeBalances,
         Map<String, Long> refusals,
         List<Timeline> timelines,
-        List<String> unfinished) {
+        List<String> unfinished,
+        List<String> ledgerViolations) {
 
     /** One saga's events, in milliseconds from its start. */
     public record Timeline(String transferId, String outcome, List<Point> points) {

@@ -51,6 +51,35 @@ public final class DemoRun implements AutoCloseable {
     private Duplicator duplicator;
 
     private final boolean ownsServers;
+    private Launcher launcher;
+
+    /**
+     * Runs the relays and bank a's participant somewhere else than in this JVM: the crash test puts each
+     * in a JVM of its own, to kill it with SIGKILL.
+     */
+    interface Launcher {
+        /** Starts the relay {@code name} on these {@link RelayConfig} properties. */
+        void relay(String name, Map<String, String> properties);
+
+        /** Starts the participant of bank {@code name} on these properties (see {@link #bankProperties}). */
+        void bank(String name, Map<String, String> properties);
+    }
+
+    /** Keys of the properties a {@link Launcher} gets for a bank. */
+    static final String BANK_NAME = "bank.name";
+    static final String BANK_DATABASE_URL = "bank.database.url";
+    static final String BANK_DATABASE_USER = "bank.database.user";
+    static final String BANK_DATABASE_PASSWORD = "bank.database.password";
+    static final String BANK_KAFKA = "bank.kafka.bootstrap.servers";
+    static final String BANK_SEED = "bank.seed";
+    static final String BANK_LATE_BY_MS = "bank.late.by.ms";
+    static final String BANK_FAULTS = "bank.faults";
+
+    /** Before {@link #start()}: relays and bank a's participant run through {@code launcher}, not in this JVM. */
+    DemoRun launcher(Launcher launcher) {
+        this.launcher = launcher;
+        return this;
+    }
 
     public DemoRun(DemoOptions options, PrintStream out) {
         this.options = options.validate();
@@ -92,7 +121,11 @@ public final class DemoRun implements AutoCloseable {
         startRelay("transfers", transfers.dataSource());
         startRelay("bank-a", bankA.dataSource());
         startRelay("bank-b", bankB.dataSource());
-        bankA.start();
+        if (launcher == null) {
+            bankA.start();
+        } else {
+            launcher.bank("bank-a", bankProperties(bankA.name(), "bank_a", lateBy, options.seed() + 1));
+        }
         bankB.start();
         transfers.start();
         awaitStreaming(Duration.ofSeconds(90));
@@ -109,7 +142,8 @@ public final class DemoRun implements AutoCloseable {
     /** Transfers start once every relay reads its WAL, so that no saga times out on a relay still starting. */
     private void awaitStreaming(Duration patience) {
         long deadline = System.nanoTime() + patience.toNanos();
-        while (!relays.values().stream().allMatch(relay -> relay.status().streaming())) {
+        while (!(launcher == null ? relays.values().stream().allMatch(relay -> relay.status().streaming())
+                : launchedRelays.entrySet().stream().allMatch(e -> slotActive(e.getKey(), e.getValue())))) {
             if (System.nanoTime() > deadline) {
                 throw new IllegalStateException("the relays did not start streaming within " + patience.toSeconds() + " s");
             }
@@ -140,18 +174,60 @@ public final class DemoRun implements AutoCloseable {
         return pool;
     }
 
+    private final Map<String, RelayConfig> launchedRelays = new LinkedHashMap<>();
+
     private void startRelay(String name, DataSource dataSource) {
         TestDatabase database = databases.get(name.replace('-', '_'));
-        RelayConfig config = RelayConfig.builder()
-                .set(RelayConfig.NAME, "demo-" + name + "-" + runId)
-                .set(RelayConfig.DATABASE_URL, database.jdbcUrl())
-                .set(RelayConfig.DATABASE_USER, database.username())
-                .set(RelayConfig.DATABASE_PASSWORD, database.password())
-                .set(RelayConfig.KAFKA_BOOTSTRAP_SERVERS, kafka.bootstrapServers())
-                .set(RelayConfig.METRICS_PORT, -1)
-                .set(RelayConfig.HEARTBEAT_INTERVAL_MS, 2000)
-                .build();
-        startRelay(name, config);
+        Map<String, String> properties = new LinkedHashMap<>();
+        properties.put(RelayConfig.NAME, "demo-" + name + "-" + runId);
+        properties.put(RelayConfig.DATABASE_URL, database.jdbcUrl());
+        properties.put(RelayConfig.DATABASE_USER, database.username());
+        properties.put(RelayConfig.DATABASE_PASSWORD, database.password());
+        properties.put(RelayConfig.KAFKA_BOOTSTRAP_SERVERS, kafka.bootstrapServers());
+        properties.put(RelayConfig.METRICS_PORT, "-1");
+        properties.put(RelayConfig.HEARTBEAT_INTERVAL_MS, "2000");
+        if (launcher != null) {
+            // A relay killed with SIGKILL leaves its lease behind: let its successor take over soon.
+            properties.put(RelayConfig.LEASE_TTL_MS, "1000");
+            properties.put(RelayConfig.LEASE_RENEW_MS, "250");
+        }
+        RelayConfig.Builder config = RelayConfig.builder();
+        properties.forEach(config::set);
+        if (launcher != null) {
+            launchedRelays.put(name, config.build());
+            launcher.relay(name, properties);
+        } else {
+            startRelay(name, config.build());
+        }
+    }
+
+    /** Whether a relay started through the launcher streams: its replication slot is in use. */
+    private boolean slotActive(String name, RelayConfig config) {
+        TestDatabase database = databases.get(name.replace('-', '_'));
+        try (Connection connection = database.openConnection();
+             PreparedStatement query = connection.prepareStatement(
+                     "SELECT active FROM pg_replication_slots WHERE slot_name = ?")) {
+            query.setString(1, config.slotName());
+            try (ResultSet rows = query.executeQuery()) {
+                return rows.next() && rows.getBoolean(1);
+            }
+        } catch (SQLException e) {
+            return false;
+        }
+    }
+
+    private Map<String, String> bankProperties(String bankName, String database, Duration lateBy, long seed) {
+        TestDatabase db = databases.get(database);
+        Map<String, String> properties = new LinkedHashMap<>();
+        properties.put(BANK_NAME, bankName);
+        properties.put(BANK_DATABASE_URL, db.jdbcUrl());
+        properties.put(BANK_DATABASE_USER, db.username());
+        properties.put(BANK_DATABASE_PASSWORD, db.password());
+        properties.put(BANK_KAFKA, kafka.bootstrapServers());
+        properties.put(BANK_SEED, Long.toString(seed));
+        properties.put(BANK_LATE_BY_MS, Long.toString(lateBy.toMillis()));
+        properties.put(BANK_FAULTS, options.faults().toString());
+        return properties;
     }
 
     private void startRelay(String name, RelayConfig config) {
@@ -163,7 +239,10 @@ public final class DemoRun implements AutoCloseable {
         relayThreads.add(thread);
     }
 
-    /** Stops the relay of {@code name} and starts a new one on the same configuration (the test of a relay crash). */
+    /**
+     * Stops the relay of {@code name} in this JVM and starts a new one on the same configuration: an
+     * orderly restart, not a crash (for that, the test runs relays through a {@link Launcher} and kills them).
+     */
     public void restartRelay(String name) throws InterruptedException {
         OutboxRelay old = relays.get(name);
         old.close();
@@ -171,7 +250,10 @@ public final class DemoRun implements AutoCloseable {
         startRelay(name, old.config());
     }
 
-    /** Closes a bank's participant and starts a new one (the test of a participant crash). */
+    /**
+     * Closes a bank's participant in this JVM and starts a new one: an orderly restart, not a crash (for
+     * that, the test runs bank a through a {@link Launcher} and kills it).
+     */
     public void restartBank(String name) {
         Bank old = name.equals("bank-a") ? bankA : bankB;
         old.close();
@@ -307,11 +389,12 @@ public final class DemoRun implements AutoCloseable {
         }
         long suppressed = transfers.orchestrator().replyStats().duplicates()
                 + bankA.participant().consumer().stats().duplicates() + bankB.participant().consumer().stats().duplicates();
+        List<String> violations = ledgerViolations();
         return new DemoResult(transferCount, byState, stuck, seconds, latencies, compensations,
-                duplicator == null ? 0 : duplicator.injected(), suppressed, misappliedTransfers(), before, money(),
+                duplicator == null ? 0 : duplicator.injected(), suppressed, violations.size(), before, money(),
                 scalar(bankA.dataSource(), "SELECT count(*) FROM account WHERE balance < 0")
                         + scalar(bankB.dataSource(), "SELECT count(*) FROM account WHERE balance < 0"),
-                refusals, timelines(), unfinished());
+                refusals, timelines(), unfinished(), violations.stream().limit(10).toList());
     }
 
     private List<String> unfinished() {
@@ -322,41 +405,35 @@ public final class DemoRun implements AutoCloseable {
     }
 
     /**
-     * Transfers whose ledgers show money moved more often than the outcome allows: a completed
-     * transfer moves its amount out of the source and into the destination once; any other outcome
-     * nets to zero at both banks.
+     * The transfers whose ledgers differ from what their outcome allows ({@link LedgerCheck}): a
+     * missing movement, and an extra one (a command applied twice), both count.
      */
-    private long misappliedTransfers() throws SQLException {
-        Map<String, Long> net = new HashMap<>();
+    private List<String> ledgerViolations() throws SQLException {
+        List<LedgerCheck.Leg> legs = new ArrayList<>();
         for (Bank bank : List.of(bankA, bankB)) {
             try (Connection connection = bank.dataSource().getConnection(); Statement statement = connection.createStatement();
-                 ResultSet rows = statement.executeQuery("SELECT transfer_id, sum(CASE kind WHEN 'DEBIT' THEN -amount "
-                         + "WHEN 'REFUND' THEN amount WHEN 'CREDIT' THEN amount ELSE -amount END), "
-                         + "sum(CASE kind WHEN 'DEBIT' THEN amount ELSE 0 END) FROM ledger GROUP BY transfer_id")) {
+                 ResultSet rows = statement.executeQuery("SELECT transfer_id, kind, account, amount FROM ledger")) {
                 while (rows.next()) {
-                    String key = rows.getString(1);
-                    net.merge(key + "/net", rows.getLong(2), Long::sum);
-                    net.merge(key + "/debited", rows.getLong(3), Long::sum);
+                    legs.add(new LedgerCheck.Leg(bank.name(), rows.getString(1), rows.getString(2), rows.getString(3),
+                            rows.getLong(4)));
                 }
             }
         }
-        long misapplied = 0;
+        Map<String, Transfer> started = new HashMap<>();
+        Map<String, String> outcomes = new HashMap<>();
         try (Connection connection = transfers.dataSource().getConnection(); Statement statement = connection.createStatement();
-             ResultSet rows = statement.executeQuery("SELECT t.id, t.amount, s.state FROM transfer t JOIN saga_instance s "
-                     + "ON s.id = t.saga_id")) {
+             ResultSet rows = statement.executeQuery("SELECT t.id, t.from_bank, t.from_account, t.to_bank, t.to_account, "
+                     + "t.amount, s.state FROM transfer t LEFT JOIN saga_instance s ON s.id = t.saga_id")) {
             while (rows.next()) {
-                String id = rows.getString(1);
-                long amount = rows.getLong(2);
-                String state = rows.getString(3);
-                long totalNet = net.getOrDefault(id + "/net", 0L);
-                long debited = net.getOrDefault(id + "/debited", 0L);
-                boolean ok = totalNet == 0 && (state.equals("COMPLETED") ? debited == amount : debited <= amount);
-                if (!ok && (state.equals("COMPLETED") || state.equals("COMPENSATED") || state.equals("FAILED"))) {
-                    misapplied++;
+                Transfer transfer = new Transfer(rows.getString(1), rows.getString(2), rows.getString(3),
+                        rows.getString(4), rows.getString(5), rows.getLong(6));
+                started.put(transfer.id(), transfer);
+                if (rows.getString(7) != null) {
+                    outcomes.put(transfer.id(), rows.getString(7));
                 }
             }
         }
-        return misapplied;
+        return LedgerCheck.violations(started, outcomes, legs);
     }
 
     private List<DemoResult.Timeline> timelines() throws SQLException {

@@ -33,6 +33,10 @@ final class Report {
             out.println("sagas that did not end (first ten)");
             result.unfinished().forEach(line -> out.println("  " + line));
         }
+        if (!result.ledgerViolations().isEmpty()) {
+            out.println("transfers whose ledgers differ from their outcome (first ten)");
+            result.ledgerViolations().forEach(line -> out.println("  " + line));
+        }
         out.println("invariants");
         out.printf("  %-4s money conserved: %,d cents before, %,d after%n", mark(result.moneyConserved()),
                 result.moneyBefore(), result.moneyAfter());

@@ -1,0 +1,48 @@
+package dev.outboxsaga.sample.bank;
+
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+import java.io.IOException;
+import java.io.Reader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Properties;
+
+/**
+ * A bank's participant in a JVM of its own, for the crash test to kill with SIGKILL:
+ * {@code BankProcess <properties file>} with the keys of {@link DemoRun}{@code .BANK_*}. It runs until
+ * it is killed.
+ */
+public final class BankProcess {
+
+    private BankProcess() {
+    }
+
+    public static void main(String[] args) throws IOException, InterruptedException {
+        Properties properties = new Properties();
+        try (Reader in = Files.newBufferedReader(Path.of(args[0]), StandardCharsets.UTF_8)) {
+            properties.load(in);
+        }
+        HikariConfig pool = new HikariConfig();
+        pool.setJdbcUrl(properties.getProperty(DemoRun.BANK_DATABASE_URL));
+        pool.setUsername(properties.getProperty(DemoRun.BANK_DATABASE_USER));
+        pool.setPassword(properties.getProperty(DemoRun.BANK_DATABASE_PASSWORD));
+        pool.setMaximumPoolSize(6);
+        pool.setPoolName("bank-process");
+        HikariDataSource dataSource = new HikariDataSource(pool);
+        String name = properties.getProperty(DemoRun.BANK_NAME);
+        // A member killed with SIGKILL never leaves its group; its partitions move after the session
+        // timeout, so keep that at the broker's minimum.
+        Bank bank = new Bank(name, dataSource, properties.getProperty(DemoRun.BANK_KAFKA),
+                Faults.parse(properties.getProperty(DemoRun.BANK_FAULTS)),
+                Duration.ofMillis(Long.parseLong(properties.getProperty(DemoRun.BANK_LATE_BY_MS))),
+                Long.parseLong(properties.getProperty(DemoRun.BANK_SEED)),
+                Map.of("session.timeout.ms", "6000", "heartbeat.interval.ms", "1000"));
+        bank.start();
+        System.out.println("bank " + name + " started");
+        Thread.currentThread().join();
+    }
+}
