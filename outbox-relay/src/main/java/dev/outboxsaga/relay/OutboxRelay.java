@@ -291,7 +291,7 @@ public final class OutboxRelay implements Runnable, Closeable {
         try {
             // An operator asking for status should not wait a minute for an unreachable broker.
             offset = relay.positionLog(Map.of("default.api.timeout.ms", "10000", "request.timeout.ms", "10000"))
-                    .read().map(Position::offset).map(o -> DebeziumOffsets.text(DebeziumOffsets.toJson(o))).orElse(null);
+                    .readNow().map(Position::offset).map(o -> DebeziumOffsets.text(DebeziumOffsets.toJson(o))).orElse(null);
         } catch (RuntimeException kafkaUnreachable) {
             offset = "unknown (Kafka: " + kafkaUnreachable.getMessage() + ")";
         }

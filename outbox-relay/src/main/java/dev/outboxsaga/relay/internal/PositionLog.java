@@ -63,6 +63,18 @@ public final class PositionLog {
 
     /** The last committed position of this relay, or empty when it never committed one. */
     public Optional<Position> read() {
+        return read(true);
+    }
+
+    /**
+     * The last committed position without waiting for open transactions: for an operator's look while the
+     * relay runs (its own transactions are open most of the time), never for resuming.
+     */
+    public Optional<Position> readNow() {
+        return read(false);
+    }
+
+    private Optional<Position> read(boolean waitForOtherTransactions) {
         Map<String, Object> config = new HashMap<>(clientConfig);
         config.put("key.deserializer", ByteArrayDeserializer.class.getName());
         config.put("value.deserializer", ByteArrayDeserializer.class.getName());
@@ -75,7 +87,8 @@ public final class PositionLog {
         try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(config)) {
             consumer.assign(Set.of(partition));
             consumer.seekToBeginning(Set.of(partition));
-            long end = stableEnd(consumer, partition, config);
+            long end = waitForOtherTransactions ? stableEnd(consumer, partition, config)
+                    : consumer.endOffsets(Set.of(partition)).get(partition);
             while (consumer.position(partition) < end) {
                 for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(500))) {
                     if (java.util.Arrays.equals(record.key(), key)) {
