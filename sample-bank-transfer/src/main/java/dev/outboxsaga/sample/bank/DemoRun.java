@@ -63,7 +63,24 @@ public final class DemoRun implements AutoCloseable {
 
         /** Starts the participant of bank {@code name} on these properties (see {@link #bankProperties}). */
         void bank(String name, Map<String, String> properties);
+
+        /**
+         * Starts the transfer service's orchestrator (reply consumer and timer) on these properties (keys
+         * {@code TRANSFERS_*}) and returns true, or returns false to leave it in this JVM (the default).
+         * Either way this JVM begins the sagas and reads their state.
+         */
+        default boolean transfers(Map<String, String> properties) {
+            return false;
+        }
     }
+
+    /** Keys of the properties a {@link Launcher} gets for the transfer service. */
+    static final String TRANSFERS_SERVICE = "transfers.service";
+    static final String TRANSFERS_DATABASE_URL = "transfers.database.url";
+    static final String TRANSFERS_DATABASE_USER = "transfers.database.user";
+    static final String TRANSFERS_DATABASE_PASSWORD = "transfers.database.password";
+    static final String TRANSFERS_KAFKA = "transfers.kafka.bootstrap.servers";
+    static final String TRANSFERS_STEP_TIMEOUT_MS = "transfers.step.timeout.ms";
 
     /** Keys of the properties a {@link Launcher} gets for a bank. */
     static final String BANK_NAME = "bank.name";
@@ -127,7 +144,9 @@ public final class DemoRun implements AutoCloseable {
             launcher.bank("bank-a", bankProperties(bankA.name(), "bank_a", lateBy, options.seed() + 1));
         }
         bankB.start();
-        transfers.start();
+        if (launcher == null || !launcher.transfers(transfersProperties())) {
+            transfers.start();
+        }
         awaitStreaming(Duration.ofSeconds(90));
         if (options.faults().percent("duplicate") > 0) {
             duplicator = new Duplicator(bootstrap, options.faults().percent("duplicate"), options.seed() + 3);
@@ -214,6 +233,28 @@ public final class DemoRun implements AutoCloseable {
         } catch (SQLException e) {
             return false;
         }
+    }
+
+    private Map<String, String> transfersProperties() {
+        TestDatabase db = databases.get("transfers");
+        Map<String, String> properties = new LinkedHashMap<>();
+        properties.put(TRANSFERS_SERVICE, "transfers." + runId);
+        properties.put(TRANSFERS_DATABASE_URL, db.jdbcUrl());
+        properties.put(TRANSFERS_DATABASE_USER, db.username());
+        properties.put(TRANSFERS_DATABASE_PASSWORD, db.password());
+        properties.put(TRANSFERS_KAFKA, kafka.bootstrapServers());
+        properties.put(TRANSFERS_STEP_TIMEOUT_MS, Long.toString(options.stepTimeout().toMillis()));
+        return properties;
+    }
+
+    /** The transfer service's database (transfers and the saga tables), for tests that read the history. */
+    DataSource transfersDataSource() {
+        return transfers.dataSource();
+    }
+
+    /** Bank {@code bank-a}'s or {@code bank-b}'s database, for tests that read its ledger and inbox. */
+    DataSource bankDataSource(String name) {
+        return (name.equals("bank-a") ? bankA : bankB).dataSource();
     }
 
     private Map<String, String> bankProperties(String bankName, String database, Duration lateBy, long seed) {

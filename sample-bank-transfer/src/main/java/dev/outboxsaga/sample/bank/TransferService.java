@@ -27,6 +27,12 @@ final class TransferService implements AutoCloseable {
     private final SagaOrchestrator orchestrator;
 
     TransferService(String service, DataSource dataSource, String bootstrapServers, Duration stepTimeout) {
+        this(service, dataSource, bootstrapServers, stepTimeout, Map.of());
+    }
+
+    /** As above, with further Kafka consumer properties for the orchestrator's reply consumer. */
+    TransferService(String service, DataSource dataSource, String bootstrapServers, Duration stepTimeout,
+            Map<String, ?> kafkaProperties) {
         this.dataSource = dataSource;
         Schema.migrate(dataSource, "V1__transfers.sql");
         RetryPolicy retry = RetryPolicy.exponential(4, Duration.ofMillis(100), Duration.ofSeconds(1));
@@ -46,6 +52,7 @@ final class TransferService implements AutoCloseable {
                 .service(service)
                 .dataSource(dataSource)
                 .bootstrapServers(bootstrapServers)
+                .kafkaProperties(kafkaProperties)
                 .definition(saga)
                 .timerInterval(Duration.ofMillis(100))
                 .concurrency(3)

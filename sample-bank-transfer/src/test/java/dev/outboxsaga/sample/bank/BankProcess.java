@@ -8,6 +8,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.Map;
 import java.util.Properties;
 
@@ -40,9 +41,26 @@ public final class BankProcess {
                 Faults.parse(properties.getProperty(DemoRun.BANK_FAULTS)),
                 Duration.ofMillis(Long.parseLong(properties.getProperty(DemoRun.BANK_LATE_BY_MS))),
                 Long.parseLong(properties.getProperty(DemoRun.BANK_SEED)),
-                Map.of("session.timeout.ms", "6000", "heartbeat.interval.ms", "1000"));
+                kafkaProperties(properties));
         bank.start();
         System.out.println("bank " + name + " started");
         Thread.currentThread().join();
     }
+
+    /**
+     * The consumer's session timeout at the broker's minimum and a 1 s heartbeat, overridden by any
+     * {@code kafka.<property>} key of the file (e.g. {@code kafka.group.instance.id} for static membership).
+     */
+    static Map<String, String> kafkaProperties(Properties properties) {
+        Map<String, String> kafka = new HashMap<>(Map.of("session.timeout.ms", "6000", "heartbeat.interval.ms", "1000"));
+        for (String key : properties.stringPropertyNames()) {
+            if (key.startsWith(KAFKA_PREFIX)) {
+                kafka.put(key.substring(KAFKA_PREFIX.length()), properties.getProperty(key));
+            }
+        }
+        return kafka;
+    }
+
+    /** Prefix of the keys passed on to the Kafka consumer. */
+    static final String KAFKA_PREFIX = "kafka.";
 }
