@@ -309,6 +309,11 @@ public final class DemoRun implements AutoCloseable {
         }
     }
 
+    /** Transfers this run makes. */
+    int planned() {
+        return options.transfers();
+    }
+
     /** Sagas ended so far. */
     public long ended() {
         Map<SagaState, Long> counts = transfers.orchestrator().admin().countByState();

@@ -14,7 +14,8 @@ import java.util.Properties;
 
 /**
  * A bank's participant in a JVM of its own, for the crash test to kill with SIGKILL:
- * {@code BankProcess <properties file>} with the keys of {@link DemoRun}{@code .BANK_*}. It runs until
+ * {@code BankProcess <properties file>} with the keys of {@link DemoRun}{@code .BANK_*}, {@link #CONCURRENCY}
+ * and {@code kafka.*} ({@link #kafkaProperties}). It runs until
  * it is killed.
  */
 public final class BankProcess {
@@ -41,7 +42,7 @@ public final class BankProcess {
                 Faults.parse(properties.getProperty(DemoRun.BANK_FAULTS)),
                 Duration.ofMillis(Long.parseLong(properties.getProperty(DemoRun.BANK_LATE_BY_MS))),
                 Long.parseLong(properties.getProperty(DemoRun.BANK_SEED)),
-                kafkaProperties(properties));
+                kafkaProperties(properties), Integer.parseInt(properties.getProperty(CONCURRENCY, "3")));
         bank.start();
         System.out.println("bank " + name + " started");
         Thread.currentThread().join();
@@ -60,6 +61,9 @@ public final class BankProcess {
         }
         return kafka;
     }
+
+    /** Key of the participant's consumer threads (default 3). */
+    static final String CONCURRENCY = "bank.concurrency";
 
     /** Prefix of the keys passed on to the Kafka consumer. */
     static final String KAFKA_PREFIX = "kafka.";
