@@ -331,7 +331,7 @@ public final class DemoRun implements AutoCloseable {
         // service with that many request threads would.
         for (Transfer transfer : planned) {
             futures.add(pool.submit(() -> {
-                UUID sagaId = transfers.transfer(transfer);
+                UUID sagaId = beginRetrying(transfer);
                 transfers.awaitEnd(sagaId, options.maxWait());
                 return sagaId;
             }));
@@ -340,7 +340,19 @@ public final class DemoRun implements AutoCloseable {
         long lastEnded = -1;
         long lastChange = System.nanoTime();
         while (true) {
-            Map<SagaState, Long> counts = transfers.orchestrator().admin().countByState();
+            Map<SagaState, Long> counts;
+            try {
+                counts = transfers.orchestrator().admin().countByState();
+            } catch (RuntimeException unreachable) {
+                // The database is restarting, say: the sagas go on once it is back.
+                out.printf("  %5.1f s  cannot count the sagas: %s%n", (System.nanoTime() - started) / 1e9,
+                        unreachable.getMessage());
+                if (System.nanoTime() - lastChange > options.maxWait().toNanos()) {
+                    throw unreachable;
+                }
+                Thread.sleep(1000);
+                continue;
+            }
             long ended = counts.get(SagaState.COMPLETED) + counts.get(SagaState.COMPENSATED) + counts.get(SagaState.FAILED);
             long begun = counts.values().stream().mapToLong(Long::longValue).sum();
             out.printf("  %5.1f s  started %d/%d  completed %d  compensated %d  failed %d  in flight %d  parked %d%n",
@@ -364,6 +376,21 @@ public final class DemoRun implements AutoCloseable {
         }
         pool.awaitTermination(10, TimeUnit.SECONDS);
         return collect(planned.size(), before);
+    }
+
+    /** Begins a transfer, again while the database cannot be reached, for up to the run's patience. */
+    private UUID beginRetrying(Transfer transfer) throws InterruptedException {
+        long deadline = System.nanoTime() + options.maxWait().toNanos();
+        while (true) {
+            try {
+                return transfers.transfer(transfer);
+            } catch (RuntimeException e) {
+                if (System.nanoTime() > deadline) {
+                    throw e;
+                }
+                Thread.sleep(500);
+            }
+        }
     }
 
     private List<Transfer> plan() {

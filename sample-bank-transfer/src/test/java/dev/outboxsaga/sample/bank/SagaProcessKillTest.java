@@ -3,7 +3,9 @@ package dev.outboxsaga.sample.bank;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.outboxsaga.testkit.KafkaServer;
 import dev.outboxsaga.testkit.OutboxSagaExtension;
+import dev.outboxsaga.testkit.PostgresServer;
 import dev.outboxsaga.testkit.TestInfrastructure;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -30,13 +32,13 @@ import org.junit.jupiter.api.extension.ExtendWith;
  *
  * <p>Kill counts are system properties, with defaults that fit the 90 s budget of each test on a
  * small machine (a kill costs a JVM start, 1.5 to 2 s on two busy cores): {@code -Dsaga.kill.count} (orchestrator
- * kills, default 30) and {@code -Dparticipant.kill.count} (default 40). Each kill comes once the process has
+ * kills, default 40) and {@code -Dparticipant.kill.count} (default 40). Each kill comes once the process has
  * done work since its start (the orchestrator's reply inbox or the bank's inbox grew), 0 to 300 ms later.
  */
 @ExtendWith(OutboxSagaExtension.class)
 class SagaProcessKillTest {
 
-    private static final int ORCHESTRATOR_KILLS = Integer.getInteger("saga.kill.count", 30);
+    private static final int ORCHESTRATOR_KILLS = Integer.getInteger("saga.kill.count", 40);
     private static final int PARTICIPANT_KILLS = Integer.getInteger("participant.kill.count", 40);
     /** Enough to keep sagas in flight through the kills (a saga or two a second then), few enough to drain fast. */
     private static final int TRANSFERS = 200;
@@ -153,6 +155,30 @@ class SagaProcessKillTest {
         outcome.assertSafe(TRANSFERS);
     }
 
+    /**
+     * The database server of the transfer service and both banks stopped with {@code pg_ctl -m immediate}
+     * (every backend killed, no checkpoint) while sagas run, and started again 3 s later: it recovers from
+     * its WAL, the relays, consumers and timer reconnect, and every saga ends once, applied once. A server
+     * of its own, so that the other tests' shared one is not hit.
+     */
+    @Test
+    void theDatabaseStoppedInImmediateModeWhileSagasRunLosesAndDoublesNothing(TestInfrastructure infra) throws Exception {
+        try (PostgresServer postgres = PostgresServer.embedded()) {
+            DemoProcesses processes = new DemoProcesses(Path.of("target", "saga-database-crash")).relaysInThisJvm();
+            Outcome outcome = runWhile(postgres, infra.kafka(), processes,
+                    options(TRANSFERS, Duration.ofSeconds(3), "refusal=10,duplicate=10"), (run, random) -> { },
+                    (run, random) -> {
+                        await().atMost(Duration.ofSeconds(60)).until(() -> run.ended() >= 40);
+                        postgres.crash();
+                        System.out.printf("database crashed with %d sagas ended%n", 40);
+                        sleep(3000);
+                        postgres.restart();
+                        System.out.println("database restarted");
+                    });
+            outcome.assertSafe(TRANSFERS);
+        }
+    }
+
     private static Instant databaseNow(DataSource dataSource) throws SQLException {
         try (Connection connection = dataSource.getConnection(); Statement statement = connection.createStatement();
              ResultSet rows = statement.executeQuery("SELECT now()")) {
@@ -182,14 +208,19 @@ class SagaProcessKillTest {
 
     private static Outcome runWhile(TestInfrastructure infra, DemoProcesses processes, DemoOptions options, Chaos chaos)
             throws Exception {
-        return runWhile(infra, processes, options, (run, random) -> { }, chaos);
+        return runWhile(infra.postgres(), infra.kafka(), processes, options, (run, random) -> { }, chaos);
+    }
+
+    private static Outcome runWhile(TestInfrastructure infra, DemoProcesses processes, DemoOptions options, Chaos before,
+            Chaos chaos) throws Exception {
+        return runWhile(infra.postgres(), infra.kafka(), processes, options, before, chaos);
     }
 
     /** Starts the demo, does {@code before}, runs the transfers while doing {@code chaos}, and collects the outcome. */
-    private static Outcome runWhile(TestInfrastructure infra, DemoProcesses processes, DemoOptions options, Chaos before,
-            Chaos chaos) throws Exception {
+    private static Outcome runWhile(PostgresServer postgres, KafkaServer kafka, DemoProcesses processes, DemoOptions options,
+            Chaos before, Chaos chaos) throws Exception {
         long started = System.nanoTime();
-        DemoRun run = new DemoRun(options, System.out, infra.postgres(), infra.kafka()).launcher(processes);
+        DemoRun run = new DemoRun(options, System.out, postgres, kafka).launcher(processes);
         DemoResult result;
         List<String> doubles;
         try {
