@@ -352,7 +352,9 @@ public final class InboxConsumer implements AutoCloseable {
          * Further Kafka consumer properties (security, fetch sizes, {@code auto.offset.reset}).
          * Always overridden: key and value deserializers (bytes), {@code enable.auto.commit=false}
          * and {@code isolation.level=read_committed}, which exactly-once needs. Defaults otherwise
-         * Kafka's, except {@code auto.offset.reset=earliest}.
+         * Kafka's, except {@code auto.offset.reset=earliest}. A {@code group.instance.id} (static
+         * membership: a restarted process takes its partitions back at once, without waiting for the
+         * session timeout) gets each worker's client id appended, as each worker is a member of its own.
          */
         public Builder kafkaProperties(Map<String, ?> kafkaProperties) {
             this.kafkaProperties.putAll(kafkaProperties);

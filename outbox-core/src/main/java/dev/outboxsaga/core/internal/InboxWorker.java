@@ -115,6 +115,8 @@ public final class InboxWorker implements Runnable {
     public void run() {
         Map<String, Object> properties = new HashMap<>(settings.kafkaProperties());
         properties.put("client.id", clientId);
+        // Static membership: each worker's consumer needs an instance id of its own within the group.
+        properties.computeIfPresent("group.instance.id", (key, id) -> id + "-" + clientId);
         try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(properties)) {
             kafka = consumer;
             consumer.subscribe(settings.topics(), new CommitOnRevoke());

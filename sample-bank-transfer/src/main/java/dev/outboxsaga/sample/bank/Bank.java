@@ -39,6 +39,12 @@ final class Bank implements AutoCloseable {
     /** As above, with further Kafka consumer properties for the participant. */
     Bank(String name, DataSource dataSource, String bootstrapServers, Faults faults, Duration lateBy, long seed,
             Map<String, ?> kafkaProperties) {
+        this(name, dataSource, bootstrapServers, faults, lateBy, seed, kafkaProperties, 3);
+    }
+
+    /** As above, with {@code concurrency} consumer threads (default 3). */
+    Bank(String name, DataSource dataSource, String bootstrapServers, Faults faults, Duration lateBy, long seed,
+            Map<String, ?> kafkaProperties, int concurrency) {
         this.name = name;
         this.dataSource = dataSource;
         this.faults = faults;
@@ -51,7 +57,7 @@ final class Bank implements AutoCloseable {
                 .bootstrapServers(bootstrapServers)
                 .kafkaProperties(kafkaProperties)
                 .retry(RetryPolicy.exponential(6, Duration.ofMillis(20), Duration.ofMillis(500)))
-                .concurrency(3)
+                .concurrency(concurrency)
                 .handle("Debit", this::debit)
                 .handle("Refund", this::refund)
                 .handle("Credit", this::credit)

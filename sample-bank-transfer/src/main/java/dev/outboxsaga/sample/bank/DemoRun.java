@@ -63,7 +63,24 @@ public final class DemoRun implements AutoCloseable {
 
         /** Starts the participant of bank {@code name} on these properties (see {@link #bankProperties}). */
         void bank(String name, Map<String, String> properties);
+
+        /**
+         * Starts the transfer service's orchestrator (reply consumer and timer) on these properties (keys
+         * {@code TRANSFERS_*}) and returns true, or returns false to leave it in this JVM (the default).
+         * Either way this JVM begins the sagas and reads their state.
+         */
+        default boolean transfers(Map<String, String> properties) {
+            return false;
+        }
     }
+
+    /** Keys of the properties a {@link Launcher} gets for the transfer service. */
+    static final String TRANSFERS_SERVICE = "transfers.service";
+    static final String TRANSFERS_DATABASE_URL = "transfers.database.url";
+    static final String TRANSFERS_DATABASE_USER = "transfers.database.user";
+    static final String TRANSFERS_DATABASE_PASSWORD = "transfers.database.password";
+    static final String TRANSFERS_KAFKA = "transfers.kafka.bootstrap.servers";
+    static final String TRANSFERS_STEP_TIMEOUT_MS = "transfers.step.timeout.ms";
 
     /** Keys of the properties a {@link Launcher} gets for a bank. */
     static final String BANK_NAME = "bank.name";
@@ -127,7 +144,9 @@ public final class DemoRun implements AutoCloseable {
             launcher.bank("bank-a", bankProperties(bankA.name(), "bank_a", lateBy, options.seed() + 1));
         }
         bankB.start();
-        transfers.start();
+        if (launcher == null || !launcher.transfers(transfersProperties())) {
+            transfers.start();
+        }
         awaitStreaming(Duration.ofSeconds(90));
         if (options.faults().percent("duplicate") > 0) {
             duplicator = new Duplicator(bootstrap, options.faults().percent("duplicate"), options.seed() + 3);
@@ -216,6 +235,28 @@ public final class DemoRun implements AutoCloseable {
         }
     }
 
+    private Map<String, String> transfersProperties() {
+        TestDatabase db = databases.get("transfers");
+        Map<String, String> properties = new LinkedHashMap<>();
+        properties.put(TRANSFERS_SERVICE, "transfers." + runId);
+        properties.put(TRANSFERS_DATABASE_URL, db.jdbcUrl());
+        properties.put(TRANSFERS_DATABASE_USER, db.username());
+        properties.put(TRANSFERS_DATABASE_PASSWORD, db.password());
+        properties.put(TRANSFERS_KAFKA, kafka.bootstrapServers());
+        properties.put(TRANSFERS_STEP_TIMEOUT_MS, Long.toString(options.stepTimeout().toMillis()));
+        return properties;
+    }
+
+    /** The transfer service's database (transfers and the saga tables), for tests that read the history. */
+    DataSource transfersDataSource() {
+        return transfers.dataSource();
+    }
+
+    /** Bank {@code bank-a}'s or {@code bank-b}'s database, for tests that read its ledger and inbox. */
+    DataSource bankDataSource(String name) {
+        return (name.equals("bank-a") ? bankA : bankB).dataSource();
+    }
+
     private Map<String, String> bankProperties(String bankName, String database, Duration lateBy, long seed) {
         TestDatabase db = databases.get(database);
         Map<String, String> properties = new LinkedHashMap<>();
@@ -268,6 +309,11 @@ public final class DemoRun implements AutoCloseable {
         }
     }
 
+    /** Transfers this run makes. */
+    int planned() {
+        return options.transfers();
+    }
+
     /** Sagas ended so far. */
     public long ended() {
         Map<SagaState, Long> counts = transfers.orchestrator().admin().countByState();
@@ -285,7 +331,7 @@ public final class DemoRun implements AutoCloseable {
         // service with that many request threads would.
         for (Transfer transfer : planned) {
             futures.add(pool.submit(() -> {
-                UUID sagaId = transfers.transfer(transfer);
+                UUID sagaId = beginRetrying(transfer);
                 transfers.awaitEnd(sagaId, options.maxWait());
                 return sagaId;
             }));
@@ -294,7 +340,19 @@ public final class DemoRun implements AutoCloseable {
         long lastEnded = -1;
         long lastChange = System.nanoTime();
         while (true) {
-            Map<SagaState, Long> counts = transfers.orchestrator().admin().countByState();
+            Map<SagaState, Long> counts;
+            try {
+                counts = transfers.orchestrator().admin().countByState();
+            } catch (RuntimeException unreachable) {
+                // The database is restarting, say: the sagas go on once it is back.
+                out.printf("  %5.1f s  cannot count the sagas: %s%n", (System.nanoTime() - started) / 1e9,
+                        unreachable.getMessage());
+                if (System.nanoTime() - lastChange > options.maxWait().toNanos()) {
+                    throw unreachable;
+                }
+                Thread.sleep(1000);
+                continue;
+            }
             long ended = counts.get(SagaState.COMPLETED) + counts.get(SagaState.COMPENSATED) + counts.get(SagaState.FAILED);
             long begun = counts.values().stream().mapToLong(Long::longValue).sum();
             out.printf("  %5.1f s  started %d/%d  completed %d  compensated %d  failed %d  in flight %d  parked %d%n",
@@ -318,6 +376,21 @@ public final class DemoRun implements AutoCloseable {
         }
         pool.awaitTermination(10, TimeUnit.SECONDS);
         return collect(planned.size(), before);
+    }
+
+    /** Begins a transfer, again while the database cannot be reached, for up to the run's patience. */
+    private UUID beginRetrying(Transfer transfer) throws InterruptedException {
+        long deadline = System.nanoTime() + options.maxWait().toNanos();
+        while (true) {
+            try {
+                return transfers.transfer(transfer);
+            } catch (RuntimeException e) {
+                if (System.nanoTime() > deadline) {
+                    throw e;
+                }
+                Thread.sleep(500);
+            }
+        }
     }
 
     private List<Transfer> plan() {

@@ -27,6 +27,12 @@ final class TransferService implements AutoCloseable {
     private final SagaOrchestrator orchestrator;
 
     TransferService(String service, DataSource dataSource, String bootstrapServers, Duration stepTimeout) {
+        this(service, dataSource, bootstrapServers, stepTimeout, Map.of());
+    }
+
+    /** As above, with further Kafka consumer properties for the orchestrator's reply consumer. */
+    TransferService(String service, DataSource dataSource, String bootstrapServers, Duration stepTimeout,
+            Map<String, ?> kafkaProperties) {
         this.dataSource = dataSource;
         Schema.migrate(dataSource, "V1__transfers.sql");
         RetryPolicy retry = RetryPolicy.exponential(4, Duration.ofMillis(100), Duration.ofSeconds(1));
@@ -46,6 +52,7 @@ final class TransferService implements AutoCloseable {
                 .service(service)
                 .dataSource(dataSource)
                 .bootstrapServers(bootstrapServers)
+                .kafkaProperties(kafkaProperties)
                 .definition(saga)
                 .timerInterval(Duration.ofMillis(100))
                 .concurrency(3)
@@ -121,12 +128,16 @@ final class TransferService implements AutoCloseable {
         watcher.start();
     }
 
-    /** Records the transfer and starts its saga, atomically. */
+    /**
+     * Records the transfer and starts its saga, atomically. The transfer's id is the saga's key: a call
+     * retried after a commit of unknown outcome (the database went away) starts no second saga.
+     */
     UUID transfer(Transfer transfer) {
         return Transactions.inTransaction(dataSource, connection -> {
-            UUID sagaId = orchestrator.begin(connection, saga, transfer);
+            UUID sagaId = orchestrator.begin(connection, saga, transfer, transfer.id());
             try (PreparedStatement insert = connection.prepareStatement("INSERT INTO transfer (id, from_bank, "
-                    + "from_account, to_bank, to_account, amount, saga_id) VALUES (?, ?, ?, ?, ?, ?, ?)")) {
+                    + "from_account, to_bank, to_account, amount, saga_id) VALUES (?, ?, ?, ?, ?, ?, ?) "
+                    + "ON CONFLICT (id) DO NOTHING")) {
                 insert.setString(1, transfer.id());
                 insert.setString(2, transfer.fromBank());
                 insert.setString(3, transfer.fromAccount());

@@ -7,22 +7,12 @@ import dev.outboxsaga.saga.SagaState;
 import dev.outboxsaga.testkit.OutboxSagaExtension;
 import dev.outboxsaga.testkit.TestInfrastructure;
 import java.io.ByteArrayOutputStream;
-import java.io.IOException;
 import java.io.PrintStream;
-import java.io.UncheckedIOException;
-import java.io.Writer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.List;
-import java.util.Map;
-import java.util.Properties;
-import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -70,7 +60,7 @@ class BankTransferDemoTest {
     @Test
     void killingABankAndTheRelaysWithSigkillLosesAndDuplicatesNothing(TestInfrastructure infra) throws Exception {
         long started = System.nanoTime();
-        Processes processes = new Processes(Path.of("target", "demo-processes"));
+        DemoProcesses processes = new DemoProcesses(Path.of("target", "demo-processes"));
         // A longer step timeout than the other runs: a killed bank is back after a JVM start and a consumer
         // group's session timeout, a killed relay after a JVM start, a Debezium start and a lease expiry.
         DemoOptions options = new DemoOptions(100, 8, Faults.parse("refusal=10,duplicate=10"), Duration.ofSeconds(3),
@@ -111,67 +101,6 @@ class BankTransferDemoTest {
         assertThat(result.ledgerViolations()).as("transfers whose ledgers differ from their outcome").isEmpty();
         assertThat(result.duplicatesApplied()).isZero();
         assertThat(result.invariantsHold()).as(result.resultLine()).isTrue();
-    }
-
-    /** The demo's relays and bank a's participant, each in a JVM of its own. */
-    private static final class Processes implements DemoRun.Launcher {
-        final Path directory;
-        final List<String> killed = new ArrayList<>();
-        private final Map<String, JvmProcess> running = new ConcurrentHashMap<>();
-        private final Map<String, String[]> commands = new ConcurrentHashMap<>();
-        private int generation;
-
-        Processes(Path directory) {
-            this.directory = directory.resolve(UUID.randomUUID().toString().substring(0, 6)).toAbsolutePath();
-        }
-
-        @Override
-        public void relay(String name, Map<String, String> properties) {
-            launch("relay " + name, properties, "dev.outboxsaga.relay.RelayMain", "run", "--config");
-        }
-
-        @Override
-        public void bank(String name, Map<String, String> properties) {
-            launch("bank " + name, properties, BankProcess.class.getName());
-        }
-
-        private synchronized void launch(String key, Map<String, String> properties, String... command) {
-            try {
-                Files.createDirectories(directory);
-                Path file = directory.resolve(key.replace(' ', '-') + ".properties");
-                Properties written = new Properties();
-                written.putAll(properties);
-                try (Writer out = Files.newBufferedWriter(file, StandardCharsets.UTF_8)) {
-                    written.store(out, key);
-                }
-                String[] args = Arrays.copyOfRange(command, 1, command.length + 1);
-                args[args.length - 1] = file.toString();
-                commands.put(key, command);
-                start(key, command[0], args);
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
-        }
-
-        private void start(String key, String mainClass, String[] args) {
-            running.put(key, JvmProcess.start(key.replace(' ', '-') + "-" + (++generation), directory, mainClass, args));
-        }
-
-        /** SIGKILL, then the same command again in a new JVM. */
-        synchronized void killAndRestart(String key) {
-            JvmProcess process = running.get(key);
-            assertThat(process.isAlive()).as("%s alive before the kill", process).isTrue();
-            int exit = process.kill();
-            killed.add(key + "=" + exit);
-            String[] command = commands.get(key);
-            String[] args = Arrays.copyOfRange(command, 1, command.length + 1);
-            args[args.length - 1] = directory.resolve(key.replace(' ', '-') + ".properties").toString();
-            start(key, command[0], args);
-        }
-
-        synchronized void killAll() {
-            running.values().stream().filter(JvmProcess::isAlive).forEach(JvmProcess::kill);
-        }
     }
 
     @Test
