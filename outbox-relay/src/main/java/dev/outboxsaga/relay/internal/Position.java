@@ -36,8 +36,8 @@ public record Position(Map<String, Object> offset, long commitLsn, long txId, lo
     /** The position of a streamed row. */
     public static Position of(Map<String, ?> sourceOffset, long ordinal) {
         @SuppressWarnings("unchecked")
-        Map<String, Object> offset = new HashMap<>((Map<String, Object>) sourceOffset);
-        return new Position(Map.copyOf(offset), number(offset.get("lsn_commit"), UNKNOWN), number(offset.get("txId"), -1),
+        Map<String, Object> offset = Map.copyOf((Map<String, Object>) sourceOffset);
+        return new Position(offset, number(offset.get("lsn_commit"), UNKNOWN), number(offset.get("txId"), -1),
                 number(offset.get("lsn"), -1), ordinal);
     }
 
