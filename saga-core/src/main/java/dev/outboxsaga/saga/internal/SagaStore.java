@@ -25,17 +25,7 @@ public final class SagaStore {
 
     public static void insert(Connection connection, SagaEngine.State state) throws SQLException {
         try (PreparedStatement insert = connection.prepareStatement(Sql.INSERT_INSTANCE)) {
-            insert.setObject(1, state.id());
-            insert.setString(2, state.type());
-            insert.setInt(3, state.version());
-            insert.setString(4, state.state().name());
-            insert.setInt(5, state.stepIndex());
-            insert.setInt(6, state.attempt());
-            insert.setObject(7, state.awaitingCommandId());
-            insert.setTimestamp(8, timestamp(state.deadline()));
-            insert.setString(9, state.data());
-            insert.setString(10, state.lastError());
-            insert.setBoolean(11, state.state().terminal());
+            bindInstance(insert, state);
             insert.executeUpdate();
         }
     }
@@ -43,20 +33,25 @@ public final class SagaStore {
     /** Inserts a saga begun with a business key; false, inserting nothing, when its type has a saga with that key. */
     public static boolean insertKeyed(Connection connection, SagaEngine.State state, String key) throws SQLException {
         try (PreparedStatement insert = connection.prepareStatement(Sql.INSERT_KEYED_INSTANCE)) {
-            insert.setObject(1, state.id());
-            insert.setString(2, state.type());
-            insert.setInt(3, state.version());
-            insert.setString(4, state.state().name());
-            insert.setInt(5, state.stepIndex());
-            insert.setInt(6, state.attempt());
-            insert.setObject(7, state.awaitingCommandId());
-            insert.setTimestamp(8, timestamp(state.deadline()));
-            insert.setString(9, state.data());
-            insert.setString(10, state.lastError());
-            insert.setBoolean(11, state.state().terminal());
+            bindInstance(insert, state);
             insert.setString(12, key);
             return insert.executeUpdate() == 1;
         }
+    }
+
+    /** Parameters 1 to 11 of both instance inserts. */
+    private static void bindInstance(PreparedStatement insert, SagaEngine.State state) throws SQLException {
+        insert.setObject(1, state.id());
+        insert.setString(2, state.type());
+        insert.setInt(3, state.version());
+        insert.setString(4, state.state().name());
+        insert.setInt(5, state.stepIndex());
+        insert.setInt(6, state.attempt());
+        insert.setObject(7, state.awaitingCommandId());
+        insert.setTimestamp(8, timestamp(state.deadline()));
+        insert.setString(9, state.data());
+        insert.setString(10, state.lastError());
+        insert.setBoolean(11, state.state().terminal());
     }
 
     /** The id of the saga of {@code type} begun with business key {@code key}, or null. */
