@@ -341,6 +341,7 @@ public final class OutboxRelay implements Runnable, Closeable {
         try (Connection connection = database.connect("setup")) {
             // Tables added to an existing publication after streaming began need their rows moved into the stream.
             setup.ensurePublication(connection, stored.isPresent() && setup.report(connection, null).exists());
+            // Read again: ensurePublication may have waited on locks while another instance took over the slot.
             SlotReport slot = setup.report(connection, null);
             if (stored.isPresent()) {
                 if (slot.lost()) {
