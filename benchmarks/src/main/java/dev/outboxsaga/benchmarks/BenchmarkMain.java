@@ -165,7 +165,7 @@ public final class BenchmarkMain {
 
     private static void record(Map<String, List<Double>> results, String key, double value) {
         results.computeIfAbsent(key, k -> new ArrayList<>()).add(value);
-        System.out.printf("  %-34s %,12.0f%n", key, value);
+        System.out.printf(value < 100 ? "  %-40s %,12.2f%n" : "  %-40s %,12.0f%n", key, value);
     }
 
     private static String argument(String[] args, String name, String fallback) {

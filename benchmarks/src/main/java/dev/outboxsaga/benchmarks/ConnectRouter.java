@@ -2,7 +2,9 @@ package dev.outboxsaga.benchmarks;
 
 import dev.outboxsaga.testkit.TestDatabase;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
@@ -10,6 +12,8 @@ import java.util.concurrent.TimeUnit;
 import org.apache.kafka.connect.cli.ConnectDistributed;
 import org.apache.kafka.connect.runtime.Connect;
 import org.apache.kafka.connect.runtime.distributed.DistributedHerder;
+import org.apache.kafka.connect.runtime.rest.entities.ConfigInfo;
+import org.apache.kafka.connect.runtime.rest.entities.ConfigInfos;
 import org.apache.kafka.connect.runtime.rest.entities.ConnectorStateInfo;
 
 /**
@@ -86,6 +90,8 @@ final class ConnectRouter implements AutoCloseable {
         connector.put("transforms.outbox.table.fields.additional.placement",
                 "type:header:eventType,correlationid:header:correlationId");
         String name = "bench-router-" + id;
+        connector.put("name", name);
+        validate(connector);
         CompletableFuture<Object> created = new CompletableFuture<>();
         connect.herder().putConnectorConfig(name, connector, false, (error, result) -> {
             if (error != null) {
@@ -106,6 +112,31 @@ final class ConnectRouter implements AutoCloseable {
                         + connect.herder().connectorStatus(name).tasks());
             }
             Thread.sleep(20); // polling the herder's status: it offers no callback for task state
+        }
+    }
+
+    /**
+     * Validates the connector config first: the herder's own error report on a put fails with a
+     * NullPointerException on some invalid configs (an entry without a value), which hides the error.
+     */
+    private void validate(Map<String, String> connector) throws Exception {
+        CompletableFuture<ConfigInfos> validated = new CompletableFuture<>();
+        connect.herder().validateConnectorConfig(connector, (error, result) -> {
+            if (error != null) {
+                validated.completeExceptionally(error);
+            } else {
+                validated.complete(result);
+            }
+        });
+        ConfigInfos infos = validated.get(START_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+        if (infos.errorCount() > 0) {
+            List<String> errors = new ArrayList<>();
+            for (ConfigInfo info : infos.configs()) {
+                if (info.configValue() != null && !info.configValue().errors().isEmpty()) {
+                    errors.add(info.configValue().name() + ": " + info.configValue().errors());
+                }
+            }
+            throw new IllegalStateException("invalid connector config (" + infos.errorCount() + " errors): " + errors);
         }
     }
 
