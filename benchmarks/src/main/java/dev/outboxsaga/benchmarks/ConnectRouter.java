@@ -67,30 +67,21 @@ final class ConnectRouter implements AutoCloseable {
         worker.put("exactly.once.source.support", exactlyOnce ? "enabled" : "disabled");
         connect = new ConnectDistributed().startConnect(worker);
 
-        var url = org.postgresql.Driver.parseURL(db.jdbcUrl(), null);
+        String name = "bench-router-" + id;
+        // The same connector settings as the stock baseline; offsets live in the worker's topic instead of a file.
         Map<String, String> connector = new HashMap<>();
-        connector.put("connector.class", "io.debezium.connector.postgresql.PostgresConnector");
+        Infrastructure.engineProperties(db, name, SLOT, PUBLICATION).forEach((key, value) ->
+                connector.put((String) key, (String) value));
+        connector.remove("offset.storage");
+        connector.remove("offset.storage.file.filename");
         connector.put("tasks.max", "1");
-        connector.put("database.hostname", url.getProperty("PGHOST"));
-        connector.put("database.port", url.getProperty("PGPORT"));
-        connector.put("database.dbname", url.getProperty("PGDBNAME"));
-        connector.put("database.user", db.username());
-        connector.put("database.password", db.password());
-        connector.put("topic.prefix", "connect" + id);
-        connector.put("plugin.name", "pgoutput");
-        connector.put("slot.name", SLOT);
-        connector.put("publication.name", PUBLICATION);
         connector.put("publication.autocreate.mode", "filtered");
-        connector.put("table.include.list", "public\\.outbox_event");
-        connector.put("snapshot.mode", "no_data");
         connector.put("tombstones.on.delete", "false");
         connector.put("transforms", "outbox");
         connector.put("transforms.outbox.type", "io.debezium.transforms.outbox.EventRouter");
         connector.put("transforms.outbox.route.topic.replacement", "outbox.event.${routedByValue}");
         connector.put("transforms.outbox.table.fields.additional.placement",
                 "type:header:eventType,correlationid:header:correlationId");
-        String name = "bench-router-" + id;
-        connector.put("name", name);
         validate(connector);
         CompletableFuture<Object> created = new CompletableFuture<>();
         connect.herder().putConnectorConfig(name, connector, false, (error, result) -> {

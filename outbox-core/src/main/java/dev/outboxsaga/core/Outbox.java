@@ -37,7 +37,7 @@ import javax.sql.DataSource;
  * });
  * }</pre>
  *
- * <p>Thread-safe; create one per outbox table and share it.
+ * <p>Thread-safe; create one per outbox (one table, or one set of shard tables) and share it.
  *
  * <p><b>Shards.</b> With {@link Builder#shards(int)} above 1, one {@code Outbox} writes to several tables,
  * each read by its own relay (slot, publication, lease), so that relaying scales out. Each message goes to
