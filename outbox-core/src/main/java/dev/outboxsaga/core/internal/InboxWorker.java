@@ -7,6 +7,7 @@ import dev.outboxsaga.core.Outbox;
 import dev.outboxsaga.core.PayloadCodec;
 import dev.outboxsaga.core.RetryPolicy;
 import java.sql.Connection;
+import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.sql.SQLTransientConnectionException;
 import java.sql.Savepoint;
@@ -87,7 +88,15 @@ public final class InboxWorker implements Runnable {
     /** How long a revoked partition's records in handlers' hands are waited for before its offsets are committed. */
     private static final long REVOKE_PATIENCE_MILLIS = 60_000;
 
-    private enum Result { PROCESSED, DUPLICATE, PARKED, PARKED_ELSEWHERE, RETRY, NOT_RUN }
+    private enum Result { PROCESSED, DUPLICATE, PARKED, PARKED_ELSEWHERE, RETRY, DEFERRED, NOT_RUN }
+
+    /**
+     * How long a record after the first of a transaction may wait for a row lock before it is deferred
+     * to a transaction of its own: while it waits, the transaction holds the locks of the records before
+     * it, and two such transactions waiting on each other would stand still until PostgreSQL's deadlock
+     * detection (a second, by default) breaks the cycle.
+     */
+    static final long BATCHED_LOCK_WAIT_MILLIS = 50;
 
     /** A test hook "killed" the worker. */
     private static final class Crash extends RuntimeException {
@@ -362,6 +371,7 @@ public final class InboxWorker implements Runnable {
         try {
             Transactions.inTransaction(settings.dataSource(), connection -> {
                 Set<Object> failedKeys = new HashSet<>();
+                boolean lockWaitsLimited = false;
                 for (int i = 0; ; i++) {
                     if (i == batch.size()) {
                         List<Dispatch.Item> more = alone ? List.of()
@@ -378,9 +388,13 @@ public final class InboxWorker implements Runnable {
                         continue;
                     }
                     running[0] = i;
+                    if (i > 0 && !lockWaitsLimited) {
+                        limitLockWaits(connection);
+                        lockWaitsLimited = true;
+                    }
                     Result result = apply(connection, item, i > 0, failures, i);
                     results.add(result);
-                    if (result == Result.RETRY) {
+                    if (result == Result.RETRY || result == Result.DEFERRED) {
                         failedKeys.add(item.key());
                     }
                 }
@@ -409,6 +423,10 @@ public final class InboxWorker implements Runnable {
                 }
                 case RETRY -> {
                     retrying.put(item.key(), failedAttempt(item, failures.get(i)));
+                    back.add(item);
+                }
+                case DEFERRED -> {
+                    item.solo = true;
                     back.add(item);
                 }
                 case NOT_RUN -> back.add(item);
@@ -443,6 +461,10 @@ public final class InboxWorker implements Runnable {
                     new HandlerContext(connection, message, item.attempt(), settings.outbox(), settings.payloadCodec()));
             return Result.PROCESSED;
         } catch (Throwable failed) {
+            if (before != null && lockNotAvailable(failed)) {
+                connection.rollback(before);
+                return Result.DEFERRED; // runs alone next, where it may wait for its locks as long as it takes
+            }
             // First in its transaction, or a failure that concerns the whole transaction: the batch fails.
             if (before == null || fatal(failed) || failed instanceof Crash || databaseUnavailable(failed)
                     || writeConflict(failed)) {
@@ -466,6 +488,26 @@ public final class InboxWorker implements Runnable {
                 releaseQuietly(connection, before);
             }
         }
+    }
+
+    private static void limitLockWaits(Connection connection) throws SQLException {
+        try (PreparedStatement limit = connection.prepareStatement(Sql.LIMIT_LOCK_WAITS)) {
+            limit.setLong(1, BATCHED_LOCK_WAIT_MILLIS);
+            limit.setLong(2, BATCHED_LOCK_WAIT_MILLIS);
+            limit.executeQuery().close();
+        }
+    }
+
+    private static boolean lockNotAvailable(Throwable failure) {
+        for (Throwable cause = failure; cause != null; cause = cause.getCause()) {
+            if (cause instanceof SQLException sql && "55P03".equals(sql.getSQLState())) {
+                return true;
+            }
+            if (cause.getCause() == cause) {
+                return false;
+            }
+        }
+        return false;
     }
 
     private static void releaseQuietly(Connection connection, Savepoint savepoint) {
@@ -494,7 +536,7 @@ public final class InboxWorker implements Runnable {
         }
         boolean conflict = writeConflict(failed);
         if (batch.size() > 1 && (conflict || failedIndex != 0)) {
-            LOG.debug("inbox consumer {}: a transaction of {} records failed as a whole, each runs alone next: {}",
+            LOG.warn("inbox consumer {}: a transaction of {} records failed as a whole, each runs alone next: {}",
                     clientId, batch.size(), failed.toString());
             batch.forEach(item -> item.solo = true);
             dispatch.putBack(batch);

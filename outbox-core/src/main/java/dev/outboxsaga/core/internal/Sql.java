@@ -27,6 +27,15 @@ public final class Sql {
         }
     }
 
+    /**
+     * For the rest of the transaction, lock waits longer than {@code ?} milliseconds fail (55P03),
+     * unless the session already has a shorter limit: the later records of an inbox batch must not
+     * wait on locks while the transaction holds those of the earlier ones.
+     */
+    public static final String LIMIT_LOCK_WAITS = "SELECT set_config('lock_timeout', "
+            + "CASE WHEN setting::bigint BETWEEN 1 AND ? THEN setting ELSE ?::text END || 'ms', true) "
+            + "FROM pg_settings WHERE name = 'lock_timeout'";
+
     /** Statements on the inbox and dead-letter tables of one consumer. */
     public record Inbox(
             String claim,
