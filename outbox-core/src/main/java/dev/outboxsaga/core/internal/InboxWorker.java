@@ -498,9 +498,15 @@ public final class InboxWorker implements Runnable {
         }
     }
 
+    /** Lock wait limit reached (55P03): {@code lock_timeout}, or a {@code NOWAIT} lock. */
     private static boolean lockNotAvailable(Throwable failure) {
+        return anySqlState(failure, "55P03"::equals);
+    }
+
+    /** A failure or any of its causes carries an SQLState that {@code test} accepts. */
+    private static boolean anySqlState(Throwable failure, java.util.function.Predicate<String> test) {
         for (Throwable cause = failure; cause != null; cause = cause.getCause()) {
-            if (cause instanceof SQLException sql && "55P03".equals(sql.getSQLState())) {
+            if (cause instanceof SQLException sql && sql.getSQLState() != null && test.test(sql.getSQLState())) {
                 return true;
             }
             if (cause.getCause() == cause) {
@@ -663,15 +669,7 @@ public final class InboxWorker implements Runnable {
 
     /** Deadlock or serialization failure (SQLState class 40): the same work may well succeed alone. */
     static boolean writeConflict(Throwable failure) {
-        for (Throwable cause = failure; cause != null; cause = cause.getCause()) {
-            if (cause instanceof SQLException sql && sql.getSQLState() != null && sql.getSQLState().startsWith("40")) {
-                return true;
-            }
-            if (cause.getCause() == cause) {
-                return false;
-            }
-        }
-        return false;
+        return anySqlState(failure, state -> state.startsWith("40"));
     }
 
     /** Connection failures: waiting helps, and they say nothing about the message. */
