@@ -164,6 +164,9 @@ public final class InboxWorker implements Runnable {
             try {
                 while (!stopping() && handlerFailure == null) {
                     ConsumerRecords<byte[], byte[]> records = poll(consumer);
+                    if (stopping()) {
+                        break; // what this poll brought is read again by whoever has the partitions next
+                    }
                     for (ConsumerRecord<byte[], byte[]> record : records) {
                         dispatch.add(record);
                     }
@@ -328,7 +331,7 @@ public final class InboxWorker implements Runnable {
     /** A handler thread: takes batches until the worker stops. */
     private void handleBatches() {
         try {
-            while (true) {
+            while (!stopping()) {
                 List<Dispatch.Item> batch = dispatch.take(settings.pollTimeout().toMillis());
                 if (batch.isEmpty()) {
                     if (dispatch.isClosed()) {
@@ -374,7 +377,7 @@ public final class InboxWorker implements Runnable {
                 boolean lockWaitsLimited = false;
                 for (int i = 0; ; i++) {
                     if (i == batch.size()) {
-                        List<Dispatch.Item> more = alone ? List.of()
+                        List<Dispatch.Item> more = alone || stopping() ? List.of()
                                 : dispatch.takeMore(settings.maxBatchSize() - batch.size());
                         if (more.isEmpty()) {
                             break;
