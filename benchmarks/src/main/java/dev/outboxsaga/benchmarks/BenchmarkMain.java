@@ -81,10 +81,38 @@ public final class BenchmarkMain {
                 System.out.printf("run %d done%n", run);
             }
             if (only.contains("latency")) {
-                List<Double> latencies = scenarios.latency(1000, full ? 20 : 5);
-                record(results, "latency_p50_ms", percentile(latencies, 50));
-                record(results, "latency_p99_ms", percentile(latencies, 99));
-                record(results, "latency_max_ms", latencies.isEmpty() ? 0 : latencies.get(latencies.size() - 1));
+                // --latency-variants "base:;fast:poll.interval.ms=2,consumer.fetch.max.wait.ms=10": relay settings
+                // (consumer.* for the reader) per variant, run alternately --latency-runs times each; the first
+                // variant's figures get the plain keys, the others latency_<label>_...
+                List<String[]> variants = new ArrayList<>();
+                for (String variant : argument(args, "--latency-variants", "base:").split(";")) {
+                    int colon = variant.indexOf(':');
+                    variants.add(new String[] {variant.substring(0, colon).trim(), variant.substring(colon + 1).trim()});
+                }
+                int latencyRuns = Integer.parseInt(argument(args, "--latency-runs", "1"));
+                int seconds = Integer.parseInt(argument(args, "--latency-seconds", full ? "20" : "5"));
+                for (int run = 0; run < latencyRuns; run++) {
+                    for (int v = 0; v < variants.size(); v++) {
+                        Map<String, String> relaySettings = new LinkedHashMap<>();
+                        Map<String, String> consumerSettings = new LinkedHashMap<>();
+                        for (String setting : variants.get(v)[1].split(",")) {
+                            if (setting.isBlank()) {
+                                continue;
+                            }
+                            String[] kv = setting.split("=", 2);
+                            if (kv[0].startsWith("consumer.")) {
+                                consumerSettings.put(kv[0].substring("consumer.".length()), kv[1]);
+                            } else {
+                                relaySettings.put(kv[0], kv[1]);
+                            }
+                        }
+                        String prefix = v == 0 ? "latency_" : "latency_" + variants.get(v)[0] + "_";
+                        System.out.printf("latency variant %s: relay %s, consumer %s%n", variants.get(v)[0], relaySettings,
+                                consumerSettings);
+                        Scenarios.Latencies latencies = scenarios.latency(1000, seconds, relaySettings, consumerSettings);
+                        recordLatencies(results, prefix, latencies);
+                    }
+                }
             }
             if (only.contains("write")) {
                 for (int run = 0; run < 2; run++) {
@@ -115,6 +143,20 @@ public final class BenchmarkMain {
         System.out.println("wrote " + output.toAbsolutePath() + " in " + (System.nanoTime() - began) / 1_000_000_000L + " s");
     }
 
+    private static void recordLatencies(Map<String, List<Double>> results, String prefix, Scenarios.Latencies latencies) {
+        List<Double> total = latencies.total();
+        record(results, prefix + "p50_ms", percentile(total, 50));
+        record(results, prefix + "p99_ms", percentile(total, 99));
+        record(results, prefix + "max_ms", total.isEmpty() ? 0 : total.get(total.size() - 1));
+        String hop = prefix.replaceFirst("^latency_", "latency_hop_");
+        for (double p : new double[] {50, 99}) {
+            String suffix = "_p" + (int) p + "_ms";
+            record(results, hop + "commit_to_relay" + suffix, percentile(latencies.commitToRelay(), p));
+            record(results, hop + "relay_to_kafka_commit" + suffix, percentile(latencies.relayToKafkaCommit(), p));
+            record(results, hop + "kafka_commit_to_consumer" + suffix, percentile(latencies.kafkaCommitToConsumer(), p));
+        }
+    }
+
     static double percentile(List<Double> sorted, double p) {
         if (sorted.isEmpty()) {
             return 0;
@@ -125,7 +167,7 @@ public final class BenchmarkMain {
 
     private static void record(Map<String, List<Double>> results, String key, double value) {
         results.computeIfAbsent(key, k -> new ArrayList<>()).add(value);
-        System.out.printf("  %-34s %,12.0f%n", key, value);
+        System.out.printf("  %-50s %,12.1f%n", key, value);
     }
 
     private static String argument(String[] args, String name, String fallback) {

@@ -4,6 +4,8 @@ import dev.outboxsaga.core.Outbox;
 import dev.outboxsaga.core.OutboxMessage;
 import dev.outboxsaga.relay.OutboxRelay;
 import dev.outboxsaga.relay.RelayConfig;
+import dev.outboxsaga.relay.internal.OutboxRow;
+import dev.outboxsaga.relay.internal.RelayProbe;
 import dev.outboxsaga.sample.bank.DemoOptions;
 import dev.outboxsaga.sample.bank.DemoResult;
 import dev.outboxsaga.sample.bank.DemoRun;
@@ -52,22 +54,63 @@ final class Scenarios {
                 .build();
     }
 
-    /** Commit to read_committed consumer, rows paced at {@code rate} per second for {@code seconds}; returns sorted ms. */
-    List<Double> latency(int rate, int seconds) throws Exception {
+    static RelayConfig relayConfig(TestDatabase db, String bootstrap, Map<String, String> overrides) {
+        RelayConfig base = relayConfig(db, bootstrap);
+        RelayConfig.Builder builder = RelayConfig.builder()
+                .set(RelayConfig.NAME, base.name())
+                .set(RelayConfig.DATABASE_URL, base.databaseUrl())
+                .set(RelayConfig.DATABASE_USER, base.databaseUser())
+                .set(RelayConfig.DATABASE_PASSWORD, base.databasePassword())
+                .set(RelayConfig.KAFKA_BOOTSTRAP_SERVERS, base.bootstrapServers())
+                .set(RelayConfig.METRICS_PORT, -1);
+        overrides.forEach(builder::set);
+        return builder.build();
+    }
+
+    /**
+     * Latencies of one latency run, each list sorted, in ms: commit to read_committed consumer, and its
+     * hops (writer's commit to relay receive, relay receive to Kafka commit, Kafka commit to consumer).
+     */
+    record Latencies(List<Double> total, List<Double> commitToRelay, List<Double> relayToKafkaCommit,
+            List<Double> kafkaCommitToConsumer) {
+    }
+
+    /** Commit to read_committed consumer, rows paced at {@code rate} per second for {@code seconds}. */
+    Latencies latency(int rate, int seconds) throws Exception {
+        return latency(rate, seconds, Map.of(), Map.of());
+    }
+
+    /**
+     * Commit to read_committed consumer, rows paced at {@code rate} per second for {@code seconds}, with
+     * {@code relaySettings} on top of the relay's defaults and {@code consumerSettings} on the reader's.
+     * The times are taken on one clock ({@code System.nanoTime}, relay and reader in this JVM): the
+     * writer's right after its commit returned, the relay's when the engine handed it the batch and
+     * after the Kafka commit returned (through {@link RelayProbe}), and the reader's when poll returned.
+     */
+    Latencies latency(int rate, int seconds, Map<String, String> relaySettings, Map<String, String> consumerSettings)
+            throws Exception {
         try (TestDatabase db = infra.database()) {
             String aggregateType = Infrastructure.aggregateType();
             String topic = infra.topicFor(aggregateType);
-            try (OutboxRelay relay = OutboxRelay.create(relayConfig(db, infra.kafka.bootstrapServers()));
-                 KafkaConsumer<byte[], byte[]> reader = infra.reader(topic)) {
+            Map<String, long[]> relayTimes = new ConcurrentHashMap<>();
+            RelayProbe.listen((relayName, rows, received, committed) -> {
+                for (OutboxRow row : rows) {
+                    relayTimes.put(row.get("id"), new long[] {received, committed});
+                }
+            });
+            try (OutboxRelay relay = OutboxRelay.create(relayConfig(db, infra.kafka.bootstrapServers(), relaySettings));
+                 KafkaConsumer<byte[], byte[]> reader = infra.reader(topic, consumerSettings)) {
                 Thread thread = new Thread(relay, "latency-relay");
                 thread.start();
                 infra.insert(db, infra.messages(aggregateType, 1, -1), 1);
                 Infrastructure.readUntil(reader, 1, Duration.ofMinutes(2));
                 Map<String, Long> committedAt = new ConcurrentHashMap<>();
-                List<Double> latencies = Collections.synchronizedList(new ArrayList<>());
+                List<Double> latencies = new ArrayList<>();
+                List<Double> toRelay = new ArrayList<>();
+                List<Double> toKafka = new ArrayList<>();
+                List<Double> toConsumer = new ArrayList<>();
                 int perTick = Math.max(1, rate / 100);
                 int ticks = seconds * 100;
-                AtomicBoolean writing = new AtomicBoolean(true);
                 Thread writer = new Thread(() -> {
                     long start = System.nanoTime();
                     for (int tick = 0; tick < ticks; tick++) {
@@ -80,30 +123,53 @@ final class Scenarios {
                         long now = System.nanoTime();
                         batch.forEach(m -> committedAt.put(m.id().toString(), now));
                     }
-                    writing.set(false);
                 }, "latency-writer");
                 writer.start();
                 long expected = (long) ticks * perTick;
                 long seen = 0;
                 long deadline = System.nanoTime() + Duration.ofSeconds(seconds + 60L).toNanos();
+                List<String> late = new ArrayList<>();
+                List<Long> lateAt = new ArrayList<>();
                 while (seen < expected && System.nanoTime() < deadline) {
                     for (ConsumerRecord<byte[], byte[]> record : reader.poll(Duration.ofMillis(20))) {
                         long now = System.nanoTime();
-                        String id = new String(record.headers().lastHeader("id").value(), StandardCharsets.UTF_8);
-                        Long committed = committedAt.get(id);
-                        // A record can outrun the writer's bookkeeping by microseconds; that counts as zero.
-                        latencies.add(committed == null ? 0.0 : Math.max(0, (now - committed) / 1e6));
+                        late.add(new String(record.headers().lastHeader("id").value(), StandardCharsets.UTF_8));
+                        lateAt.add(now);
                         seen++;
                     }
                 }
                 writer.join();
                 relay.close();
                 thread.join();
-                List<Double> sorted = new ArrayList<>(latencies);
-                Collections.sort(sorted);
-                return sorted;
+                RelayProbe.listen(null);
+                for (int i = 0; i < late.size(); i++) {
+                    String id = late.get(i);
+                    long received = lateAt.get(i);
+                    Long committed = committedAt.get(id);
+                    long[] relayed = relayTimes.get(id);
+                    // A record can outrun the writer's bookkeeping by microseconds; that counts as zero.
+                    latencies.add(committed == null ? 0.0 : millis(received - committed));
+                    if (committed != null && relayed != null) {
+                        toRelay.add(millis(relayed[0] - committed));
+                        toKafka.add(millis(relayed[1] - relayed[0]));
+                        toConsumer.add(millis(received - relayed[1]));
+                    }
+                }
+                return new Latencies(sorted(latencies), sorted(toRelay), sorted(toKafka), sorted(toConsumer));
+            } finally {
+                RelayProbe.listen(null);
             }
         }
+    }
+
+    private static double millis(long nanos) {
+        return Math.max(0, nanos / 1e6);
+    }
+
+    private static List<Double> sorted(List<Double> values) {
+        List<Double> sorted = new ArrayList<>(values);
+        Collections.sort(sorted);
+        return sorted;
     }
 
     /** Throughput of business transactions, with or without an outbox row, over {@code seconds} with 4 clients. */

@@ -41,6 +41,7 @@ public final class ChangeHandler implements DebeziumEngine.ChangeConsumer<Record
     @Override
     public void handleBatch(List<RecordChangeEvent<SourceRecord>> events,
             DebeziumEngine.RecordCommitter<RecordChangeEvent<SourceRecord>> committer) throws InterruptedException {
+        long received = RelayProbe.listening() ? System.nanoTime() : 0;
         List<BatchPublisher.Entry> entries = new ArrayList<>(events.size());
         List<RecordChangeEvent<SourceRecord>> positioned = new ArrayList<>(events.size());
         Position committed = publisher.committed();
@@ -72,6 +73,9 @@ public final class ChangeHandler implements DebeziumEngine.ChangeConsumer<Record
         if (last != null && !publisher.publish(entries, last)) {
             // Closing: leave the batch unmarked; the next leader reads it again from the slot.
             return;
+        }
+        if (received != 0 && last != null) {
+            RelayProbe.batchCommitted(relayName, entries, received);
         }
         for (RecordChangeEvent<SourceRecord> event : positioned) {
             committer.markProcessed(event);
