@@ -4,6 +4,7 @@ import dev.outboxsaga.core.OutboxMessage;
 import dev.outboxsaga.sample.bank.DemoResult;
 import dev.outboxsaga.relay.OutboxRelay;
 import dev.outboxsaga.relay.RelayConfig;
+import dev.outboxsaga.relay.RelayStatus;
 import dev.outboxsaga.testkit.TestDatabase;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -28,6 +29,8 @@ public final class BenchmarkMain {
 
     private final Infrastructure infra;
     private final int rows;
+    /** CPU time of this JVM (relay, broker, writer and reader) per row in the last relay run. */
+    private double lastCpuMicrosPerRow;
 
     private BenchmarkMain(Infrastructure infra, int rows) {
         this.infra = infra;
@@ -59,6 +62,13 @@ public final class BenchmarkMain {
                 }
                 if (only.contains("relay")) {
                     record(results, "relay_rows_per_s", bench.relay());
+                    record(results, "relay_jvm_cpu_us_per_row", bench.lastCpuMicrosPerRow);
+                    // --relay-variants "poll2:poll.interval.ms=2;...": the relay with other settings, right after
+                    // the default one in each run, as relay_<label>_rows_per_s.
+                    for (String[] variant : variants(argument(args, "--relay-variants", ""))) {
+                        record(results, "relay_" + variant[0] + "_rows_per_s", bench.relay(settings(variant[1])));
+                        record(results, "relay_" + variant[0] + "_jvm_cpu_us_per_row", bench.lastCpuMicrosPerRow);
+                    }
                 }
                 if (only.contains("stock")) {
                     record(results, "stock_debezium_rows_per_s", bench.stock(false));
@@ -84,28 +94,20 @@ public final class BenchmarkMain {
                 // --latency-variants "base:;fast:poll.interval.ms=2,consumer.fetch.max.wait.ms=10": relay settings
                 // (consumer.* for the reader) per variant, run alternately --latency-runs times each; the first
                 // variant's figures get the plain keys, the others latency_<label>_...
-                List<String[]> variants = new ArrayList<>();
-                for (String variant : argument(args, "--latency-variants", "base:").split(";")) {
-                    int colon = variant.indexOf(':');
-                    variants.add(new String[] {variant.substring(0, colon).trim(), variant.substring(colon + 1).trim()});
-                }
+                List<String[]> variants = variants(argument(args, "--latency-variants", "base:"));
                 int latencyRuns = Integer.parseInt(argument(args, "--latency-runs", "1"));
                 int seconds = Integer.parseInt(argument(args, "--latency-seconds", full ? "20" : "5"));
                 for (int run = 0; run < latencyRuns; run++) {
                     for (int v = 0; v < variants.size(); v++) {
                         Map<String, String> relaySettings = new LinkedHashMap<>();
                         Map<String, String> consumerSettings = new LinkedHashMap<>();
-                        for (String setting : variants.get(v)[1].split(",")) {
-                            if (setting.isBlank()) {
-                                continue;
-                            }
-                            String[] kv = setting.split("=", 2);
-                            if (kv[0].startsWith("consumer.")) {
-                                consumerSettings.put(kv[0].substring("consumer.".length()), kv[1]);
+                        settings(variants.get(v)[1]).forEach((key, value) -> {
+                            if (key.startsWith("consumer.")) {
+                                consumerSettings.put(key.substring("consumer.".length()), value);
                             } else {
-                                relaySettings.put(kv[0], kv[1]);
+                                relaySettings.put(key, value);
                             }
-                        }
+                        });
                         String prefix = v == 0 ? "latency_" : "latency_" + variants.get(v)[0] + "_";
                         System.out.printf("latency variant %s: relay %s, consumer %s%n", variants.get(v)[0], relaySettings,
                                 consumerSettings);
@@ -157,6 +159,36 @@ public final class BenchmarkMain {
         }
     }
 
+    /** {@code label:settings;label:settings} as (label, settings) pairs. */
+    private static List<String[]> variants(String spec) {
+        List<String[]> variants = new ArrayList<>();
+        for (String variant : spec.split(";")) {
+            if (variant.isBlank()) {
+                continue;
+            }
+            int colon = variant.indexOf(':');
+            variants.add(new String[] {variant.substring(0, colon).trim(), variant.substring(colon + 1).trim()});
+        }
+        return variants;
+    }
+
+    /** {@code key=value,key=value} as a map, in order. */
+    private static Map<String, String> settings(String spec) {
+        Map<String, String> settings = new LinkedHashMap<>();
+        for (String setting : spec.split(",")) {
+            if (!setting.isBlank()) {
+                String[] kv = setting.split("=", 2);
+                settings.put(kv[0].trim(), kv[1].trim());
+            }
+        }
+        return settings;
+    }
+
+    private static long processCpuNanos() {
+        return ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory
+                .getOperatingSystemMXBean()).getProcessCpuTime();
+    }
+
     static double percentile(List<Double> sorted, double p) {
         if (sorted.isEmpty()) {
             return 0;
@@ -190,15 +222,28 @@ public final class BenchmarkMain {
 
     /** The project's relay: from the first insert to the last row visible to a read_committed consumer. */
     double relay() throws Exception {
+        return relay(Map.of());
+    }
+
+    /** The relay with {@code settings} on top of its defaults. */
+    double relay(Map<String, String> settings) throws Exception {
         try (TestDatabase db = infra.database()) {
             String aggregateType = Infrastructure.aggregateType();
             String topic = infra.topicFor(aggregateType);
-            RelayConfig config = Scenarios.relayConfig(db, infra.kafka.bootstrapServers());
+            RelayConfig config = Scenarios.relayConfig(db, infra.kafka.bootstrapServers(), settings);
             try (OutboxRelay relay = OutboxRelay.create(config);
                  KafkaConsumer<byte[], byte[]> reader = infra.reader(topic)) {
                 Thread thread = new Thread(relay, "bench-relay");
                 thread.start();
+                long cpuBefore = processCpuNanos();
                 double rate = measure(db, aggregateType, reader);
+                double cpuMicrosPerRow = (processCpuNanos() - cpuBefore) / 1e3 / rows;
+                RelayStatus status = relay.status();
+                System.out.printf("    relay %s: %,d records in %,d Kafka transactions (%.0f a transaction), "
+                        + "%.1f us CPU a row in this JVM%n", settings,
+                        status.recordsPublished(), status.transactionsCommitted(),
+                        status.recordsPublished() / (double) Math.max(1, status.transactionsCommitted()), cpuMicrosPerRow);
+                lastCpuMicrosPerRow = cpuMicrosPerRow;
                 relay.close();
                 thread.join();
                 return rate;

@@ -87,6 +87,13 @@ public final class RelayConfig {
     public static final String MAX_BATCH_SIZE = "batch.max.size";
     /** How long the engine waits for new WAL when idle; default 20 ms (bounds the latency of a quiet stream). */
     public static final String POLL_INTERVAL_MS = "poll.interval.ms";
+    /**
+     * How long rows may gather into one Kafka transaction while the stream is busy; default 0 ms. After
+     * committing a batch of at least 64 rows the relay waits until this long has passed since it received
+     * that batch before taking the next, so that under load each transaction carries more rows (fewer
+     * commits per row); a batch of fewer rows (a quiet stream) is followed at once. 0 never waits.
+     */
+    public static final String BATCH_LINGER_MS = "batch.linger.ms";
     /** Whether the first start publishes rows already in the outbox table; default true. */
     public static final String INITIAL_SNAPSHOT = "initial.snapshot";
     /**
@@ -108,7 +115,7 @@ public final class RelayConfig {
     private static final Set<String> KEYS = Set.of(NAME, DATABASE_URL, DATABASE_USER, DATABASE_PASSWORD, OUTBOX_TABLES,
             SLOT_NAME, PUBLICATION_NAME, PUBLICATION_CREATE, KAFKA_BOOTSTRAP_SERVERS, TOPIC_PATTERN, TOPIC_COLUMN,
             HEADER_COLUMNS, HEADERS_JSON_COLUMN, POSITIONS_TOPIC, LEASE_TTL_MS, LEASE_RENEW_MS, HEARTBEAT_INTERVAL_MS,
-            MAX_BATCH_SIZE, POLL_INTERVAL_MS, INITIAL_SNAPSHOT, SNAPSHOT_MAX_ROWS, METRICS_PORT, HEALTH_MAX_LAG_MS,
+            MAX_BATCH_SIZE, POLL_INTERVAL_MS, BATCH_LINGER_MS, INITIAL_SNAPSHOT, SNAPSHOT_MAX_ROWS, METRICS_PORT, HEALTH_MAX_LAG_MS,
             INSTANCE_ID, PUBLISH_REFUSAL_TIMEOUT_MS);
     /** Producer settings the relay owns; setting them under kafka.* would break exactly-once. */
     private static final Set<String> RESERVED_KAFKA = Set.of("transactional.id", "enable.idempotence", "acks",
@@ -147,6 +154,7 @@ public final class RelayConfig {
     private final Duration heartbeatInterval;
     private final int maxBatchSize;
     private final Duration pollInterval;
+    private final Duration batchLinger;
     private final boolean initialSnapshot;
     private final int snapshotMaxRows;
     private final int metricsPort;
@@ -204,6 +212,11 @@ public final class RelayConfig {
         this.heartbeatInterval = in.millis(HEARTBEAT_INTERVAL_MS, 10000, 0);
         this.maxBatchSize = in.integer(MAX_BATCH_SIZE, 8192, 1, 1_000_000);
         this.pollInterval = in.millis(POLL_INTERVAL_MS, 20, 1);
+        this.batchLinger = in.millis(BATCH_LINGER_MS, 0, 0);
+        if (batchLinger.toMillis() > 10_000) {
+            throw new IllegalArgumentException(BATCH_LINGER_MS + " must be at most 10000 ms (every row of a busy stream "
+                    + "may wait that long), but was " + batchLinger.toMillis());
+        }
         this.initialSnapshot = in.bool(INITIAL_SNAPSHOT, true);
         this.snapshotMaxRows = in.integer(SNAPSHOT_MAX_ROWS, 100_000, 0, 10_000_000);
         this.metricsPort = in.integer(METRICS_PORT, 9404, -1, 65535);
@@ -340,6 +353,11 @@ public final class RelayConfig {
 
     public Duration pollInterval() {
         return pollInterval;
+    }
+
+    /** See {@link #BATCH_LINGER_MS}. */
+    public Duration batchLinger() {
+        return batchLinger;
     }
 
     public boolean initialSnapshot() {
