@@ -116,6 +116,15 @@ public final class BenchmarkMain {
                     }
                 }
             }
+            if (only.contains("idle")) {
+                // --idle-variants "old:poll.interval.ms=20;new:": CPU of an idle relay, alternately.
+                for (int run = 0; run < repeats; run++) {
+                    for (String[] variant : variants(argument(args, "--idle-variants", "base:"))) {
+                        record(results, "relay_idle_" + variant[0] + "_cpu_ms_per_s",
+                                scenarios.idleCpuMillisPerSecond(settings(variant[1]), 5));
+                    }
+                }
+            }
             if (only.contains("write")) {
                 for (int run = 0; run < 2; run++) {
                     double plain = scenarios.businessTransactions(false, full ? 10 : 3);

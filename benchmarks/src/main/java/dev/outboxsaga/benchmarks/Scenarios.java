@@ -162,6 +162,34 @@ final class Scenarios {
         }
     }
 
+    /**
+     * CPU time this JVM spends per second while a relay with {@code relaySettings} streams from an idle
+     * outbox (the broker's idle cost included, the same for every variant), in ms per second.
+     */
+    double idleCpuMillisPerSecond(Map<String, String> relaySettings, int seconds) throws Exception {
+        try (TestDatabase db = infra.database()) {
+            String aggregateType = Infrastructure.aggregateType();
+            String topic = infra.topicFor(aggregateType);
+            try (OutboxRelay relay = OutboxRelay.create(relayConfig(db, infra.kafka.bootstrapServers(), relaySettings));
+                 KafkaConsumer<byte[], byte[]> reader = infra.reader(topic)) {
+                Thread thread = new Thread(relay, "idle-relay");
+                thread.start();
+                infra.insert(db, infra.messages(aggregateType, 1, -1), 1);
+                Infrastructure.readUntil(reader, 1, Duration.ofMinutes(2));
+                reader.close();
+                Thread.sleep(1000);
+                var os = (com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory
+                        .getOperatingSystemMXBean();
+                long before = os.getProcessCpuTime();
+                Thread.sleep(seconds * 1000L);
+                double cpu = (os.getProcessCpuTime() - before) / 1e6 / seconds;
+                relay.close();
+                thread.join();
+                return cpu;
+            }
+        }
+    }
+
     private static double millis(long nanos) {
         return Math.max(0, nanos / 1e6);
     }
