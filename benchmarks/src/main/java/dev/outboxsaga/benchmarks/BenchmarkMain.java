@@ -234,8 +234,26 @@ public final class BenchmarkMain {
         return relay(Map.of());
     }
 
-    /** The relay with {@code settings} on top of its defaults. */
+    /**
+     * The relay with {@code settings} on top of its defaults; {@code sys.<name>} settings are set as system
+     * properties for this run only (for experiments with patched classes on the class path).
+     */
     double relay(Map<String, String> settings) throws Exception {
+        Map<String, String> relaySettings = new LinkedHashMap<>(settings);
+        relaySettings.keySet().removeIf(key -> key.startsWith("sys."));
+        settings.forEach((key, value) -> {
+            if (key.startsWith("sys.")) {
+                System.setProperty(key.substring(4), value);
+            }
+        });
+        try {
+            return relayWith(relaySettings);
+        } finally {
+            settings.keySet().stream().filter(key -> key.startsWith("sys.")).forEach(key -> System.clearProperty(key.substring(4)));
+        }
+    }
+
+    private double relayWith(Map<String, String> settings) throws Exception {
         try (TestDatabase db = infra.database()) {
             String aggregateType = Infrastructure.aggregateType();
             String topic = infra.topicFor(aggregateType);
