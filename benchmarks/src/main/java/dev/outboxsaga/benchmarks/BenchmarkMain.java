@@ -1,6 +1,8 @@
 package dev.outboxsaga.benchmarks;
 
+import dev.outboxsaga.core.Outbox;
 import dev.outboxsaga.core.OutboxMessage;
+import dev.outboxsaga.core.OutboxSchema;
 import dev.outboxsaga.sample.bank.DemoResult;
 import dev.outboxsaga.relay.OutboxRelay;
 import dev.outboxsaga.relay.RelayConfig;
@@ -42,7 +44,7 @@ public final class BenchmarkMain {
         int rows = Integer.parseInt(argument(args, "--rows", full ? "100000" : "10000"));
         int repeats = Integer.parseInt(argument(args, "--runs", full ? "5" : "3"));
         List<String> only = Arrays.asList(argument(args, "--only",
-                "raw,relay,stock,polling,single,eos,latency,write,saga,rss" + (full ? ",stock-tuned" : "")).split(","));
+                "raw,relay,stock,polling,connect,ceiling,scaleout,single,eos,latency,write,saga,rss" + (full ? ",stock-tuned" : "")).split(","));
         Path output = Path.of(argument(args, "--output", "benchmarks/results/latest.json"));
         long began = System.nanoTime();
         System.out.printf("outbox-saga benchmarks (%s): %,d rows per run in transactions of %d, %d runs, fsync on, "
@@ -53,16 +55,29 @@ public final class BenchmarkMain {
             Scenarios scenarios = new Scenarios(infra);
             // Warm-up: class loading and JIT for the engines before anything counts.
             bench.relay();
+            if (only.contains("relay") || only.contains("scaleout")) {
+                // One more pass, draining: with one pass only, the first run's drain figures came out at about
+                // 60 % of the later runs' (20,000 rows a run).
+                bench.relayDrain();
+            }
             if (only.contains("stock")) {
                 bench.stock(false);
+            }
+            if (only.contains("connect")) {
+                bench.connect(true);
             }
             for (int run = 1; run <= repeats; run++) {
                 if (only.contains("raw")) {
                     record(results, "raw_insert_rows_per_s", bench.rawInsert());
                 }
+                Double relay = null;
+                Double relayDrain = null;
                 if (only.contains("relay")) {
-                    record(results, "relay_rows_per_s", bench.relay());
+                    relay = bench.relay();
                     record(results, "relay_jvm_cpu_us_per_row", bench.lastCpuMicrosPerRow);
+                    relayDrain = bench.relayDrain();
+                    record(results, "relay_rows_per_s", relay);
+                    record(results, "relay_drain_rows_per_s", relayDrain);
                     // --relay-variants "poll2:poll.interval.ms=2;...": the relay with other settings, right after
                     // the default one in each run, as relay_<label>_rows_per_s.
                     for (String[] variant : variants(argument(args, "--relay-variants", ""))) {
@@ -72,12 +87,42 @@ public final class BenchmarkMain {
                 }
                 if (only.contains("stock")) {
                     record(results, "stock_debezium_rows_per_s", bench.stock(false));
+                    record(results, "stock_debezium_drain_rows_per_s", bench.stockDrain());
                 }
                 if (only.contains("stock-tuned")) {
                     record(results, "stock_debezium_tuned_rows_per_s", bench.stock(true));
                 }
                 if (only.contains("polling")) {
-                    record(results, "polling_rows_per_s", bench.polling());
+                    double polling = bench.polling();
+                    double pollingDrain = bench.pollingDrain();
+                    record(results, "polling_rows_per_s", polling);
+                    record(results, "polling_drain_rows_per_s", pollingDrain);
+                    if (relay != null) {
+                        record(results, "relay_vs_polling_ratio", relayDrain / pollingDrain);
+                        record(results, "relay_vs_polling_e2e_ratio", relay / polling);
+                    }
+                }
+                if (only.contains("connect")) {
+                    record(results, "connect_router_rows_per_s", bench.connect(true));
+                    double connectDrain = bench.connectDrain(true);
+                    record(results, "connect_router_drain_rows_per_s", connectDrain);
+                    record(results, "connect_router_no_eos_rows_per_s", bench.connect(false));
+                    record(results, "connect_router_no_eos_drain_rows_per_s", bench.connectDrain(false));
+                    if (relayDrain != null) {
+                        record(results, "relay_vs_connect_ratio", relayDrain / connectDrain);
+                    }
+                }
+                if (only.contains("ceiling")) {
+                    double ceiling = bench.ceiling();
+                    record(results, "pgoutput_ceiling_rows_per_s", ceiling);
+                    if (relayDrain != null) {
+                        record(results, "relay_vs_ceiling_ratio", relayDrain / ceiling);
+                    }
+                }
+                if (only.contains("scaleout")) {
+                    for (int shards : new int[] {1, 2, 4}) {
+                        record(results, "relay_scaleout_rows_per_s_n" + shards, bench.scaleout(shards));
+                    }
                 }
                 if (only.contains("single")) {
                     record(results, "relay_single_row_tx_rows_per_s", bench.relaySingleRowTransactions());
@@ -208,7 +253,7 @@ public final class BenchmarkMain {
 
     private static void record(Map<String, List<Double>> results, String key, double value) {
         results.computeIfAbsent(key, k -> new ArrayList<>()).add(value);
-        System.out.printf("  %-50s %,12.1f%n", key, value);
+        System.out.printf(value < 100 ? "  %-50s %,12.2f%n" : "  %-50s %,12.0f%n", key, value);
     }
 
     private static String argument(String[] args, String name, String fallback) {
@@ -337,9 +382,174 @@ public final class BenchmarkMain {
             String topic = infra.topicFor(aggregateType);
             try (StockDebezium stock = new StockDebezium(db, infra.kafka.bootstrapServers(), tuned);
                  KafkaConsumer<byte[], byte[]> reader = infra.reader(topic)) {
+                stock.start();
                 return measure(db, aggregateType, reader);
             }
         }
+    }
+
+    /**
+     * The relay draining a backlog: the slot and publication are created ({@code init}), the rows written,
+     * then the relay started; timed from its slot turning active to the last row read.
+     */
+    double relayDrain() throws Exception {
+        try (TestDatabase db = infra.database()) {
+            String aggregateType = Infrastructure.aggregateType();
+            String topic = infra.topicFor(aggregateType);
+            RelayConfig config = Scenarios.relayConfig(db, infra.kafka.bootstrapServers());
+            OutboxRelay.initialize(config);
+            try (OutboxRelay relay = OutboxRelay.create(config);
+                 KafkaConsumer<byte[], byte[]> reader = infra.joinedReader(topic)) {
+                infra.insert(db, infra.messages(aggregateType, rows, 0), BATCH);
+                Thread thread = new Thread(relay, "bench-relay-drain");
+                thread.start();
+                double rate = drained(db, reader, List.of(config.slotName()));
+                relay.close();
+                thread.join();
+                return rate;
+            }
+        }
+    }
+
+    /** Stock Debezium draining a backlog written before its engine started; clocked as {@link #relayDrain()}. */
+    double stockDrain() throws Exception {
+        try (TestDatabase db = infra.database()) {
+            String aggregateType = Infrastructure.aggregateType();
+            String topic = infra.topicFor(aggregateType);
+            try (StockDebezium stock = new StockDebezium(db, infra.kafka.bootstrapServers(), false);
+                 KafkaConsumer<byte[], byte[]> reader = infra.joinedReader(topic)) {
+                infra.insert(db, infra.messages(aggregateType, rows, 0), BATCH);
+                stock.start();
+                return drained(db, reader, List.of(StockDebezium.SLOT));
+            }
+        }
+    }
+
+    /** The polling relay draining a backlog: from its start (it has no slot) to the last row read. */
+    double pollingDrain() throws Exception {
+        try (TestDatabase db = infra.database()) {
+            String aggregateType = Infrastructure.aggregateType();
+            String topic = infra.topicFor(aggregateType);
+            try (KafkaConsumer<byte[], byte[]> reader = infra.joinedReader(topic)) {
+                infra.insert(db, infra.messages(aggregateType, rows, 0), BATCH);
+                long start = System.nanoTime();
+                try (PollingRelay polling = new PollingRelay(db.dataSource(), infra.kafka.bootstrapServers())) {
+                    long last = Infrastructure.readUntil(reader, rows, DEADLINE);
+                    return rows / ((last - start) / 1e9);
+                }
+            }
+        }
+    }
+
+    /**
+     * Kafka Connect (distributed worker in this JVM) + Debezium's connector + EventRouter, end to end: the
+     * clock starts once the worker runs, the task is RUNNING and a warm-up row went through.
+     */
+    double connect(boolean exactlyOnce) throws Exception {
+        try (TestDatabase db = infra.database()) {
+            String aggregateType = Infrastructure.aggregateType();
+            String topic = infra.topicFor(aggregateType);
+            try (ConnectRouter connect = new ConnectRouter(db, infra.kafka.bootstrapServers(), exactlyOnce);
+                 KafkaConsumer<byte[], byte[]> reader = infra.reader(topic)) {
+                connect.start();
+                Infrastructure.awaitSlotActive(db, List.of(ConnectRouter.SLOT), DEADLINE);
+                return measure(db, aggregateType, reader);
+            }
+        }
+    }
+
+    /** Kafka Connect draining a backlog written before the worker started; clocked as {@link #relayDrain()}. */
+    double connectDrain(boolean exactlyOnce) throws Exception {
+        try (TestDatabase db = infra.database()) {
+            String aggregateType = Infrastructure.aggregateType();
+            String topic = infra.topicFor(aggregateType);
+            try (ConnectRouter connect = new ConnectRouter(db, infra.kafka.bootstrapServers(), exactlyOnce);
+                 KafkaConsumer<byte[], byte[]> reader = infra.joinedReader(topic)) {
+                infra.insert(db, infra.messages(aggregateType, rows, 0), BATCH);
+                // The worker's start blocks for seconds (group join, task start); the slot turns active
+                // meanwhile, so start it aside and read here.
+                java.util.concurrent.CompletableFuture<Void> started = java.util.concurrent.CompletableFuture.runAsync(() -> {
+                    try {
+                        connect.start();
+                    } catch (Exception e) {
+                        throw new IllegalStateException(e);
+                    }
+                });
+                double rate = drained(db, reader, List.of(ConnectRouter.SLOT));
+                started.get();
+                return rate;
+            }
+        }
+    }
+
+    /** PostgreSQL's pgoutput stream of the same backlog to a client that discards it: the ceiling. */
+    double ceiling() throws Exception {
+        try (TestDatabase db = infra.database()) {
+            PgoutputCeiling.prepare(db);
+            infra.insert(db, infra.messages(Infrastructure.aggregateType(), rows, 0), BATCH);
+            return PgoutputCeiling.drain(db, rows, DEADLINE);
+        }
+    }
+
+    /**
+     * The relay scaled out over {@code shards} outbox tables ({@code Outbox.builder().shards(n)}), one
+     * {@link OutboxRelay} per table in this JVM, draining the same backlog: from the first slot active to
+     * the last row read, over all of them.
+     */
+    double scaleout(int shards) throws Exception {
+        try (TestDatabase db = infra.database()) {
+            String aggregateType = Infrastructure.aggregateType();
+            String topic = infra.topicFor(aggregateType);
+            Outbox outbox = Outbox.builder().shards(shards).build();
+            OutboxSchema.migrateShards(db.dataSource(), outbox);
+            List<RelayConfig> configs = new ArrayList<>();
+            String base = "bench-" + UUID.randomUUID().toString().substring(0, 8);
+            for (int shard = 0; shard < shards; shard++) {
+                RelayConfig config = RelayConfig.builder()
+                        .set(RelayConfig.NAME, base + "-" + shard)
+                        .set(RelayConfig.DATABASE_URL, db.jdbcUrl())
+                        .set(RelayConfig.DATABASE_USER, db.username())
+                        .set(RelayConfig.DATABASE_PASSWORD, db.password())
+                        .set(RelayConfig.KAFKA_BOOTSTRAP_SERVERS, infra.kafka.bootstrapServers())
+                        .set(RelayConfig.OUTBOX_TABLES, "public." + outbox.tables().get(shard))
+                        .set(RelayConfig.METRICS_PORT, -1)
+                        .build();
+                OutboxRelay.initialize(config);
+                configs.add(config);
+            }
+            List<OutboxMessage> messages = infra.messages(aggregateType, rows, 0);
+            for (int i = 0; i < messages.size(); i += BATCH) {
+                List<OutboxMessage> slice = messages.subList(i, Math.min(messages.size(), i + BATCH));
+                outbox.inTransaction(db.dataSource(), tx -> {
+                    tx.appendAll(slice);
+                    return null;
+                });
+            }
+            List<OutboxRelay> relays = new ArrayList<>();
+            List<Thread> threads = new ArrayList<>();
+            try (KafkaConsumer<byte[], byte[]> reader = infra.joinedReader(topic)) {
+                for (RelayConfig config : configs) {
+                    OutboxRelay relay = OutboxRelay.create(config);
+                    relays.add(relay);
+                    Thread thread = new Thread(relay, "bench-relay-" + config.name());
+                    threads.add(thread);
+                }
+                threads.forEach(Thread::start);
+                return drained(db, reader, configs.stream().map(RelayConfig::slotName).toList());
+            } finally {
+                relays.forEach(OutboxRelay::close);
+                for (Thread thread : threads) {
+                    thread.join();
+                }
+            }
+        }
+    }
+
+    /** From the first of {@code slots} turning active to the last of the backlog's rows read. */
+    private double drained(TestDatabase db, KafkaConsumer<byte[], byte[]> reader, List<String> slots) {
+        long start = Infrastructure.awaitSlotActive(db, slots, DEADLINE);
+        long last = Infrastructure.readUntil(reader, rows, DEADLINE);
+        return rows / ((last - start) / 1e9);
     }
 
     /** Waits until a warm-up row went through, then times the rows from first insert to last read. */

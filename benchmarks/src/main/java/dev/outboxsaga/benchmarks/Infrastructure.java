@@ -88,6 +88,51 @@ final class Infrastructure implements AutoCloseable {
         return consumer;
     }
 
+    /**
+     * A reader that has joined its group and holds its partitions, so that a drain measurement does not
+     * count the group join; the topic must be empty.
+     */
+    KafkaConsumer<byte[], byte[]> joinedReader(String topic) {
+        KafkaConsumer<byte[], byte[]> consumer = reader(topic);
+        long end = System.nanoTime() + Duration.ofMinutes(1).toNanos();
+        while (consumer.assignment().isEmpty()) {
+            if (!consumer.poll(Duration.ofMillis(50)).isEmpty()) {
+                throw new IllegalStateException("topic " + topic + " is not empty");
+            }
+            if (System.nanoTime() > end) {
+                throw new IllegalStateException("reader of " + topic + " got no partition within a minute");
+            }
+        }
+        return consumer;
+    }
+
+    /**
+     * Waits until the first of {@code slots} is active (a WAL sender streams from it), watching every
+     * 2 ms; returns the nanoTime it was seen active: where a drain measurement starts its clock.
+     */
+    static long awaitSlotActive(TestDatabase db, List<String> slots, Duration deadline) {
+        long end = System.nanoTime() + deadline.toNanos();
+        try (java.sql.Connection connection = db.openConnection();
+             java.sql.PreparedStatement query = connection.prepareStatement(
+                     "SELECT count(*) FROM pg_replication_slots WHERE active AND slot_name = ANY (?)")) {
+            query.setArray(1, connection.createArrayOf("text", slots.toArray()));
+            while (true) {
+                try (java.sql.ResultSet row = query.executeQuery()) {
+                    row.next();
+                    if (row.getLong(1) > 0) {
+                        return System.nanoTime();
+                    }
+                }
+                if (System.nanoTime() > end) {
+                    throw new IllegalStateException("no slot of " + slots + " became active within " + deadline);
+                }
+                java.util.concurrent.locks.LockSupport.parkNanos(2_000_000);
+            }
+        } catch (java.sql.SQLException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
     /** Reads until {@code count} records arrived (or the deadline passes); returns the nanoTime of the last one. */
     static long readUntil(KafkaConsumer<byte[], byte[]> consumer, long count, Duration deadline) {
         long seen = 0;

@@ -23,9 +23,10 @@ final class Report {
 
     static void print(Map<String, List<Double>> results) {
         System.out.println();
-        System.out.printf("%-34s %14s %14s %14s%n", "measure", "median", "min", "max");
-        results.forEach((key, values) -> System.out.printf("%-34s %,14.1f %,14.1f %,14.1f%n", key, median(values),
-                Collections.min(values), Collections.max(values)));
+        System.out.printf("%-40s %14s %14s %14s%n", "measure", "median", "min", "max");
+        // Ratios are below 10; rates are thousands.
+        results.forEach((key, values) -> System.out.printf(median(values) < 10 ? "%-40s %,14.3f %,14.3f %,14.3f%n"
+                : "%-40s %,14.1f %,14.1f %,14.1f%n", key, median(values), Collections.min(values), Collections.max(values)));
     }
 
     static void write(Path output, Map<String, List<Double>> results, Map<String, Object> context) throws IOException {

@@ -26,9 +26,12 @@ import org.apache.kafka.connect.storage.StringConverter;
 /**
  * The baseline users would assemble themselves: Debezium's embedded engine with its outbox event
  * router SMT and a plain (idempotent, not transactional) producer; each batch is sent, every future
- * awaited, then marked processed, as Debezium Server's Kafka sink does. Offsets in a file.
+ * awaited, then marked processed, as Debezium Server's Kafka sink does. Offsets in a file. The
+ * constructor creates the slot and the publication; {@link #start()} starts the engine.
  */
 final class StockDebezium implements AutoCloseable {
+
+    static final String SLOT = "stock_slot";
 
     private final DebeziumEngine<RecordChangeEvent<SourceRecord>> engine;
     private final ExecutorService executor = Executors.newSingleThreadExecutor();
@@ -78,6 +81,10 @@ final class StockDebezium implements AutoCloseable {
                     Infrastructure.acknowledgeThenMark(sent, records, committer);
                 })
                 .build();
+    }
+
+    /** Starts the engine; the slot and the publication exist since the constructor, so a backlog is streamed too. */
+    void start() {
         executor.execute(engine);
     }
 

@@ -22,13 +22,29 @@ import org.slf4j.LoggerFactory;
 /**
  * Consumes Kafka topics so that each message takes effect exactly once in the service's database.
  *
- * <p>For every record, in partition order, one database transaction inserts
- * {@code (consumer, message id)} into the inbox table, runs the {@link MessageHandler} on the same
- * connection (with an outbox for follow-up messages), and commits; only then is the record's offset
- * committed to Kafka. A redelivered message finds its inbox row and is skipped. A failing handler is
- * retried per the {@link RetryPolicy}, then the record is parked in the dead-letter table with its
- * reason and original bytes, and the partition moves on. Offsets of finished records are committed
- * when partitions are revoked and on {@link #close()}.
+ * <p>For every record, inside a database transaction, the consumer inserts
+ * {@code (consumer, message id)} into the inbox table and runs the {@link MessageHandler} on the same
+ * connection (with an outbox for follow-up messages); only after that transaction commits can the
+ * record's offset be committed to Kafka. A redelivered message finds its inbox row and is skipped.
+ *
+ * <p><b>Order and parallelism.</b> Records with the same Kafka key are handled one after the other,
+ * in partition order; records with different keys are handled at once by up to
+ * {@link Builder#parallelism(int)} threads per consumer thread, so that a slow or retried message
+ * holds up its own key only, not the partition ({@link Ordering#PARTITION} restores one record of a
+ * partition at a time; a record without a key always waits for the records before it in its
+ * partition). Each thread handles the queued records of several keys (up to
+ * {@link Builder#maxBatchSize(int)}) in one transaction, with a savepoint around each record: one
+ * failing record is rolled back alone, and the others commit. Offsets are committed per partition up
+ * to the lowest record not yet finished, about every 100 ms, when partitions are revoked and on
+ * {@link #close()}.
+ *
+ * <p>A failing handler is retried per the {@link RetryPolicy}, alone in its own transaction and
+ * holding only its key, then the record is parked in the dead-letter table with its reason and
+ * original bytes, and its key moves on. A write conflict (deadlock, serialization failure) rolls the
+ * whole batch back and each of its records runs alone; the first {@value
+ * dev.outboxsaga.core.internal.InboxWorker#FREE_CONFLICT_RETRIES} conflicts of a record do not count
+ * as attempts. The database being unreachable costs no attempt either: the records wait
+ * {@link RetryPolicy#maxBackoff()} and come again.
  *
  * <p>A handler's {@code Error} (an assertion, a missing class, a stack overflow) is a failure like
  * any other: retried, then parked. An {@code OutOfMemoryError} or another {@link VirtualMachineError}
@@ -53,6 +69,14 @@ import org.slf4j.LoggerFactory;
 public final class InboxConsumer implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(InboxConsumer.class);
+
+    /** Which records are handled one after the other. */
+    public enum Ordering {
+        /** Records with the same Kafka key, in partition order; different keys at once (the default). */
+        KEY,
+        /** All records of a partition, one at a time (in batches): a slow record holds its partition up. */
+        PARTITION
+    }
 
     /**
      * Counts since start, over all threads.
@@ -119,7 +143,8 @@ public final class InboxConsumer implements AutoCloseable {
         InboxStore store = new InboxStore(name, sql);
         this.settings = new InboxWorker.Settings(name, builder.dataSource, List.copyOf(builder.topics), builder.handler,
                 builder.retryPolicy, builder.outbox, builder.payloadCodec, store, Map.copyOf(builder.kafkaConfig()),
-                builder.pollTimeout, builder.hooks, new InboxMetrics(), this::workerFailed);
+                builder.pollTimeout, builder.ordering, builder.parallelism, builder.maxBatchSize, builder.hooks,
+                new InboxMetrics(), this::workerFailed);
         this.deadLetters = new DeadLetterQueue(builder.dataSource, store, builder.handler, builder.outbox,
                 builder.payloadCodec);
     }
@@ -259,6 +284,9 @@ public final class InboxConsumer implements AutoCloseable {
         private PayloadCodec payloadCodec = PayloadCodec.jsonText();
         private final Map<String, Object> kafkaProperties = new HashMap<>();
         private Duration pollTimeout = Duration.ofMillis(200);
+        private Ordering ordering = Ordering.KEY;
+        private int parallelism = 4;
+        private int maxBatchSize = 50;
         private Duration shutdownTimeout = Duration.ofSeconds(30);
         private InboxHooks hooks = InboxHooks.NONE;
 
@@ -312,9 +340,39 @@ public final class InboxConsumer implements AutoCloseable {
             return this;
         }
 
-        /** Consumer threads, each with its own Kafka consumer in the group; default 1. */
+        /**
+         * Kafka consumers in the group, each with its own polling thread and {@link #parallelism(int)}
+         * handler threads; default 1. More than one only helps when the topics have more partitions
+         * than one process can handle.
+         */
         public Builder concurrency(int concurrency) {
             this.concurrency = concurrency;
+            return this;
+        }
+
+        /**
+         * Handler threads per Kafka consumer: how many transactions, each with records of different
+         * keys, run at once; default 4. Each holds a database connection while it works, so size the
+         * pool for {@code concurrency × parallelism} connections beside the service's own.
+         */
+        public Builder parallelism(int parallelism) {
+            this.parallelism = parallelism;
+            return this;
+        }
+
+        /** Which records wait for which; default {@link Ordering#KEY}. */
+        public Builder ordering(Ordering ordering) {
+            this.ordering = Objects.requireNonNull(ordering, "ordering");
+            return this;
+        }
+
+        /**
+         * The most records handled in one database transaction (each in a savepoint); default 50.
+         * A transaction takes what is queued when a thread is free, so a quiet stream is handled
+         * record by record, without waiting; 1 gives one transaction per record.
+         */
+        public Builder maxBatchSize(int maxBatchSize) {
+            this.maxBatchSize = maxBatchSize;
             return this;
         }
 
@@ -403,16 +461,14 @@ public final class InboxConsumer implements AutoCloseable {
             if (concurrency < 1) {
                 throw new IllegalArgumentException("concurrency must be at least 1, but was " + concurrency);
             }
+            if (parallelism < 1 || parallelism > 256) {
+                throw new IllegalArgumentException("parallelism must be 1 to 256, but was " + parallelism);
+            }
+            if (maxBatchSize < 1 || maxBatchSize > 10_000) {
+                throw new IllegalArgumentException("maxBatchSize must be 1 to 10000, but was " + maxBatchSize);
+            }
             if (pollTimeout.isNegative() || pollTimeout.isZero()) {
                 throw new IllegalArgumentException("pollTimeout must be positive, but was " + pollTimeout);
-            }
-            long maxPollIntervalMs = Long.parseLong(String.valueOf(
-                    kafkaProperties.getOrDefault("max.poll.interval.ms", "300000")));
-            Duration retryWindow = retryPolicy.worstCaseDelay();
-            // Retries happen on the polling thread; outlasting max.poll.interval.ms would evict it from the group.
-            if (retryWindow.toMillis() * 2 >= maxPollIntervalMs) {
-                throw new IllegalArgumentException("retryPolicy waits up to " + retryWindow + " in all, which must be "
-                        + "under half of max.poll.interval.ms (" + maxPollIntervalMs + " ms)");
             }
             return new InboxConsumer(this);
         }

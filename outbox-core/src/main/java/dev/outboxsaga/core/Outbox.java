@@ -2,6 +2,7 @@ package dev.outboxsaga.core;
 
 import dev.outboxsaga.core.internal.Json;
 import dev.outboxsaga.core.internal.Purge;
+import dev.outboxsaga.core.internal.Shards;
 import dev.outboxsaga.core.internal.Sql;
 import dev.outboxsaga.core.internal.SqlIdentifiers;
 import dev.outboxsaga.core.internal.Transactions;
@@ -10,9 +11,12 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
+import java.util.TreeMap;
 import java.util.UUID;
 import javax.sql.DataSource;
 
@@ -33,24 +37,37 @@ import javax.sql.DataSource;
  * });
  * }</pre>
  *
- * <p>Thread-safe; create one per outbox table and share it.
+ * <p>Thread-safe; create one per outbox (one table, or one set of shard tables) and share it.
+ *
+ * <p><b>Shards.</b> With {@link Builder#shards(int)} above 1, one {@code Outbox} writes to several tables,
+ * each read by its own relay (slot, publication, lease), so that relaying scales out. Each message goes to
+ * the table {@link #shardOf(String)} picks from its aggregate id (the Kafka key), so all messages of one
+ * aggregate go through one table and one relay and keep their order; messages of different aggregates may
+ * be published in another order than they were committed. See the relay's README, "Scaling out".
  */
 public final class Outbox {
 
     private final String schema;
-    private final String table;
+    private final List<String> tables;
     private final boolean deleteAfterInsert;
     private final int maxPayloadBytes;
     private final PayloadCodec payloadCodec;
-    private final Sql.Outbox sql;
+    /** One per shard, in shard order. */
+    private final List<Sql.Outbox> sql;
 
     private Outbox(Builder builder) {
         this.schema = builder.schema;
-        this.table = builder.table;
+        List<String> names = new ArrayList<>();
+        for (int shard = 0; shard < builder.shards; shard++) {
+            // Shard 0 keeps the plain name, so that growing from one table to several keeps the table
+            // (and the relay) that exists.
+            names.add(SqlIdentifiers.require("table", shard == 0 ? builder.table : builder.table + "_" + shard));
+        }
+        this.tables = List.copyOf(names);
         this.deleteAfterInsert = builder.deleteAfterInsert;
         this.maxPayloadBytes = builder.maxPayloadBytes;
         this.payloadCodec = builder.payloadCodec;
-        this.sql = Sql.Outbox.forTable(SqlIdentifiers.qualified(schema, table));
+        this.sql = tables.stream().map(name -> Sql.Outbox.forTable(SqlIdentifiers.qualified(schema, name))).toList();
     }
 
     /** A builder with every default; see its setters. */
@@ -75,6 +92,8 @@ public final class Outbox {
         Objects.requireNonNull(message, "message");
         checkSize(message);
         requireTransaction(connection);
+        int shard = shardOf(message.aggregateId());
+        Sql.Outbox sql = this.sql.get(shard);
         try {
             try (PreparedStatement insert = connection.prepareStatement(sql.insertOne())) {
                 insert.setObject(1, message.id());
@@ -94,13 +113,13 @@ public final class Outbox {
             }
         } catch (SQLException e) {
             throw new OutboxException("could not append message " + message.id() + " to outbox table "
-                    + qualifiedTable() + ": " + e.getMessage(), e);
+                    + qualifiedTables().get(shard) + ": " + e.getMessage(), e);
         }
     }
 
     /**
-     * Appends messages in the connection's current transaction, in order, in one round trip.
-     * All are validated before any is written.
+     * Appends messages in the connection's current transaction, in order, in one round trip (one per
+     * shard table when sharded, each in the messages' order). All are validated before any is written.
      *
      * @throws InvalidMessageException when a payload is too large
      * @throws IllegalStateException   when the connection is in auto-commit mode
@@ -115,9 +134,22 @@ public final class Outbox {
             append(connection, messages.iterator().next());
             return;
         }
-        List<OutboxMessage> batch = List.copyOf(messages);
-        batch.forEach(this::checkSize);
+        List<OutboxMessage> all = List.copyOf(messages);
+        all.forEach(this::checkSize);
         requireTransaction(connection);
+        if (tables.size() == 1) {
+            insertAll(connection, 0, all);
+            return;
+        }
+        Map<Integer, List<OutboxMessage>> byShard = new TreeMap<>();
+        for (OutboxMessage message : all) {
+            byShard.computeIfAbsent(shardOf(message.aggregateId()), shard -> new ArrayList<>()).add(message);
+        }
+        byShard.forEach((shard, batch) -> insertAll(connection, shard, batch));
+    }
+
+    private void insertAll(Connection connection, int shard, List<OutboxMessage> batch) {
+        Sql.Outbox sql = this.sql.get(shard);
         int n = batch.size();
         UUID[] ids = new UUID[n];
         String[] aggregateTypes = new String[n];
@@ -155,8 +187,8 @@ public final class Outbox {
                 }
             }
         } catch (SQLException e) {
-            throw new OutboxException("could not append " + n + " messages to outbox table " + qualifiedTable()
-                    + ": " + e.getMessage(), e);
+            throw new OutboxException("could not append " + n + " messages to outbox table "
+                    + qualifiedTables().get(shard) + ": " + e.getMessage(), e);
         }
     }
 
@@ -192,15 +224,46 @@ public final class Outbox {
      * {@code batchSize} rows each, so a large backlog never holds long locks. For outboxes that keep
      * rows ({@link Builder#deleteAfterInsert(boolean)} false); run it on a schedule.
      *
-     * @return the number of rows deleted
+     * @return the number of rows deleted, over every shard table
      */
     public long purge(DataSource dataSource, Duration olderThan, int batchSize) {
-        return Purge.inBatches(dataSource, sql.purgeBatch(), List.of(), olderThan, batchSize);
+        long deleted = 0;
+        for (Sql.Outbox shard : sql) {
+            deleted += Purge.inBatches(dataSource, shard.purgeBatch(), List.of(), olderThan, batchSize);
+        }
+        return deleted;
     }
 
-    /** The outbox table, qualified with its schema when one is configured. */
+    /** The outbox table (shard 0's when sharded), qualified with its schema when one is configured. */
     public String qualifiedTable() {
-        return SqlIdentifiers.qualified(schema, table);
+        return qualifiedTables().get(0);
+    }
+
+    /** Every shard's table, qualified with its schema when one is configured, in shard order. */
+    public List<String> qualifiedTables() {
+        return tables.stream().map(name -> SqlIdentifiers.qualified(schema, name)).toList();
+    }
+
+    /**
+     * The shard tables' names, unqualified, in shard order: the {@link Builder#table(String) table} itself,
+     * then {@code <table>_1} ... {@code <table>_<n-1>}.
+     */
+    public List<String> tables() {
+        return tables;
+    }
+
+    /** The table's schema, or null when the connection's {@code search_path} decides. */
+    public String schema() {
+        return schema;
+    }
+
+    /**
+     * The shard, in {@code [0, shards)}, that holds the messages of {@code aggregateId}: Kafka's murmur2 hash of
+     * its UTF-8 bytes, made non-negative, modulo the shard count (the hash of Kafka's default partitioner).
+     * Stable across processes and releases; it changes only with the shard count.
+     */
+    public int shardOf(String aggregateId) {
+        return Shards.of(Objects.requireNonNull(aggregateId, "aggregateId"), tables.size());
     }
 
     /** Whether rows are deleted in the transaction that inserts them. */
@@ -243,6 +306,7 @@ public final class Outbox {
     public static final class Builder {
         private String schema;
         private String table = "outbox_event";
+        private int shards = 1;
         private boolean deleteAfterInsert;
         private int maxPayloadBytes = 1024 * 1024;
         private PayloadCodec payloadCodec = PayloadCodec.jsonText();
@@ -259,6 +323,21 @@ public final class Outbox {
         /** The outbox table; default {@code outbox_event} (created by {@code sql/V1__outbox.sql}). */
         public Builder table(String table) {
             this.table = SqlIdentifiers.require("table", table);
+            return this;
+        }
+
+        /**
+         * How many outbox tables to spread messages over, by a stable hash of their aggregate id; default 1.
+         * Shard 0 is {@link #table(String)}, shard {@code k} is {@code <table>_k}: create them with
+         * {@link OutboxSchema#migrateShards(DataSource, Outbox)} or from {@code sql/outbox_shard.sql}, and run
+         * one relay per table. Changing the count moves aggregates between tables: drain the relays first
+         * (the relay's README, "Resharding").
+         */
+        public Builder shards(int shards) {
+            if (shards < 1 || shards > 256) {
+                throw new IllegalArgumentException("shards must be between 1 and 256, but was " + shards);
+            }
+            this.shards = shards;
             return this;
         }
 

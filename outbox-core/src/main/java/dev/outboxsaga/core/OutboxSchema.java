@@ -54,7 +54,33 @@ public final class OutboxSchema {
         }
     }
 
-    /** The text of one script from {@link #SCRIPTS}. */
+    /** The template that creates one shard table of a sharded outbox: see {@link #migrateShards}. */
+    public static final String SHARD_SCRIPT = "outbox_shard.sql";
+
+    /**
+     * Creates the shard tables of {@code outbox} ({@link Outbox.Builder#shards(int)}) that do not exist yet,
+     * each {@code LIKE} the outbox table {@code INCLUDING ALL}, from {@value #SHARD_SCRIPT}: after
+     * {@link #migrate(DataSource)}, which creates shard 0. Does nothing for an outbox of one table.
+     *
+     * @throws OutboxException when a statement fails; shard tables created before stay
+     */
+    public static void migrateShards(DataSource dataSource, Outbox outbox) {
+        String template = script(SHARD_SCRIPT);
+        List<String> tables = outbox.qualifiedTables();
+        for (String table : tables.subList(1, tables.size())) {
+            // The names come from Outbox.Builder, which admits plain lower-case identifiers only.
+            String text = template.replace("${shard_table}", table).replace("${outbox_table}", tables.get(0));
+            Transactions.inTransaction(dataSource, connection -> {
+                try (Statement statement = connection.createStatement()) {
+                    statement.execute("SELECT pg_advisory_xact_lock(" + MIGRATION_LOCK + ")");
+                    statement.execute(text);
+                }
+                return null;
+            });
+        }
+    }
+
+    /** The text of one script from {@link #SCRIPTS}, or {@link #SHARD_SCRIPT}. */
     public static String script(String name) {
         try (InputStream in = OutboxSchema.class.getClassLoader().getResourceAsStream(RESOURCE_FOLDER + name)) {
             if (in == null) {

@@ -45,7 +45,9 @@ class InboxConsumerTest {
         this.kafka = kafka;
         OutboxSchema.migrate(db.dataSource());
         // The handler's business effect: one row per application, with the order it was applied in.
-        db.execute("CREATE TABLE applied (seq bigserial PRIMARY KEY, message_id uuid NOT NULL, aggregate text, n int)");
+        // tx: the top-level transaction that applied it (savepoints included), to see what committed together.
+        db.execute("CREATE TABLE applied (seq bigserial PRIMARY KEY, message_id uuid NOT NULL, aggregate text, n int, "
+                + "tx bigint NOT NULL DEFAULT txid_current())");
         topic = kafka.uniqueTopic("inbox");
         Map<String, Object> config = new java.util.HashMap<>(kafka.producerConfig());
         config.put("key.serializer", ByteArraySerializer.class.getName());
@@ -340,6 +342,101 @@ class InboxConsumerTest {
         assertThat(scalar("SELECT count(*) FROM inbox_message WHERE consumer = 'someone-else'")).isEqualTo(1);
     }
 
+    /** Sends to partition 0 of a one-partition topic, so that every record shares one partition. */
+    private UUID sendToOnePartition(String key, int n) throws Exception {
+        UUID id = UUID.randomUUID();
+        ProducerRecord<byte[], byte[]> record = new ProducerRecord<>(topic, 0, key.getBytes(StandardCharsets.UTF_8),
+                ("{\"n\":" + n + "}").getBytes(StandardCharsets.UTF_8));
+        record.headers().add(MessageHeaders.ID, id.toString().getBytes(StandardCharsets.UTF_8));
+        record.headers().add(MessageHeaders.TYPE, "Counted".getBytes(StandardCharsets.UTF_8));
+        producer.send(record).get();
+        return id;
+    }
+
+    private List<Integer> appliedOrderOf(String key) {
+        return db.jdbi().withHandle(h -> h.createQuery("SELECT n FROM applied WHERE aggregate = :key ORDER BY seq")
+                .bind("key", key).mapTo(Integer.class).list());
+    }
+
+    @Test
+    void aSlowHandlerOnOneKeyDoesNotHoldUpTheOtherKeysOfItsPartition() throws Exception {
+        topic = kafka.uniqueTopic("inbox-slow", 1);
+        java.util.concurrent.CountDownLatch slowMayFinish = new java.util.concurrent.CountDownLatch(1);
+        MessageHandler slowForOneKey = (message, context) -> {
+            if (message.key().equals("slow") && !slowMayFinish.await(PATIENCE.toSeconds(), java.util.concurrent.TimeUnit.SECONDS)) {
+                throw new IllegalStateException("the test never let the slow handler finish");
+            }
+            APPLY.handle(message, context);
+        };
+        started(consumer("slow-key", slowForOneKey));
+        sendToOnePartition("slow", 1);
+        for (int n = 1; n <= 20; n++) {
+            sendToOnePartition("fast-" + (n % 4), n);
+        }
+        sendToOnePartition("slow", 2);
+
+        await().atMost(Duration.ofSeconds(15)).untilAsserted(() ->
+                assertThat(scalar("SELECT count(*) FROM applied WHERE aggregate LIKE 'fast-%'")).isEqualTo(20));
+        assertThat(appliedOrderOf("slow")).as("the slow key's records wait for its first one").isEmpty();
+        for (int k = 0; k < 4; k++) {
+            List<Integer> order = appliedOrderOf("fast-" + k);
+            assertThat(order).as("each key in its partition order").isSorted().hasSize(5);
+        }
+
+        slowMayFinish.countDown();
+        await().atMost(PATIENCE).untilAsserted(() -> assertThat(appliedOrderOf("slow")).containsExactly(1, 2));
+        awaitQuiet();
+        assertThat(applied()).isEqualTo(22);
+    }
+
+    @Test
+    void partitionOrderingHandlesEveryRecordOfAPartitionInOffsetOrder() throws Exception {
+        topic = kafka.uniqueTopic("inbox-partition-order", 1);
+        java.util.Random random = new java.util.Random(7);
+        MessageHandler jittery = (message, context) -> {
+            // Uneven handler times: with key ordering, later keys would overtake earlier ones.
+            Thread.sleep(message.key().equals("k0") ? 20 : 0);
+            APPLY.handle(message, context);
+        };
+        for (int n = 1; n <= 40; n++) {
+            sendToOnePartition("k" + random.nextInt(4), n);
+        }
+        started(consumer("partition-order", jittery).ordering(InboxConsumer.Ordering.PARTITION).maxBatchSize(1));
+        await().atMost(PATIENCE).untilAsserted(() -> assertThat(applied()).isEqualTo(40));
+        List<Integer> order = db.jdbi().withHandle(h -> h.createQuery("SELECT n FROM applied ORDER BY seq")
+                .mapTo(Integer.class).list());
+        assertThat(order).isSorted();
+    }
+
+    @Test
+    void aBatchCommitsInOneTransactionAndAFailingRecordRollsBackAloneKeepingItsKeysOrder() throws Exception {
+        topic = kafka.uniqueTopic("inbox-batch", 1);
+        AtomicInteger failuresLeft = new AtomicInteger(1);
+        MessageHandler failsOnceAt13 = (message, context) -> {
+            APPLY.handle(message, context);
+            // After its own write: that write must be rolled back with the failure, and nothing else.
+            if (message.payload().contains(":13}") && failuresLeft.getAndDecrement() > 0) {
+                throw new IllegalStateException("injected failure at 13");
+            }
+        };
+        List<UUID> ids = new ArrayList<>();
+        for (int n = 1; n <= 30; n++) {
+            ids.add(sendToOnePartition("k", n));
+        }
+        InboxConsumer consumer = started(consumer("batch", failsOnceAt13).parallelism(1).maxBatchSize(50));
+
+        await().atMost(PATIENCE).untilAsserted(() -> assertThat(applied()).isEqualTo(30));
+        awaitQuiet();
+        assertThat(appliedOrderOf("k")).as("the key's order holds across the failure and its retry")
+                .isEqualTo(java.util.stream.IntStream.rangeClosed(1, 30).boxed().toList());
+        for (UUID id : ids) {
+            assertThat(appliedOf(id)).as("message %s", id).isEqualTo(1);
+        }
+        // 30 records, one retried alone, in a few transactions rather than one each.
+        assertThat(scalar("SELECT count(DISTINCT tx) FROM applied")).isLessThan(10);
+        assertThat(consumer.stats()).isEqualTo(new InboxConsumer.Stats(30, 0, 0, 1));
+    }
+
     @Test
     void badSettingsAreRefusedWithTheirName() {
         assertThatThrownBy(() -> InboxConsumer.builder().build()).hasMessageContaining("name");
@@ -347,8 +444,8 @@ class InboxConsumerTest {
         assertThatThrownBy(() -> consumer("x", APPLY).concurrency(0).build()).hasMessageContaining("concurrency");
         assertThatThrownBy(() -> consumer("x", APPLY).inboxTable("inbox-message"))
                 .hasMessageContaining("inboxTable");
-        assertThatThrownBy(() -> consumer("x", APPLY).retryPolicy(RetryPolicy.exponential(100, Duration.ofSeconds(10),
-                Duration.ofSeconds(10))).build()).hasMessageContaining("max.poll.interval.ms");
+        assertThatThrownBy(() -> consumer("x", APPLY).parallelism(0).build()).hasMessageContaining("parallelism");
+        assertThatThrownBy(() -> consumer("x", APPLY).maxBatchSize(0).build()).hasMessageContaining("maxBatchSize");
         assertThatThrownBy(() -> InboxConsumer.builder().name("x").dataSource(db.dataSource()).topics("t")
                 .handler(APPLY).build()).hasMessageContaining("bootstrapServers");
     }

@@ -63,6 +63,10 @@ import picocli.CommandLine.Spec;
  *   <li>{@code status}: shows the replication slot and the last published position.</li>
  * </ul>
  *
+ * <p>{@code run} takes {@code --config} more than once to run several relays in one process (one per
+ * outbox shard table, say), each with its own engine, slot, publication and lease; the other commands take
+ * one file.
+ *
  * <p>Settings come from the file, overridden by {@code OUTBOX_RELAY_*} environment variables (see
  * {@link RelayConfig}). Exit codes: {@value #OK} success, {@value #FAILURE} an unexpected error,
  * {@value #CONFIG_ERROR} a configuration or usage error, {@value #RELAY_FAILED} the relay failed in
@@ -101,8 +105,10 @@ public final class RelayMain implements Callable<Integer> {
     private CommandSpec spec;
 
     @Option(names = {"-c", "--config"}, paramLabel = "FILE", scope = ScopeType.INHERIT,
-            description = "The relay's properties file.")
-    private Path configFile;
+            description = {"The relay's properties file.",
+                    "run takes it more than once to run several relays in this process, e.g. one per outbox "
+                            + "shard table: each its own relay.name, tables, slot, publication and lease."})
+    private List<Path> configFiles = new ArrayList<>();
 
     private final Map<String, String> environment;
 
@@ -124,18 +130,50 @@ public final class RelayMain implements Callable<Integer> {
     /** Without a command: {@code run} when {@code --config} is given, else the usage. */
     @Override
     public Integer call() {
-        if (configFile == null) {
+        if (configFiles.isEmpty()) {
             spec.commandLine().usage(spec.commandLine().getErr());
             return CONFIG_ERROR;
         }
         return new Run(this, spec).call();
     }
 
-    /** The configuration, or a {@link ConfigurationError} that names the file or the key. */
+    /** The one configuration of a command other than {@code run}, or a {@link ConfigurationError}. */
     private RelayConfig loadConfig() {
-        if (configFile == null) {
+        if (configFiles.size() > 1) {
+            throw new ConfigurationError("only run takes more than one --config; run this command once per file");
+        }
+        return loadConfigs().get(0);
+    }
+
+    /**
+     * Every configuration given, or a {@link ConfigurationError} that names the file or the key, or the two
+     * relays that would share a name, slot, publication, positions topic or outbox table.
+     */
+    private List<RelayConfig> loadConfigs() {
+        if (configFiles.isEmpty()) {
             throw new ConfigurationError("missing --config FILE (the relay's properties file)");
         }
+        List<RelayConfig> configs = new ArrayList<>();
+        Map<String, String> claimed = new HashMap<>();
+        for (Path file : configFiles) {
+            RelayConfig config = loadConfig(file);
+            // Two relays on one slot, lease or table would fight over it or publish every row twice.
+            List<String> owned = new ArrayList<>(List.of("relay.name " + config.name(), "slot.name " + config.slotName(),
+                    "publication.name " + config.publicationName(), "positions.topic " + config.positionsTopic()));
+            config.outboxTables().forEach(table -> owned.add("outbox table " + table.qualified()));
+            for (String thing : owned) {
+                String other = claimed.putIfAbsent(thing, file.toString());
+                if (other != null) {
+                    throw new ConfigurationError(other + " and " + file + " both have " + thing
+                            + "; each relay in one process needs its own");
+                }
+            }
+            configs.add(config);
+        }
+        return configs;
+    }
+
+    private RelayConfig loadConfig(Path configFile) {
         Properties properties = new Properties();
         try (Reader reader = Files.newBufferedReader(configFile, StandardCharsets.UTF_8)) {
             properties.load(reader);
@@ -197,19 +235,104 @@ public final class RelayMain implements Callable<Integer> {
         @Override
         public Integer call() {
             return guarded(spec, () -> {
-                RelayConfig config = main.loadConfig();
+                List<RelayConfig> configs = main.loadConfigs();
+                if (configs.size() > 1) {
+                    configs.forEach(config -> LOG.info("starting outbox relay {}", config));
+                    return runAll(configs);
+                }
+                RelayConfig config = configs.get(0);
                 LOG.info("starting outbox relay {}", config);
                 return run(config);
             });
         }
 
-        private static int run(RelayConfig config) {
+        private static PrometheusMeterRegistry registry() {
             PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
             new ClassLoaderMetrics().bindTo(registry);
             new JvmMemoryMetrics().bindTo(registry);
             new JvmThreadMetrics().bindTo(registry);
             new ProcessorMetrics().bindTo(registry);
             new UptimeMetrics().bindTo(registry);
+            return registry;
+        }
+
+        /**
+         * Several relays, each in a thread of its own with its own engine, slot and lease; meters share one
+         * registry (tagged by relay name) and one endpoint on the first file's {@code metrics.port} and
+         * {@code health.max.lag.ms}. When one relay stops, for any reason, all stop: the process exits and its
+         * supervisor restarts it, as it would a single relay.
+         */
+        private static int runAll(List<RelayConfig> configs) throws Exception {
+            PrometheusMeterRegistry registry = registry();
+            List<OutboxRelay> relays = new ArrayList<>();
+            CountDownLatch finished = new CountDownLatch(1);
+            CountDownLatch anyStopped = new CountDownLatch(1);
+            List<Throwable> failures = java.util.Collections.synchronizedList(new ArrayList<>());
+            List<Thread> threads = new ArrayList<>();
+            HttpEndpoint endpoint = null;
+            Thread hook = new Thread(() -> {
+                LOG.info("shutting down {} outbox relays", relays.size());
+                relays.forEach(OutboxRelay::close);
+                try {
+                    if (!finished.await(SHUTDOWN_GRACE.toMillis(), TimeUnit.MILLISECONDS)) {
+                        LOG.warn("relays did not stop within {}", SHUTDOWN_GRACE);
+                    }
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }, "outbox-relay-shutdown");
+            try {
+                Map<String, java.util.function.Supplier<RelayStatus>> statuses = new java.util.LinkedHashMap<>();
+                for (RelayConfig config : configs) {
+                    OutboxRelay relay = OutboxRelay.create(config, registry);
+                    relays.add(relay);
+                    statuses.put(config.name(), relay::status);
+                    threads.add(new Thread(() -> {
+                        try {
+                            relay.run();
+                        } catch (Throwable t) {
+                            failures.add(t);
+                        } finally {
+                            anyStopped.countDown();
+                        }
+                    }, "outbox-relay-" + config.name()));
+                }
+                RelayConfig first = configs.get(0);
+                if (first.metricsPort() >= 0) {
+                    endpoint = HttpEndpoint.start(first.metricsPort(), registry, statuses, first.healthMaxLag().toMillis());
+                }
+                Runtime.getRuntime().addShutdownHook(hook);
+                threads.forEach(Thread::start);
+                anyStopped.await();
+                relays.forEach(OutboxRelay::close);
+                for (Thread thread : threads) {
+                    thread.join();
+                }
+                try {
+                    Runtime.getRuntime().removeShutdownHook(hook);
+                } catch (IllegalStateException shuttingDown) {
+                    // The hook is what stopped us; it waits for `finished`.
+                }
+                if (failures.stream().anyMatch(RelayFailedException.class::isInstance)) {
+                    return RELAY_FAILED; // each relay has logged the one line that says what to change
+                }
+                if (!failures.isEmpty()) {
+                    Throwable failure = failures.get(0);
+                    throw failure instanceof Exception e ? e : new IllegalStateException(failure);
+                }
+                LOG.info("outbox relays stopped");
+                return OK;
+            } finally {
+                if (endpoint != null) {
+                    endpoint.close();
+                }
+                registry.close();
+                finished.countDown();
+            }
+        }
+
+        private static int run(RelayConfig config) {
+            PrometheusMeterRegistry registry = registry();
             CountDownLatch finished = new CountDownLatch(1);
             try (OutboxRelay relay = OutboxRelay.create(config, registry);
                     HttpEndpoint endpoint = config.metricsPort() < 0 ? null : HttpEndpoint.start(config.metricsPort(),

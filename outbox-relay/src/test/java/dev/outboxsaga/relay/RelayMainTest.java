@@ -135,6 +135,32 @@ class RelayMainTest {
     }
 
     @Test
+    void runRefusesTwoConfigsThatWouldShareARelayOrATable() throws IOException {
+        Path first = Files.writeString(dir.resolve("a.properties"), VALID + "outbox.tables=public.outbox_event\n");
+        Path sameName = Files.writeString(dir.resolve("b.properties"), VALID + "outbox.tables=public.outbox_event_1\n");
+        Path sameTable = Files.writeString(dir.resolve("c.properties"),
+                VALID.replace("relay.name=orders", "relay.name=orders-1") + "outbox.tables=public.outbox_event\n");
+
+        Result names = execute("run", "--config", first.toString(), "--config", sameName.toString());
+        assertThat(names.exitCode()).isEqualTo(RelayMain.CONFIG_ERROR);
+        assertThat(names.err()).contains("a.properties and ", "b.properties both have relay.name orders");
+
+        Result tables = execute("run", "--config", first.toString(), "--config", sameTable.toString());
+        assertThat(tables.exitCode()).isEqualTo(RelayMain.CONFIG_ERROR);
+        assertThat(tables.err()).contains("c.properties both have outbox table public.outbox_event");
+    }
+
+    @Test
+    void onlyRunTakesSeveralConfigs() throws IOException {
+        Path first = Files.writeString(dir.resolve("a.properties"), VALID);
+        Path second = Files.writeString(dir.resolve("b.properties"), VALID.replace("relay.name=orders", "relay.name=x"));
+
+        Result result = execute("check", "--config", first.toString(), "--config", second.toString());
+        assertThat(result.exitCode()).isEqualTo(RelayMain.CONFIG_ERROR);
+        assertThat(result.err()).contains("only run takes more than one --config");
+    }
+
+    @Test
     void bareConfigMeansRun() {
         Path missing = dir.resolve("absent.properties");
 

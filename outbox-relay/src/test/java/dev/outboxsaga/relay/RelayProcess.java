@@ -38,6 +38,8 @@ final class RelayProcess implements AutoCloseable {
     private final List<String> jvmFlags;
     private final Path logFile;
     private final Path configFile;
+    /** Further relays for the same process ({@code run --config A --config B}), in order. */
+    private final List<Map<String, String>> moreConfigs = new ArrayList<>();
     private Process process;
     private long startedAtNanos;
 
@@ -54,6 +56,27 @@ final class RelayProcess implements AutoCloseable {
         this.jvmFlags = List.copyOf(jvmFlags);
         this.logFile = LOG_DIRECTORY.resolve(name + ".log").toAbsolutePath();
         this.configFile = LOG_DIRECTORY.resolve(name + ".properties").toAbsolutePath();
+    }
+
+    /** Before {@link #start()}: one more relay in this process, from a config file of its own. */
+    synchronized RelayProcess alsoRunning(Map<String, String> config) {
+        if (process != null) {
+            throw new IllegalStateException("relay process " + name + " was started already");
+        }
+        moreConfigs.add(new TreeMap<>(config));
+        return this;
+    }
+
+    /** SIGTERM, as an orchestrator stops a process, then waits up to a minute for it to exit; returns its exit code. */
+    int terminate() throws InterruptedException {
+        Process p = started();
+        note("SIGTERM");
+        p.destroy();
+        if (!p.waitFor(60, TimeUnit.SECONDS)) {
+            throw new IllegalStateException("relay process " + name + " (pid " + p.pid() + ") ignored SIGTERM for a minute");
+        }
+        LIVE.remove(this);
+        return p.exitValue();
     }
 
     /** Writes the config file and starts the JVM; returns this. */
@@ -78,6 +101,15 @@ final class RelayProcess implements AutoCloseable {
             command.add("-Dorg.slf4j.simpleLogger.log.io.debezium=info");
             command.addAll(jvmFlags);
             command.addAll(List.of(RelayMain.class.getName(), "run", "--config", configFile.toString()));
+            for (int i = 0; i < moreConfigs.size(); i++) {
+                Path more = LOG_DIRECTORY.resolve(name + "-" + (i + 2) + ".properties").toAbsolutePath();
+                Properties moreProperties = new Properties();
+                moreProperties.putAll(moreConfigs.get(i));
+                try (Writer out = Files.newBufferedWriter(more, StandardCharsets.UTF_8)) {
+                    moreProperties.store(out, "relay process " + name + ", relay " + (i + 2));
+                }
+                command.addAll(List.of("--config", more.toString()));
+            }
             Files.writeString(logFile, LocalTime.now() + " [test] starting " + String.join(" ", jvmFlags) + " "
                     + RelayMain.class.getSimpleName() + " run --config " + configFile + System.lineSeparator(),
                     StandardCharsets.UTF_8);

@@ -88,6 +88,7 @@ public final class SagaOrchestrator implements AutoCloseable {
                 .outbox(outbox)
                 .retryPolicy(builder.replyRetry.retryingOnly(failure -> !(failure instanceof SagaException)))
                 .concurrency(builder.concurrency)
+                .parallelism(builder.parallelism)
                 .handler(this::onReply)
                 .build();
         this.admin = new SagaAdmin(dataSource, definitions, engine, outbox, SagaMessages.replyChannel(service), clock);
@@ -344,6 +345,7 @@ public final class SagaOrchestrator implements AutoCloseable {
         private RetryPolicy replyRetry = RetryPolicy.defaults();
         private Duration timerInterval = Duration.ofMillis(200);
         private int concurrency = 1;
+        private int parallelism = 4;
         private String topicPrefix = SagaMessages.DEFAULT_TOPIC_PREFIX;
         private Clock clock = Clock.systemUTC();
 
@@ -399,11 +401,20 @@ public final class SagaOrchestrator implements AutoCloseable {
         }
 
         /**
-         * Threads applying replies, each a Kafka consumer of the reply topic; default 1. Replies of one
-         * saga share a partition, so they are applied in order whatever the number.
+         * Kafka consumers of the reply topic, each with its own polling thread; default 1. Replies of
+         * one saga share a partition and a key, so they are applied in order whatever the number.
          */
         public Builder concurrency(int concurrency) {
             this.concurrency = concurrency;
+            return this;
+        }
+
+        /**
+         * Handler threads per consumer: replies of different sagas are applied at once, those of one
+         * saga in order; default 4. See {@link InboxConsumer.Builder#parallelism(int)}.
+         */
+        public Builder parallelism(int parallelism) {
+            this.parallelism = parallelism;
             return this;
         }
 

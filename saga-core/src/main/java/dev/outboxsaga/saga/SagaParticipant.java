@@ -64,6 +64,7 @@ public final class SagaParticipant implements AutoCloseable {
                 .outbox(builder.outbox)
                 .payloadCodec(builder.payloadCodec)
                 .concurrency(builder.concurrency)
+                .parallelism(builder.parallelism)
                 .retryPolicy(builder.retry.retryingOnly(failure -> !(failure instanceof SagaException)
                         && builder.retry.retryable().test(failure)))
                 .handler(this::onCommand)
@@ -191,6 +192,7 @@ public final class SagaParticipant implements AutoCloseable {
         private PayloadCodec payloadCodec = JacksonPayloadCodec.create();
         private RetryPolicy retry = RetryPolicy.defaults();
         private int concurrency = 1;
+        private int parallelism = 4;
         private String topicPrefix = SagaMessages.DEFAULT_TOPIC_PREFIX;
 
         private Builder() {
@@ -247,9 +249,18 @@ public final class SagaParticipant implements AutoCloseable {
             return this;
         }
 
-        /** Consumer threads; default 1. */
+        /** Kafka consumers of the command topic, each with its own polling thread; default 1. */
         public Builder concurrency(int concurrency) {
             this.concurrency = concurrency;
+            return this;
+        }
+
+        /**
+         * Handler threads per consumer: commands of different sagas are applied at once, those of one
+         * saga in order; default 4. See {@link InboxConsumer.Builder#parallelism(int)}.
+         */
+        public Builder parallelism(int parallelism) {
+            this.parallelism = parallelism;
             return this;
         }
 

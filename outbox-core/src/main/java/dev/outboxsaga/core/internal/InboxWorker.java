@@ -1,19 +1,27 @@
 package dev.outboxsaga.core.internal;
 
 import dev.outboxsaga.core.InboundMessage;
+import dev.outboxsaga.core.InboxConsumer;
 import dev.outboxsaga.core.MessageHandler;
 import dev.outboxsaga.core.Outbox;
 import dev.outboxsaga.core.PayloadCodec;
 import dev.outboxsaga.core.RetryPolicy;
+import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.SQLTransientConnectionException;
+import java.sql.Savepoint;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import javax.sql.DataSource;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
@@ -27,10 +35,15 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One Kafka consumer thread of an inbox consumer. For each record, in partition order: one database
- * transaction claims the message id in the inbox and runs the handler; only after it commits is the
- * record's offset eligible for commit to Kafka. A crash in between replays the record, and the
- * inbox claim turns the replay into a no-op.
+ * One Kafka consumer of an inbox consumer: a polling thread that owns the Kafka consumer, and handler
+ * threads that apply what it polls. Records of one key (or one partition, by {@link InboxConsumer.Ordering})
+ * are applied in order; records of different keys at once. A handler thread takes the queued records
+ * of keys no other thread holds, up to the batch size, and applies them in one database transaction:
+ * for each, a savepoint, the inbox claim of its message id, the handler. A record whose handler fails
+ * is rolled back to its savepoint alone and retried later (holding only its key) or parked; the rest
+ * commit. Only after the commit do the records' offsets count as finished; the polling thread commits,
+ * per partition, up to the lowest unfinished record. A crash in between replays records, and the
+ * inbox claims turn the replays into no-ops.
  */
 public final class InboxWorker implements Runnable {
 
@@ -48,6 +61,9 @@ public final class InboxWorker implements Runnable {
             InboxStore store,
             Map<String, Object> kafkaProperties,
             Duration pollTimeout,
+            InboxConsumer.Ordering ordering,
+            int parallelism,
+            int maxBatchSize,
             InboxHooks hooks,
             InboxMetrics metrics,
             FailureListener onFailure) {
@@ -62,16 +78,16 @@ public final class InboxWorker implements Runnable {
     /** The longest wait between polls that keep failing with transient errors. */
     static final Duration MAX_POLL_BACKOFF = Duration.ofSeconds(30);
 
-    private enum Outcome { PROCESSED, DUPLICATE }
+    /** Write conflicts (deadlock, serialization failure) retried before they count as an attempt. */
+    static final int FREE_CONFLICT_RETRIES = 10;
 
-    /** Thrown inside the worker when it is asked to stop while waiting to retry. */
-    private static final class Stopping extends RuntimeException {
-        private static final long serialVersionUID = 1L;
+    /** Offsets are committed this often while records flow: a crash replays at most that much, as no-ops. */
+    private static final long COMMIT_INTERVAL_NANOS = 100_000_000;
 
-        Stopping() {
-            super(null, null, false, false);
-        }
-    }
+    /** How long a revoked partition's records in handlers' hands are waited for before its offsets are committed. */
+    private static final long REVOKE_PATIENCE_MILLIS = 60_000;
+
+    private enum Result { PROCESSED, DUPLICATE, PARKED, PARKED_ELSEWHERE, RETRY, NOT_RUN }
 
     /** A test hook "killed" the worker. */
     private static final class Crash extends RuntimeException {
@@ -84,19 +100,29 @@ public final class InboxWorker implements Runnable {
 
     private final Settings settings;
     private final String clientId;
+    private final Dispatch dispatch;
+    private final int maxBuffered;
     private final CountDownLatch stopRequested = new CountDownLatch(1);
-    private final Map<TopicPartition, OffsetAndMetadata> pending = new HashMap<>();
+    private final Map<TopicPartition, Long> committed = new HashMap<>();
+    private final List<Thread> handlerThreads = new ArrayList<>();
+    private ScheduledExecutorService retries;
     private int pollFailuresInARow;
+    private boolean paused;
+    private long lastCommitNanos;
     private volatile boolean crashed;
     private volatile Throwable failure;
+    /** A handler thread ended the worker: a crash hook or an error that leaves the JVM unfit. */
+    private volatile Throwable handlerFailure;
     private KafkaConsumer<byte[], byte[]> kafka;
 
     public InboxWorker(Settings settings, String clientId) {
         this.settings = settings;
         this.clientId = clientId;
+        this.dispatch = new Dispatch(settings.ordering(), settings.maxBatchSize());
+        this.maxBuffered = Math.max(500, settings.parallelism() * settings.maxBatchSize() * 4);
     }
 
-    /** Asks the worker to stop after the record in hand; offsets of finished records are committed. */
+    /** Asks the worker to stop after the batches in hand; offsets of finished records are committed. */
     public void stop() {
         stopRequested.countDown();
     }
@@ -117,28 +143,37 @@ public final class InboxWorker implements Runnable {
         properties.put("client.id", clientId);
         // Static membership: each worker's consumer needs an instance id of its own within the group.
         properties.computeIfPresent("group.instance.id", (key, id) -> id + "-" + clientId);
+        retries = Executors.newSingleThreadScheduledExecutor(runnable -> {
+            Thread thread = new Thread(runnable, "inbox-" + clientId + "-retries");
+            thread.setDaemon(true);
+            return thread;
+        });
         try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(properties)) {
             kafka = consumer;
             consumer.subscribe(settings.topics(), new CommitOnRevoke());
-            while (!stopping()) {
-                ConsumerRecords<byte[], byte[]> records = poll(consumer);
-                try {
-                    for (TopicPartition partition : records.partitions()) {
-                        for (ConsumerRecord<byte[], byte[]> record : records.records(partition)) {
-                            if (stopping()) {
-                                throw new Stopping();
-                            }
-                            handle(record);
-                            pending.put(partition, new OffsetAndMetadata(record.offset() + 1));
-                        }
+            startHandlers();
+            try {
+                while (!stopping() && handlerFailure == null) {
+                    ConsumerRecords<byte[], byte[]> records = poll(consumer);
+                    for (ConsumerRecord<byte[], byte[]> record : records) {
+                        dispatch.add(record);
                     }
-                } finally {
-                    if (!crashed) {
-                        commitPending();
-                    }
+                    holdBackWhenFull(consumer);
+                    commitFinished(false);
+                }
+            } finally {
+                stopHandlers();
+                if (!crashed) {
+                    commitFinished(true);
                 }
             }
-        } catch (Stopping stopping) {
+            if (handlerFailure instanceof Crash crash) {
+                throw crash;
+            }
+            if (handlerFailure != null) {
+                ended(handlerFailure);
+                return;
+            }
             LOG.debug("inbox consumer {} stopped", clientId);
         } catch (Crash crash) {
             LOG.warn("inbox consumer {} crashed by a test hook; offsets left uncommitted", clientId);
@@ -151,6 +186,7 @@ public final class InboxWorker implements Runnable {
             ended(unexpected);
         } finally {
             kafka = null;
+            retries.shutdownNow();
         }
     }
 
@@ -160,6 +196,43 @@ public final class InboxWorker implements Runnable {
         settings.metrics().failed(cause);
         LOG.error("inbox consumer {} stopped on a failure; its records are not being processed", clientId, cause);
         settings.onFailure().workerFailed(clientId, cause);
+    }
+
+    private void startHandlers() {
+        for (int i = 0; i < settings.parallelism(); i++) {
+            Thread thread = new Thread(this::handleBatches, "inbox-" + clientId + "-h" + i);
+            thread.setDaemon(true);
+            handlerThreads.add(thread);
+            thread.start();
+        }
+    }
+
+    /** Lets every handler thread finish its batch in hand, then waits for them. */
+    private void stopHandlers() {
+        dispatch.close();
+        for (Thread thread : handlerThreads) {
+            try {
+                thread.join();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+    }
+
+    /**
+     * Keeps polling (the consumer stays in its group) but fetches nothing more while the handlers
+     * hold many records unfinished, so that one slow key cannot make the worker buffer without bound.
+     */
+    private void holdBackWhenFull(KafkaConsumer<byte[], byte[]> consumer) {
+        int buffered = dispatch.size();
+        if (!paused && buffered >= maxBuffered) {
+            consumer.pause(consumer.assignment());
+            paused = true;
+        } else if (paused && buffered <= maxBuffered / 2) {
+            consumer.resume(consumer.assignment());
+            paused = false;
+        }
     }
 
     /**
@@ -180,7 +253,7 @@ public final class InboxWorker implements Runnable {
             Duration backoff = pollBackoff(pollFailuresInARow);
             LOG.warn("inbox consumer {}: poll failed {} time(s) in a row, retrying in {}: {}", clientId,
                     pollFailuresInARow, backoff, transientFailure.toString());
-            pause(backoff);
+            awaitStop(backoff);
             return ConsumerRecords.empty();
         }
     }
@@ -202,76 +275,279 @@ public final class InboxWorker implements Runnable {
         return stopRequested.getCount() == 0;
     }
 
-    private void commitPending() {
-        if (pending.isEmpty()) {
+    /**
+     * Commits, per partition, up to the lowest unfinished record, where that moved since the last
+     * commit; without {@code wait}, at most every {@link #COMMIT_INTERVAL_NANOS} and asynchronously.
+     */
+    private void commitFinished(boolean wait) {
+        if (!wait && System.nanoTime() - lastCommitNanos < COMMIT_INTERVAL_NANOS) {
+            return;
+        }
+        lastCommitNanos = System.nanoTime();
+        Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
+        dispatch.committable().forEach((partition, offset) -> {
+            // A waiting commit sends everything: it also completes the asynchronous commits still pending.
+            if (wait || !offset.equals(committed.get(partition))) {
+                offsets.put(partition, new OffsetAndMetadata(offset));
+            }
+        });
+        if (offsets.isEmpty()) {
             return;
         }
         try {
-            kafka.commitSync(pending);
+            if (wait) {
+                kafka.commitSync(offsets);
+            } else {
+                kafka.commitAsync(offsets, (done, failed) -> {
+                    if (failed != null) {
+                        offsets.keySet().forEach(committed::remove);
+                        LOG.debug("inbox consumer {}: could not commit offsets {}; retried with the next: {}",
+                                clientId, done, failed.toString());
+                    }
+                });
+            }
+            offsets.forEach((partition, offset) -> committed.put(partition, offset.offset()));
         } catch (org.apache.kafka.common.errors.InterruptException | org.apache.kafka.common.errors.WakeupException stop) {
             throw stop;
         } catch (org.apache.kafka.common.KafkaException notCommitted) {
             // A rebalance or a broker hiccup: the records come again, and the inbox turns them into no-ops.
-            LOG.warn("inbox consumer {}: could not commit offsets {}; they will be redelivered: {}", clientId, pending,
+            LOG.warn("inbox consumer {}: could not commit offsets {}; they will be redelivered: {}", clientId, offsets,
                     notCommitted.toString());
         }
-        pending.clear();
     }
 
-    private void handle(ConsumerRecord<byte[], byte[]> record) {
+    /** A handler thread: takes batches until the worker stops. */
+    private void handleBatches() {
+        try {
+            while (true) {
+                List<Dispatch.Item> batch = dispatch.take(settings.pollTimeout().toMillis());
+                if (batch.isEmpty()) {
+                    if (dispatch.isClosed()) {
+                        return;
+                    }
+                    continue;
+                }
+                handle(batch);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (Crash crash) {
+            crashed = true;
+            endFromHandler(crash);
+        } catch (Throwable unfit) {
+            endFromHandler(unfit);
+        }
+    }
+
+    private void endFromHandler(Throwable cause) {
+        if (handlerFailure == null) {
+            handlerFailure = cause;
+        }
+        dispatch.close();
+    }
+
+    /**
+     * Applies {@code first} (the records of one key, or one record that must run alone) and, while
+     * the transaction is open, the records of more free keys as they are queued, up to the batch
+     * size: each record after the first inside a savepoint, so that its failure rolls back only its
+     * own work. Records not yet taken stay free for idle threads: a slow handler holds up only its
+     * key and the records before it in its transaction.
+     */
+    private void handle(List<Dispatch.Item> first) {
+        List<Dispatch.Item> batch = new ArrayList<>(first);
+        List<Result> results = new ArrayList<>();
+        List<Throwable> failures = new ArrayList<>();
+        int[] running = {-1};
+        boolean alone = first.get(0).solo;
+        try {
+            Transactions.inTransaction(settings.dataSource(), connection -> {
+                Set<Object> failedKeys = new HashSet<>();
+                for (int i = 0; ; i++) {
+                    if (i == batch.size()) {
+                        List<Dispatch.Item> more = alone ? List.of()
+                                : dispatch.takeMore(settings.maxBatchSize() - batch.size());
+                        if (more.isEmpty()) {
+                            break;
+                        }
+                        batch.addAll(more);
+                    }
+                    Dispatch.Item item = batch.get(i);
+                    failures.add(null);
+                    if (failedKeys.contains(item.key())) {
+                        results.add(Result.NOT_RUN); // an earlier record of its key failed: order by key
+                        continue;
+                    }
+                    running[0] = i;
+                    Result result = apply(connection, item, i > 0, failures, i);
+                    results.add(result);
+                    if (result == Result.RETRY) {
+                        failedKeys.add(item.key());
+                    }
+                }
+                running[0] = -1;
+                return null;
+            });
+        } catch (Crash crash) {
+            throw crash;
+        } catch (Throwable batchFailure) {
+            if (fatal(batchFailure)) {
+                throw (VirtualMachineError) batchFailure;
+            }
+            batchFailed(batch, batchFailure, running[0]);
+            return;
+        }
+        // A failed record and the later records of its key go back together, in their order.
+        List<Dispatch.Item> back = new ArrayList<>();
+        Map<Object, Duration> retrying = new HashMap<>();
+        for (int i = 0; i < batch.size(); i++) {
+            Dispatch.Item item = batch.get(i);
+            switch (results.get(i)) {
+                case PROCESSED, DUPLICATE, PARKED, PARKED_ELSEWHERE -> {
+                    afterCommit(item.record());
+                    count(item, results.get(i), failures.get(i));
+                    dispatch.done(item);
+                }
+                case RETRY -> {
+                    retrying.put(item.key(), failedAttempt(item, failures.get(i)));
+                    back.add(item);
+                }
+                case NOT_RUN -> back.add(item);
+            }
+        }
+        if (!back.isEmpty()) {
+            dispatch.putBack(back);
+        }
+        retrying.forEach((key, backoff) -> releaseAfter(List.of(key), backoff));
+        batch.stream().map(Dispatch.Item::key).distinct().filter(key -> !retrying.containsKey(key))
+                .forEach(dispatch::release);
+    }
+
+    /** One record: claims its message id and runs the handler, or parks what cannot be read. */
+    private Result apply(Connection connection, Dispatch.Item item, boolean savepoint, List<Throwable> failures,
+            int index) throws Exception {
+        ConsumerRecord<byte[], byte[]> record = item.record();
         InboundMessage message;
         try {
             message = RecordReader.read(record);
         } catch (IllegalArgumentException unreadable) {
-            park(null, record, unreadable, 0);
-            return;
+            failures.set(index, unreadable);
+            settings.store().park(connection, null, record, unreadable, 0);
+            return Result.PARKED;
         }
-        RetryPolicy policy = settings.retryPolicy();
-        int attempt = 1;
-        while (true) {
-            int thisAttempt = attempt;
-            try {
-                Outcome outcome = Transactions.inTransaction(settings.dataSource(), connection -> {
-                    if (!settings.store().claim(connection, message.id(), InboxStore.PROCESSED, record)) {
-                        return Outcome.DUPLICATE;
-                    }
-                    settings.handler().handle(message, new HandlerContext(connection, message, thisAttempt, settings.outbox(), settings.payloadCodec()));
-                    return Outcome.PROCESSED;
-                });
-                afterCommit(record);
-                (outcome == Outcome.DUPLICATE ? settings.metrics().duplicates : settings.metrics().processed)
-                        .incrementAndGet();
-                return;
-            } catch (Crash | Stopping control) {
-                throw control;
-            } catch (Throwable failed) {
-                // An Error of the handler (an assertion, a missing class) is retried and parked like an
-                // exception; only an error that leaves the JVM unfit (out of memory) ends the consumer.
-                if (fatal(failed)) {
-                    throw (VirtualMachineError) failed;
+        Savepoint before = savepoint ? connection.setSavepoint() : null;
+        try {
+            if (!settings.store().claim(connection, message.id(), InboxStore.PROCESSED, record)) {
+                return Result.DUPLICATE;
+            }
+            settings.handler().handle(message,
+                    new HandlerContext(connection, message, item.attempt(), settings.outbox(), settings.payloadCodec()));
+            return Result.PROCESSED;
+        } catch (Throwable failed) {
+            // First in its transaction, or a failure that concerns the whole transaction: the batch fails.
+            if (before == null || fatal(failed) || failed instanceof Crash || databaseUnavailable(failed)
+                    || writeConflict(failed)) {
+                throw failed;
+            }
+            connection.rollback(before);
+            failures.set(index, failed);
+            RetryPolicy policy = settings.retryPolicy();
+            if (item.attempt() >= policy.maxAttempts() || !policy.retryable().test(failed)) {
+                Savepoint parking = connection.setSavepoint();
+                if (!settings.store().claim(connection, message.id(), InboxStore.PARKED, record)) {
+                    connection.rollback(parking);
+                    return Result.PARKED_ELSEWHERE;
                 }
-                if (databaseUnavailable(failed)) {
-                    LOG.warn("inbox consumer {}: database unavailable while handling message {}; waiting {} ({})",
-                            clientId, message.id(), policy.maxBackoff(), failed.toString());
-                    pause(policy.maxBackoff());
-                    continue;
-                }
-                if (attempt >= policy.maxAttempts() || !policy.retryable().test(failed)) {
-                    park(message.id(), record, failed, attempt);
-                    return;
-                }
-                Duration backoff = policy.backoffAfter(attempt);
-                LOG.warn("inbox consumer {}: attempt {} of {} at message {} ({}) failed, retrying in {}: {}",
-                        clientId, attempt, policy.maxAttempts(), message.id(), message.type(), backoff,
-                        failed.toString());
-                settings.metrics().retries.incrementAndGet();
-                pause(backoff);
-                attempt++;
+                settings.store().park(connection, message.id(), record, failed, item.attempt());
+                return Result.PARKED;
+            }
+            return Result.RETRY;
+        } finally {
+            if (before != null) {
+                releaseQuietly(connection, before);
             }
         }
     }
 
-    private void park(UUID messageId, ConsumerRecord<byte[], byte[]> record, Throwable reason, int attempts) {
+    private static void releaseQuietly(Connection connection, Savepoint savepoint) {
+        try {
+            connection.releaseSavepoint(savepoint);
+        } catch (SQLException rolledBackOrAborted) {
+            // Released by a rollback to it, or the transaction is failing anyway: its own error says why.
+        }
+    }
+
+    /**
+     * The transaction rolled back, nothing of it took effect. The database being away is waited out
+     * (no attempt spent). A handler failing on the first record (which runs without a savepoint) is
+     * that record's failed attempt. A write conflict or a failed commit sends every record back to
+     * run alone; for a record that ran alone, conflicts are retried (the first few free), other
+     * failures retried or parked by the retry policy.
+     */
+    private void batchFailed(List<Dispatch.Item> batch, Throwable failed, int failedIndex) {
+        if (databaseUnavailable(failed)) {
+            Duration wait = settings.retryPolicy().maxBackoff();
+            LOG.warn("inbox consumer {}: database unavailable while handling {}; waiting {} ({})", clientId, batch, wait,
+                    failed.toString());
+            dispatch.putBack(batch);
+            releaseAfter(batch.stream().map(Dispatch.Item::key).distinct().toList(), wait);
+            return;
+        }
+        boolean conflict = writeConflict(failed);
+        if (batch.size() > 1 && (conflict || failedIndex != 0)) {
+            LOG.debug("inbox consumer {}: a transaction of {} records failed as a whole, each runs alone next: {}",
+                    clientId, batch.size(), failed.toString());
+            batch.forEach(item -> item.solo = true);
+            dispatch.putBack(batch);
+            batch.stream().map(Dispatch.Item::key).distinct().forEach(dispatch::release);
+            return;
+        }
+        // The first record failed; the others in the batch, if any, are the later records of its key.
+        Dispatch.Item item = batch.get(0);
+        RetryPolicy policy = settings.retryPolicy();
+        if (conflict && item.conflicts < FREE_CONFLICT_RETRIES) {
+            item.conflicts++;
+            item.solo = true;
+            dispatch.putBack(batch);
+            releaseAfter(List.of(item.key()), policy.backoffAfter(1));
+            return;
+        }
+        if (item.attempt() >= policy.maxAttempts() || !policy.retryable().test(failed)) {
+            dispatch.putBack(batch.subList(1, batch.size()));
+            park(item, failed);
+            return;
+        }
+        Duration backoff = failedAttempt(item, failed);
+        dispatch.putBack(batch);
+        releaseAfter(List.of(item.key()), backoff);
+    }
+
+    /**
+     * Counts a failed attempt of a record that will be retried, alone, after the returned backoff;
+     * its key stays held meanwhile, so that the records behind it keep their order.
+     */
+    private Duration failedAttempt(Dispatch.Item item, Throwable failed) {
+        RetryPolicy policy = settings.retryPolicy();
+        Duration backoff = policy.backoffAfter(item.attempt());
+        LOG.warn("inbox consumer {}: attempt {} of {} at {} failed, retrying in {}: {}", clientId, item.attempt(),
+                policy.maxAttempts(), item, backoff, failed.toString());
+        settings.metrics().retries.incrementAndGet();
+        item.attempt++;
+        item.solo = true;
+        return backoff;
+    }
+
+    private void releaseAfter(List<Object> keys, Duration delay) {
+        try {
+            retries.schedule(() -> keys.forEach(dispatch::release), Math.max(1, delay.toMillis()), TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.RejectedExecutionException stopped) {
+            // The worker is stopping: the records are read again after the restart.
+        }
+    }
+
+    /** Parks a record that ran alone and failed for good, in a transaction of its own. */
+    private void park(Dispatch.Item item, Throwable reason) {
+        ConsumerRecord<byte[], byte[]> record = item.record();
+        UUID messageId = messageIdOrNull(record);
         while (true) {
             try {
                 boolean parked = Transactions.inTransaction(settings.dataSource(), connection -> {
@@ -280,27 +556,47 @@ public final class InboxWorker implements Runnable {
                             && !settings.store().claim(connection, messageId, InboxStore.PARKED, record)) {
                         return false;
                     }
-                    settings.store().park(connection, messageId, record, reason, attempts);
+                    settings.store().park(connection, messageId, record, reason, item.attempt());
                     return true;
                 });
                 afterCommit(record);
-                if (parked) {
-                    settings.metrics().parked.incrementAndGet();
-                    LOG.error("inbox consumer {}: parked record {}-{}@{} (message {}) after {} attempt(s): {}",
-                            clientId, record.topic(), record.partition(), record.offset(), messageId, attempts,
-                            reason.toString());
-                } else {
-                    settings.metrics().duplicates.incrementAndGet();
-                }
+                count(item, parked ? Result.PARKED : Result.PARKED_ELSEWHERE, reason);
+                dispatch.done(item);
+                dispatch.release(item.key());
                 return;
-            } catch (Crash | Stopping control) {
-                throw control;
+            } catch (Crash crash) {
+                throw crash;
             } catch (RuntimeException databaseFailure) {
-                LOG.error("inbox consumer {}: could not park record {}-{}@{}; retrying in {}", clientId,
-                        record.topic(), record.partition(), record.offset(), settings.retryPolicy().maxBackoff(),
-                        databaseFailure);
-                pause(settings.retryPolicy().maxBackoff());
+                LOG.error("inbox consumer {}: could not park record {}; retrying in {}", clientId, item,
+                        settings.retryPolicy().maxBackoff(), databaseFailure);
+                if (awaitStop(settings.retryPolicy().maxBackoff())) {
+                    dispatch.putBack(List.of(item));
+                    dispatch.release(item.key());
+                    return;
+                }
             }
+        }
+    }
+
+    private static UUID messageIdOrNull(ConsumerRecord<byte[], byte[]> record) {
+        try {
+            return RecordReader.read(record).id();
+        } catch (IllegalArgumentException unreadable) {
+            return null;
+        }
+    }
+
+    private void count(Dispatch.Item item, Result result, Throwable reason) {
+        InboxMetrics metrics = settings.metrics();
+        switch (result) {
+            case PROCESSED -> metrics.processed.incrementAndGet();
+            case DUPLICATE, PARKED_ELSEWHERE -> metrics.duplicates.incrementAndGet();
+            case PARKED -> {
+                metrics.parked.incrementAndGet();
+                LOG.error("inbox consumer {}: parked record {} at attempt {}: {}", clientId, item, item.attempt(),
+                        String.valueOf(reason));
+            }
+            default -> throw new IllegalStateException("not an outcome: " + result);
         }
     }
 
@@ -313,15 +609,27 @@ public final class InboxWorker implements Runnable {
         }
     }
 
-    private void pause(Duration duration) {
+    /** Waits up to {@code duration}; true when asked to stop meanwhile. */
+    private boolean awaitStop(Duration duration) {
         try {
-            if (stopRequested.await(Math.max(1, duration.toMillis()), TimeUnit.MILLISECONDS)) {
-                throw new Stopping();
-            }
+            return stopRequested.await(Math.max(1, duration.toMillis()), TimeUnit.MILLISECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new Stopping();
+            return true;
         }
+    }
+
+    /** Deadlock or serialization failure (SQLState class 40): the same work may well succeed alone. */
+    static boolean writeConflict(Throwable failure) {
+        for (Throwable cause = failure; cause != null; cause = cause.getCause()) {
+            if (cause instanceof SQLException sql && sql.getSQLState() != null && sql.getSQLState().startsWith("40")) {
+                return true;
+            }
+            if (cause.getCause() == cause) {
+                return false;
+            }
+        }
+        return false;
     }
 
     /** Connection failures: waiting helps, and they say nothing about the message. */
@@ -344,22 +652,29 @@ public final class InboxWorker implements Runnable {
     private final class CommitOnRevoke implements ConsumerRebalanceListener {
         @Override
         public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
-            if (crashed) {
+            if (crashed || partitions.isEmpty()) {
                 return;
             }
-            Map<TopicPartition, OffsetAndMetadata> revoked = new HashMap<>();
-            for (TopicPartition partition : partitions) {
-                OffsetAndMetadata offset = pending.remove(partition);
-                if (offset != null) {
-                    revoked.put(partition, offset);
-                }
+            Map<TopicPartition, Long> finished;
+            try {
+                finished = dispatch.revoke(partitions, REVOKE_PATIENCE_MILLIS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
             }
-            if (!revoked.isEmpty()) {
+            Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
+            finished.forEach((partition, offset) -> {
+                if (!offset.equals(committed.get(partition))) {
+                    offsets.put(partition, new OffsetAndMetadata(offset));
+                }
+            });
+            partitions.forEach(committed::remove);
+            if (!offsets.isEmpty()) {
                 try {
-                    kafka.commitSync(revoked);
+                    kafka.commitSync(offsets);
                 } catch (org.apache.kafka.common.KafkaException notCommitted) {
                     LOG.warn("inbox consumer {}: could not commit offsets of revoked partitions {}: {}", clientId,
-                            revoked, notCommitted.toString());
+                            offsets, notCommitted.toString());
                 }
             }
         }
@@ -367,11 +682,15 @@ public final class InboxWorker implements Runnable {
         @Override
         public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
             LOG.debug("inbox consumer {} assigned {}", clientId, partitions);
+            if (paused) {
+                kafka.pause(partitions);
+            }
         }
 
         @Override
         public void onPartitionsLost(Collection<TopicPartition> partitions) {
-            partitions.forEach(pending::remove);
+            dispatch.forget(partitions);
+            partitions.forEach(committed::remove);
         }
     }
 }

@@ -9,6 +9,10 @@ import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -32,15 +36,16 @@ public final class HttpEndpoint implements AutoCloseable {
     private final HttpServer server;
     private final ExecutorService executor;
     private final PrometheusMeterRegistry registry;
-    private final Supplier<RelayStatus> status;
+    /** By relay name, in the order given; one entry keeps the single-relay body of {@code /health}. */
+    private final Map<String, Supplier<RelayStatus>> statuses;
     private final long maxLagMillis;
 
     private HttpEndpoint(HttpServer server, ExecutorService executor, PrometheusMeterRegistry registry,
-            Supplier<RelayStatus> status, long maxLagMillis) {
+            Map<String, Supplier<RelayStatus>> statuses, long maxLagMillis) {
         this.server = server;
         this.executor = executor;
         this.registry = registry;
-        this.status = status;
+        this.statuses = statuses;
         this.maxLagMillis = maxLagMillis;
     }
 
@@ -55,8 +60,21 @@ public final class HttpEndpoint implements AutoCloseable {
      */
     public static HttpEndpoint start(int port, PrometheusMeterRegistry registry, Supplier<RelayStatus> status,
             long maxLagMillis) {
-        Objects.requireNonNull(registry, "registry");
         Objects.requireNonNull(status, "status");
+        return start(port, registry, Map.of("relay", status), maxLagMillis);
+    }
+
+    /**
+     * As above for several relays in one process: with more than one, {@code /health} is
+     * {@code {"status": "UP"|"DOWN", "relays": {"<relay.name>": {...}, ...}}}, UP (200) only when every
+     * relay keeps up.
+     */
+    public static HttpEndpoint start(int port, PrometheusMeterRegistry registry,
+            Map<String, Supplier<RelayStatus>> statuses, long maxLagMillis) {
+        Objects.requireNonNull(registry, "registry");
+        if (statuses.isEmpty()) {
+            throw new IllegalArgumentException("no relay to report on");
+        }
         if (port < 0 || port > 65535) {
             throw new IllegalArgumentException("port must be between 0 and 65535, but was " + port);
         }
@@ -72,7 +90,7 @@ public final class HttpEndpoint implements AutoCloseable {
             thread.setDaemon(true);
             return thread;
         });
-        HttpEndpoint endpoint = new HttpEndpoint(server, executor, registry, status, maxLagMillis);
+        HttpEndpoint endpoint = new HttpEndpoint(server, executor, registry, new LinkedHashMap<>(statuses), maxLagMillis);
         server.createContext("/metrics", exchange -> endpoint.handle(exchange, "/metrics"));
         server.createContext("/health", exchange -> endpoint.handle(exchange, "/health"));
         server.createContext("/", exchange -> endpoint.handle(exchange, null));
@@ -121,15 +139,37 @@ public final class HttpEndpoint implements AutoCloseable {
     }
 
     private void health(HttpExchange exchange, boolean head) throws IOException {
-        RelayStatus current;
-        try {
-            current = Objects.requireNonNull(status.get(), "no status yet");
-        } catch (RuntimeException e) {
-            respond(exchange, 503, JSON_CONTENT_TYPE,
-                    "{\"status\":\"DOWN\",\"failure\":" + json("status unavailable: " + e) + "}\n", head);
-            return;
+        boolean allKeepingUp = true;
+        List<String> bodies = new ArrayList<>();
+        for (Map.Entry<String, Supplier<RelayStatus>> relay : statuses.entrySet()) {
+            RelayStatus current;
+            try {
+                current = Objects.requireNonNull(relay.getValue().get(), "no status yet");
+            } catch (RuntimeException e) {
+                allKeepingUp = false;
+                bodies.add("{\"status\":\"DOWN\",\"failure\":" + json("status unavailable: " + e) + "}");
+                continue;
+            }
+            boolean keepingUp = current.keepingUp(maxLagMillis);
+            allKeepingUp &= keepingUp;
+            bodies.add(statusJson(current, keepingUp));
         }
-        boolean keepingUp = current.keepingUp(maxLagMillis);
+        String body;
+        if (statuses.size() == 1) {
+            body = bodies.get(0) + "\n";
+        } else {
+            StringBuilder all = new StringBuilder(256 * bodies.size())
+                    .append("{\"status\":").append(json(allKeepingUp ? "UP" : "DOWN")).append(",\"relays\":{");
+            int i = 0;
+            for (String name : statuses.keySet()) {
+                all.append(i == 0 ? "" : ",").append(json(name)).append(':').append(bodies.get(i++));
+            }
+            body = all.append("}}\n").toString();
+        }
+        respond(exchange, allKeepingUp ? 200 : 503, JSON_CONTENT_TYPE, body, head);
+    }
+
+    private String statusJson(RelayStatus current, boolean keepingUp) {
         StringBuilder body = new StringBuilder(256)
                 .append("{\"status\":").append(json(keepingUp ? "UP" : "DOWN"))
                 .append(",\"role\":").append(json(String.valueOf(current.role())))
@@ -145,8 +185,7 @@ public final class HttpEndpoint implements AutoCloseable {
         if (current.failure() != null) {
             body.append(",\"failure\":").append(json(current.failure()));
         }
-        body.append("}\n");
-        respond(exchange, keepingUp ? 200 : 503, JSON_CONTENT_TYPE, body.toString(), head);
+        return body.append('}').toString();
     }
 
     private static void respond(HttpExchange exchange, int code, String contentType, String body, boolean head)

@@ -11,6 +11,10 @@ import java.util.Map;
  * @param stuck                sagas not ended when the run stopped waiting
  * @param seconds              from the first transfer to the last saga's end
  * @param latenciesMillis      per ended saga: from the transfer's commit to the saga's end, sorted
+ * @param undelayedLatenciesMillis the same for the sagas into which no crash or late reply was injected
+ *                             (in this process) and that saw no step time out
+ * @param longestStallMillis   the longest time no saga ended while one with no injected delay was in
+ *                             flight; see {@link #longestStall}
  * @param compensationsRun     compensating steps carried out
  * @param duplicatesInjected   copies of commands and replies delivered again by the fault injector
  * @param duplicatesSuppressed deliveries the inboxes recognised and skipped
@@ -30,6 +34,8 @@ public record DemoResult(
         long stuck,
         double seconds,
         List<Long> latenciesMillis,
+        List<Long> undelayedLatenciesMillis,
+        long longestStallMillis,
         long compensationsRun,
         long duplicatesInjected,
         long duplicatesSuppressed,
@@ -64,11 +70,39 @@ public record DemoResult(
     }
 
     public long percentile(double p) {
-        if (latenciesMillis.isEmpty()) {
+        return percentile(latenciesMillis, p);
+    }
+
+    /** The latency percentile of the sagas into which no crash or late reply was injected. */
+    public long undelayedPercentile(double p) {
+        return percentile(undelayedLatenciesMillis, p);
+    }
+
+    private static long percentile(List<Long> sorted, double p) {
+        if (sorted.isEmpty()) {
             return 0;
         }
-        int index = (int) Math.ceil(p / 100.0 * latenciesMillis.size()) - 1;
-        return latenciesMillis.get(Math.max(0, Math.min(latenciesMillis.size() - 1, index)));
+        int index = (int) Math.ceil(p / 100.0 * sorted.size()) - 1;
+        return sorted.get(Math.max(0, Math.min(sorted.size() - 1, index)));
+    }
+
+    /**
+     * The longest time during which no saga ended while a saga with no injected delay was in flight:
+     * the whole system standing still, which a slow participant or relay must not cause.
+     */
+    static long longestStall(List<long[]> sagas) {
+        // Each saga: {start, end, delayed (1) or not (0)}, in epoch milliseconds.
+        List<Long> ends = sagas.stream().map(saga -> saga[1]).sorted().toList();
+        long longest = 0;
+        long previous = sagas.stream().mapToLong(saga -> saga[0]).min().orElse(0);
+        for (long end : ends) {
+            long from = previous;
+            long stalled = sagas.stream().filter(saga -> saga[2] == 0)
+                    .mapToLong(saga -> Math.min(saga[1], end) - Math.max(saga[0], from)).max().orElse(0);
+            longest = Math.max(longest, stalled);
+            previous = end;
+        }
+        return longest;
     }
 
     /** The line scripts read. */

@@ -16,6 +16,7 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -437,14 +438,27 @@ public final class DemoRun implements AutoCloseable {
         long stuck = byState.entrySet().stream().filter(e -> !SagaState.valueOf(e.getKey()).terminal())
                 .mapToLong(Map.Entry::getValue).sum();
         List<Long> latencies = new ArrayList<>();
+        List<Long> undelayed = new ArrayList<>();
+        List<long[]> spans = new ArrayList<>();
         double seconds;
         try (Connection connection = service.getConnection(); Statement statement = connection.createStatement()) {
-            try (ResultSet rows = statement.executeQuery("SELECT (extract(epoch FROM (s.ended_at - t.created_at)) * 1000)::bigint "
-                    + "FROM transfer t JOIN saga_instance s ON s.id = t.saga_id WHERE s.ended_at IS NOT NULL ORDER BY 1")) {
+            try (ResultSet rows = statement.executeQuery("SELECT t.id, (extract(epoch FROM t.created_at) * 1000)::bigint, "
+                    + "(extract(epoch FROM s.ended_at) * 1000)::bigint, "
+                    + "EXISTS (SELECT 1 FROM saga_event e WHERE e.saga_id = s.id AND e.event = 'TIMED_OUT') "
+                    + "FROM transfer t JOIN saga_instance s ON s.id = t.saga_id WHERE s.ended_at IS NOT NULL")) {
                 while (rows.next()) {
-                    latencies.add(rows.getLong(1));
+                    long start = rows.getLong(2);
+                    long end = rows.getLong(3);
+                    boolean delayed = rows.getBoolean(4) || options.faults().delayed(rows.getString(1));
+                    latencies.add(end - start);
+                    if (!delayed) {
+                        undelayed.add(end - start);
+                    }
+                    spans.add(new long[] {start, end, delayed ? 1 : 0});
                 }
             }
+            Collections.sort(latencies);
+            Collections.sort(undelayed);
             try (ResultSet rows = statement.executeQuery("SELECT extract(epoch FROM (max(s.ended_at) - min(t.created_at))) "
                     + "FROM transfer t JOIN saga_instance s ON s.id = t.saga_id")) {
                 rows.next();
@@ -463,7 +477,8 @@ public final class DemoRun implements AutoCloseable {
         long suppressed = transfers.orchestrator().replyStats().duplicates()
                 + bankA.participant().consumer().stats().duplicates() + bankB.participant().consumer().stats().duplicates();
         List<String> violations = ledgerViolations();
-        return new DemoResult(transferCount, byState, stuck, seconds, latencies, compensations,
+        return new DemoResult(transferCount, byState, stuck, seconds, latencies, undelayed,
+                DemoResult.longestStall(spans), compensations,
                 duplicator == null ? 0 : duplicator.injected(), suppressed, violations.size(), before, money(),
                 scalar(bankA.dataSource(), "SELECT count(*) FROM account WHERE balance < 0")
                         + scalar(bankB.dataSource(), "SELECT count(*) FROM account WHERE balance < 0"),

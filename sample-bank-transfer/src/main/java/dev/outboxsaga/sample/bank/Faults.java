@@ -67,6 +67,16 @@ public final class Faults {
         return chance > 0 && random.nextInt(100) < chance;
     }
 
+    /**
+     * Whether a crash or a late reply was injected into transfer {@code transferId} in this process
+     * (operation keys are {@code <transfer id>/<kind>}): its saga waited on a fault on purpose.
+     */
+    public boolean delayed(String transferId) {
+        String operation = ":" + transferId + "/";
+        return fired.stream().anyMatch(key -> (key.startsWith("crash:") || key.startsWith("late:"))
+                && key.contains(operation));
+    }
+
     /** Whether a fault hits operation {@code key} the first time it is asked (never again for that key). */
     public boolean hitsOnce(String name, String key, Random random) {
         return hits(name, random) && fired.add(name + ":" + key);

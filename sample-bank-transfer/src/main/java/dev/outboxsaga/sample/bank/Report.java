@@ -22,6 +22,10 @@ final class Report {
         result.byState().forEach((state, count) -> out.printf("  %-16s %d%n", state.toLowerCase(Locale.ROOT), count));
         out.printf("saga latency       p50 %d ms   p99 %d ms   max %d ms%n", result.percentile(50), result.percentile(99),
                 result.latenciesMillis().isEmpty() ? 0 : result.latenciesMillis().get(result.latenciesMillis().size() - 1));
+        out.printf("  without injected delays  p50 %d ms   p99 %d ms   (%d sagas)%n", result.undelayedPercentile(50),
+                result.undelayedPercentile(99), result.undelayedLatenciesMillis().size());
+        out.printf("longest stall      %d ms with sagas in flight and none ending (excluding sagas waiting on injected delays)%n",
+                result.longestStallMillis());
         out.printf("compensations run  %d%n", result.compensationsRun());
         out.printf("duplicates         %d delivered again, %d suppressed by the inboxes, %d applied%n",
                 result.duplicatesInjected(), result.duplicatesSuppressed(), result.duplicatesApplied());
@@ -72,6 +76,10 @@ final class Report {
                 .append(result.percentile(99)).append(" / ")
                 .append(result.latenciesMillis().isEmpty() ? 0 : result.latenciesMillis().get(result.latenciesMillis().size() - 1))
                 .append(" ms</td></tr>");
+        html.append("<tr><td>latency without injected delays p50 / p99</td><td>").append(result.undelayedPercentile(50))
+                .append(" / ").append(result.undelayedPercentile(99)).append(" ms</td></tr>");
+        html.append("<tr><td>longest stall (no saga ending while one without injected delay was in flight)</td><td>")
+                .append(result.longestStallMillis()).append(" ms</td></tr>");
         html.append("<tr><td>compensations run</td><td>").append(result.compensationsRun()).append("</td></tr>");
         html.append("<tr><td>duplicates delivered / suppressed / applied</td><td>").append(result.duplicatesInjected())
                 .append(" / ").append(result.duplicatesSuppressed()).append(" / ").append(result.duplicatesApplied())
