@@ -111,8 +111,9 @@ final class Scenarios {
                 List<Double> toConsumer = new ArrayList<>();
                 int perTick = Math.max(1, rate / 100);
                 int ticks = seconds * 100;
+                long writerStart = System.nanoTime();
                 Thread writer = new Thread(() -> {
-                    long start = System.nanoTime();
+                    long start = writerStart;
                     for (int tick = 0; tick < ticks; tick++) {
                         long due = start + tick * 10_000_000L;
                         while (System.nanoTime() < due) {
@@ -142,6 +143,8 @@ final class Scenarios {
                 relay.close();
                 thread.join();
                 RelayProbe.listen(null);
+                // -Dbench.latency.outliers=<ms>: print each row slower than that, to see when the tail happens.
+                double outlierMillis = Double.parseDouble(System.getProperty("bench.latency.outliers", "0"));
                 for (int i = 0; i < late.size(); i++) {
                     String id = late.get(i);
                     long received = lateAt.get(i);
@@ -149,6 +152,12 @@ final class Scenarios {
                     long[] relayed = relayTimes.get(id);
                     // A record can outrun the writer's bookkeeping by microseconds; that counts as zero.
                     latencies.add(committed == null ? 0.0 : millis(received - committed));
+                    if (committed != null && relayed != null && outlierMillis > 0
+                            && millis(received - committed) > outlierMillis) {
+                        System.out.printf("    slow row at %.3f s: total %.1f ms = to relay %.1f + to Kafka commit %.1f + "
+                                + "to consumer %.1f%n", (committed - writerStart) / 1e9, millis(received - committed),
+                                millis(relayed[0] - committed), millis(relayed[1] - relayed[0]), millis(received - relayed[1]));
+                    }
                     if (committed != null && relayed != null) {
                         toRelay.add(millis(relayed[0] - committed));
                         toKafka.add(millis(relayed[1] - relayed[0]));
