@@ -142,6 +142,8 @@ public final class BenchmarkMain {
                 List<String[]> variants = variants(argument(args, "--latency-variants", "base:"));
                 int latencyRuns = Integer.parseInt(argument(args, "--latency-runs", "1"));
                 int seconds = Integer.parseInt(argument(args, "--latency-seconds", full ? "20" : "5"));
+                // Steady state: the first seconds after the relay starts (JIT, first transactions) are not counted.
+                int warmup = Integer.parseInt(argument(args, "--latency-warmup-seconds", "5"));
                 for (int run = 0; run < latencyRuns; run++) {
                     for (int v = 0; v < variants.size(); v++) {
                         Map<String, String> relaySettings = new LinkedHashMap<>();
@@ -156,7 +158,7 @@ public final class BenchmarkMain {
                         String prefix = v == 0 ? "latency_" : "latency_" + variants.get(v)[0] + "_";
                         System.out.printf("latency variant %s: relay %s, consumer %s%n", variants.get(v)[0], relaySettings,
                                 consumerSettings);
-                        Scenarios.Latencies latencies = scenarios.latency(1000, seconds, relaySettings, consumerSettings);
+                        Scenarios.Latencies latencies = scenarios.latency(1000, warmup, seconds, relaySettings, consumerSettings);
                         recordLatencies(results, prefix, latencies);
                     }
                 }

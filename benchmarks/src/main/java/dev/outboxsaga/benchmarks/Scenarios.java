@@ -20,6 +20,7 @@ import java.sql.PreparedStatement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -77,18 +78,19 @@ final class Scenarios {
 
     /** Commit to read_committed consumer, rows paced at {@code rate} per second for {@code seconds}. */
     Latencies latency(int rate, int seconds) throws Exception {
-        return latency(rate, seconds, Map.of(), Map.of());
+        return latency(rate, 0, seconds, Map.of(), Map.of());
     }
 
     /**
-     * Commit to read_committed consumer, rows paced at {@code rate} per second for {@code seconds}, with
+     * Commit to read_committed consumer, rows paced at {@code rate} per second for {@code seconds} after
+     * {@code warmupSeconds} at the same pace that are not counted, with
      * {@code relaySettings} on top of the relay's defaults and {@code consumerSettings} on the reader's.
      * The times are taken on one clock ({@code System.nanoTime}, relay and reader in this JVM): the
      * writer's right after its commit returned, the relay's when the engine handed it the batch and
      * after the Kafka commit returned (through {@link RelayProbe}), and the reader's when poll returned.
      */
-    Latencies latency(int rate, int seconds, Map<String, String> relaySettings, Map<String, String> consumerSettings)
-            throws Exception {
+    Latencies latency(int rate, int warmupSeconds, int seconds, Map<String, String> relaySettings,
+            Map<String, String> consumerSettings) throws Exception {
         try (TestDatabase db = infra.database()) {
             String aggregateType = Infrastructure.aggregateType();
             String topic = infra.topicFor(aggregateType);
@@ -98,9 +100,15 @@ final class Scenarios {
                     relayTimes.put(row.get("id"), new long[] {received, committed});
                 }
             });
-            try (OutboxRelay relay = OutboxRelay.create(relayConfig(db, infra.kafka.bootstrapServers(), relaySettings));
+            // bench.process=true: the relay runs as a process of its own (RelayMain, -Xmx256m), as in production;
+            // then only the total is measured (no per-hop times), but this JVM's GC and broker do not stall it.
+            Map<String, String> settings = new LinkedHashMap<>(relaySettings);
+            boolean separate = settings.remove("bench.process") != null;
+            RelayConfig config = relayConfig(db, infra.kafka.bootstrapServers(), settings);
+            Process process = separate ? startRelayProcess(config, settings) : null;
+            try (OutboxRelay relay = OutboxRelay.create(config);
                  KafkaConsumer<byte[], byte[]> reader = infra.reader(topic, consumerSettings)) {
-                Thread thread = new Thread(relay, "latency-relay");
+                Thread thread = new Thread(separate ? () -> { } : relay, "latency-relay");
                 thread.start();
                 infra.insert(db, infra.messages(aggregateType, 1, -1), 1);
                 Infrastructure.readUntil(reader, 1, Duration.ofMinutes(2));
@@ -110,7 +118,9 @@ final class Scenarios {
                 List<Double> toKafka = new ArrayList<>();
                 List<Double> toConsumer = new ArrayList<>();
                 int perTick = Math.max(1, rate / 100);
-                int ticks = seconds * 100;
+                // The writer runs warmupSeconds longer; rows of those first seconds (JIT of a relay that has just
+                // started, the first Kafka transactions) are written and read but not counted.
+                int ticks = (warmupSeconds + seconds) * 100;
                 long writerStart = System.nanoTime();
                 Thread writer = new Thread(() -> {
                     long start = writerStart;
@@ -142,13 +152,22 @@ final class Scenarios {
                 writer.join();
                 relay.close();
                 thread.join();
+                if (process != null) {
+                    process.destroy();
+                    process.waitFor(30, TimeUnit.SECONDS);
+                    process.destroyForcibly();
+                }
                 RelayProbe.listen(null);
                 // -Dbench.latency.outliers=<ms>: print each row slower than that, to see when the tail happens.
                 double outlierMillis = Double.parseDouble(System.getProperty("bench.latency.outliers", "0"));
+                long warmupNanos = warmupSeconds * 1_000_000_000L;
                 for (int i = 0; i < late.size(); i++) {
                     String id = late.get(i);
                     long received = lateAt.get(i);
                     Long committed = committedAt.get(id);
+                    if (committed != null && committed - writerStart < warmupNanos) {
+                        continue;
+                    }
                     long[] relayed = relayTimes.get(id);
                     // A record can outrun the writer's bookkeeping by microseconds; that counts as zero.
                     latencies.add(committed == null ? 0.0 : millis(received - committed));
@@ -167,6 +186,9 @@ final class Scenarios {
                 return new Latencies(sorted(latencies), sorted(toRelay), sorted(toKafka), sorted(toConsumer));
             } finally {
                 RelayProbe.listen(null);
+                if (process != null) {
+                    process.destroyForcibly();
+                }
             }
         }
     }
@@ -197,6 +219,24 @@ final class Scenarios {
                 return cpu;
             }
         }
+    }
+
+    /** RelayMain run as a child process with {@code config} and {@code settings}, its output discarded. */
+    private static Process startRelayProcess(RelayConfig config, Map<String, String> settings) throws Exception {
+        List<String> lines = new ArrayList<>(List.of(
+                RelayConfig.NAME + "=" + config.name(),
+                RelayConfig.DATABASE_URL + "=" + config.databaseUrl(),
+                RelayConfig.DATABASE_USER + "=" + config.databaseUser(),
+                RelayConfig.DATABASE_PASSWORD + "=" + config.databasePassword(),
+                RelayConfig.KAFKA_BOOTSTRAP_SERVERS + "=" + config.bootstrapServers(),
+                RelayConfig.METRICS_PORT + "=-1"));
+        settings.forEach((key, value) -> lines.add(key + "=" + value));
+        Path properties = Files.createTempFile("relay", ".properties");
+        Files.writeString(properties, String.join("\n", lines));
+        String java = ProcessHandle.current().info().command().orElse("java");
+        return new ProcessBuilder(java, "-Xmx256m", "-cp", System.getProperty("java.class.path"),
+                "dev.outboxsaga.relay.RelayMain", "run", "--config", properties.toString())
+                .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
     }
 
     private static double millis(long nanos) {
