@@ -6,6 +6,7 @@ import dev.outboxsaga.core.OutboxSchema;
 import dev.outboxsaga.sample.bank.DemoResult;
 import dev.outboxsaga.relay.OutboxRelay;
 import dev.outboxsaga.relay.RelayConfig;
+import dev.outboxsaga.relay.RelayStatus;
 import dev.outboxsaga.testkit.TestDatabase;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -30,6 +31,8 @@ public final class BenchmarkMain {
 
     private final Infrastructure infra;
     private final int rows;
+    /** CPU time of this JVM (relay, broker, writer and reader) per row in the last relay run. */
+    private double lastCpuMicrosPerRow;
 
     private BenchmarkMain(Infrastructure infra, int rows) {
         this.infra = infra;
@@ -71,9 +74,16 @@ public final class BenchmarkMain {
                 Double relayDrain = null;
                 if (only.contains("relay")) {
                     relay = bench.relay();
+                    record(results, "relay_jvm_cpu_us_per_row", bench.lastCpuMicrosPerRow);
                     relayDrain = bench.relayDrain();
                     record(results, "relay_rows_per_s", relay);
                     record(results, "relay_drain_rows_per_s", relayDrain);
+                    // --relay-variants "poll2:poll.interval.ms=2;...": the relay with other settings, right after
+                    // the default one in each run, as relay_<label>_rows_per_s.
+                    for (String[] variant : variants(argument(args, "--relay-variants", ""))) {
+                        record(results, "relay_" + variant[0] + "_rows_per_s", bench.relay(settings(variant[1])));
+                        record(results, "relay_" + variant[0] + "_jvm_cpu_us_per_row", bench.lastCpuMicrosPerRow);
+                    }
                 }
                 if (only.contains("stock")) {
                     record(results, "stock_debezium_rows_per_s", bench.stock(false));
@@ -126,10 +136,41 @@ public final class BenchmarkMain {
                 System.out.printf("run %d done%n", run);
             }
             if (only.contains("latency")) {
-                List<Double> latencies = scenarios.latency(1000, full ? 20 : 5);
-                record(results, "latency_p50_ms", percentile(latencies, 50));
-                record(results, "latency_p99_ms", percentile(latencies, 99));
-                record(results, "latency_max_ms", latencies.isEmpty() ? 0 : latencies.get(latencies.size() - 1));
+                // --latency-variants "base:;fast:poll.interval.ms=2,consumer.fetch.max.wait.ms=10": relay settings
+                // (consumer.* for the reader) per variant, run alternately --latency-runs times each; the first
+                // variant's figures get the plain keys, the others latency_<label>_...
+                List<String[]> variants = variants(argument(args, "--latency-variants", "base:"));
+                int latencyRuns = Integer.parseInt(argument(args, "--latency-runs", "1"));
+                int seconds = Integer.parseInt(argument(args, "--latency-seconds", full ? "20" : "5"));
+                // Steady state: the first seconds after the relay starts (JIT, first transactions) are not counted.
+                int warmup = Integer.parseInt(argument(args, "--latency-warmup-seconds", "5"));
+                for (int run = 0; run < latencyRuns; run++) {
+                    for (int v = 0; v < variants.size(); v++) {
+                        Map<String, String> relaySettings = new LinkedHashMap<>();
+                        Map<String, String> consumerSettings = new LinkedHashMap<>();
+                        settings(variants.get(v)[1]).forEach((key, value) -> {
+                            if (key.startsWith("consumer.")) {
+                                consumerSettings.put(key.substring("consumer.".length()), value);
+                            } else {
+                                relaySettings.put(key, value);
+                            }
+                        });
+                        String prefix = v == 0 ? "latency_" : "latency_" + variants.get(v)[0] + "_";
+                        System.out.printf("latency variant %s: relay %s, consumer %s%n", variants.get(v)[0], relaySettings,
+                                consumerSettings);
+                        Scenarios.Latencies latencies = scenarios.latency(1000, warmup, seconds, relaySettings, consumerSettings);
+                        recordLatencies(results, prefix, latencies);
+                    }
+                }
+            }
+            if (only.contains("idle")) {
+                // --idle-variants "old:poll.interval.ms=20;new:": CPU of an idle relay, alternately.
+                for (int run = 0; run < repeats; run++) {
+                    for (String[] variant : variants(argument(args, "--idle-variants", "base:"))) {
+                        record(results, "relay_idle_" + variant[0] + "_cpu_ms_per_s",
+                                scenarios.idleCpuMillisPerSecond(settings(variant[1]), 5));
+                    }
+                }
             }
             if (only.contains("write")) {
                 for (int run = 0; run < 2; run++) {
@@ -172,6 +213,50 @@ public final class BenchmarkMain {
         System.out.println("wrote " + output.toAbsolutePath() + " in " + (System.nanoTime() - began) / 1_000_000_000L + " s");
     }
 
+    private static void recordLatencies(Map<String, List<Double>> results, String prefix, Scenarios.Latencies latencies) {
+        List<Double> total = latencies.total();
+        record(results, prefix + "p50_ms", percentile(total, 50));
+        record(results, prefix + "p99_ms", percentile(total, 99));
+        record(results, prefix + "max_ms", total.isEmpty() ? 0 : total.get(total.size() - 1));
+        String hop = prefix.replaceFirst("^latency_", "latency_hop_");
+        for (double p : new double[] {50, 99}) {
+            String suffix = "_p" + (int) p + "_ms";
+            record(results, hop + "commit_to_relay" + suffix, percentile(latencies.commitToRelay(), p));
+            record(results, hop + "relay_to_kafka_commit" + suffix, percentile(latencies.relayToKafkaCommit(), p));
+            record(results, hop + "kafka_commit_to_consumer" + suffix, percentile(latencies.kafkaCommitToConsumer(), p));
+        }
+    }
+
+    /** {@code label:settings;label:settings} as (label, settings) pairs. */
+    private static List<String[]> variants(String spec) {
+        List<String[]> variants = new ArrayList<>();
+        for (String variant : spec.split(";")) {
+            if (variant.isBlank()) {
+                continue;
+            }
+            int colon = variant.indexOf(':');
+            variants.add(new String[] {variant.substring(0, colon).trim(), variant.substring(colon + 1).trim()});
+        }
+        return variants;
+    }
+
+    /** {@code key=value,key=value} as a map, in order. */
+    private static Map<String, String> settings(String spec) {
+        Map<String, String> settings = new LinkedHashMap<>();
+        for (String setting : spec.split(",")) {
+            if (!setting.isBlank()) {
+                String[] kv = setting.split("=", 2);
+                settings.put(kv[0].trim(), kv[1].trim());
+            }
+        }
+        return settings;
+    }
+
+    private static long processCpuNanos() {
+        return ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory
+                .getOperatingSystemMXBean()).getProcessCpuTime();
+    }
+
     static double percentile(List<Double> sorted, double p) {
         if (sorted.isEmpty()) {
             return 0;
@@ -182,7 +267,7 @@ public final class BenchmarkMain {
 
     private static void record(Map<String, List<Double>> results, String key, double value) {
         results.computeIfAbsent(key, k -> new ArrayList<>()).add(value);
-        System.out.printf(value < 100 ? "  %-40s %,12.2f%n" : "  %-40s %,12.0f%n", key, value);
+        System.out.printf(value < 100 ? "  %-50s %,12.2f%n" : "  %-50s %,12.0f%n", key, value);
     }
 
     private static String argument(String[] args, String name, String fallback) {
@@ -205,15 +290,54 @@ public final class BenchmarkMain {
 
     /** The project's relay: from the first insert to the last row visible to a read_committed consumer. */
     double relay() throws Exception {
+        return relay(Map.of());
+    }
+
+    /**
+     * The relay with {@code settings} on top of its defaults; {@code sys.<name>} settings are set as system
+     * properties for this run only (for experiments with patched classes on the class path).
+     */
+    double relay(Map<String, String> settings) throws Exception {
+        Map<String, String> relaySettings = new LinkedHashMap<>(settings);
+        relaySettings.keySet().removeIf(key -> key.startsWith("sys."));
+        settings.forEach((key, value) -> {
+            if (key.startsWith("sys.")) {
+                System.setProperty(key.substring(4), value);
+            }
+        });
+        try {
+            return relayWith(relaySettings);
+        } finally {
+            settings.keySet().stream().filter(key -> key.startsWith("sys.")).forEach(key -> System.clearProperty(key.substring(4)));
+        }
+    }
+
+    private double relayWith(Map<String, String> settings) throws Exception {
         try (TestDatabase db = infra.database()) {
             String aggregateType = Infrastructure.aggregateType();
             String topic = infra.topicFor(aggregateType);
-            RelayConfig config = Scenarios.relayConfig(db, infra.kafka.bootstrapServers());
+            Map<String, String> relaySettings = new LinkedHashMap<>(settings);
+            String columns = relaySettings.remove("bench.publication.columns");
+            RelayConfig config = Scenarios.relayConfig(db, infra.kafka.bootstrapServers(), relaySettings);
+            if (columns != null) {
+                // Experiment: a publication with a column list (PostgreSQL 15+), made before the relay starts,
+                // keeps the other columns out of the WAL stream altogether.
+                db.execute("CREATE PUBLICATION " + config.publicationName() + " FOR TABLE public.outbox_event ("
+                        + columns.replace('/', ',') + ") WITH (publish = 'insert')");
+            }
             try (OutboxRelay relay = OutboxRelay.create(config);
                  KafkaConsumer<byte[], byte[]> reader = infra.reader(topic)) {
                 Thread thread = new Thread(relay, "bench-relay");
                 thread.start();
+                long cpuBefore = processCpuNanos();
                 double rate = measure(db, aggregateType, reader);
+                double cpuMicrosPerRow = (processCpuNanos() - cpuBefore) / 1e3 / rows;
+                RelayStatus status = relay.status();
+                System.out.printf("    relay %s: %,d records in %,d Kafka transactions (%.0f a transaction), "
+                        + "%.1f us CPU a row in this JVM%n", settings,
+                        status.recordsPublished(), status.transactionsCommitted(),
+                        status.recordsPublished() / (double) Math.max(1, status.transactionsCommitted()), cpuMicrosPerRow);
+                lastCpuMicrosPerRow = cpuMicrosPerRow;
                 relay.close();
                 thread.join();
                 return rate;

@@ -44,20 +44,23 @@ final class IdempotentVariant implements AutoCloseable {
         producerConfig.put("batch.size", "262144");
         producerConfig.put("compression.type", "lz4");
         producer = new KafkaProducer<>(producerConfig);
-        RecordMapper mapper = new RecordMapper(RelayConfig.builder()
+        RelayConfig relayDefaults = RelayConfig.builder()
                 .set(RelayConfig.NAME, "variant")
                 .set(RelayConfig.DATABASE_URL, db.jdbcUrl())
                 .set(RelayConfig.DATABASE_USER, db.username())
                 .set(RelayConfig.KAFKA_BOOTSTRAP_SERVERS, bootstrapServers)
-                .build(), 1 << 20);
+                .build();
+        RecordMapper mapper = new RecordMapper(relayDefaults, 1 << 20);
         Properties properties = Infrastructure.engineProperties(db, "variant", "variant_slot", "variant_pub");
         properties.setProperty("offset.flush.interval.ms", "0");
         properties.setProperty("column.exclude.list", "public\\.outbox_event\\.created_at");
         properties.setProperty("skipped.operations", "u,d,t");
         properties.setProperty("extended.headers.enabled", "false");
-        properties.setProperty("max.batch.size", "8192");
-        properties.setProperty("max.queue.size", "32768");
-        properties.setProperty("poll.interval.ms", "20");
+        // The relay's engine settings, whatever their defaults: only the producer differs. (No batch.linger.ms:
+        // lingering is the relay's answer to the cost of a transaction, which this pipeline does not pay.)
+        properties.setProperty("max.batch.size", Integer.toString(relayDefaults.maxBatchSize()));
+        properties.setProperty("max.queue.size", Integer.toString(relayDefaults.maxBatchSize() * 4));
+        properties.setProperty("poll.interval.ms", Long.toString(relayDefaults.pollInterval().toMillis()));
         engine = DebeziumEngine.create(ChangeEventFormat.of(Connect.class))
                 .using(properties)
                 .notifying((records, committer) -> {

@@ -75,8 +75,14 @@ final class Infrastructure implements AutoCloseable {
     }
 
     KafkaConsumer<byte[], byte[]> reader(String topic) {
+        return reader(topic, Map.of());
+    }
+
+    /** A read_committed reader of {@code topic} from its start, with {@code settings} on top. */
+    KafkaConsumer<byte[], byte[]> reader(String topic, Map<String, String> settings) {
         Map<String, Object> config = new HashMap<>(kafka.consumerConfig("bench-" + UUID.randomUUID()));
         config.put("max.poll.records", "5000");
+        config.putAll(settings);
         KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(config);
         consumer.subscribe(List.of(topic));
         return consumer;

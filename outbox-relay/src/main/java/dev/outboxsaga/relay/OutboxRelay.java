@@ -540,7 +540,7 @@ public final class OutboxRelay implements Runnable, Closeable {
         Set<String> tables = new LinkedHashSet<>();
         config.outboxTables().forEach(table -> tables.add(table.qualified()));
         ChangeHandler handler = new ChangeHandler(config.name(), tables, heartbeatTable,
-                new RecordMapper(config, producer.maxRequestSize()), batches);
+                new RecordMapper(config, producer.maxRequestSize()), batches, config.batchLinger());
         CountDownLatch finished = new CountDownLatch(1);
         AtomicReference<Throwable> engineFailure = new AtomicReference<>();
         DebeziumEngine<RecordChangeEvent<SourceRecord>> engine = DebeziumEngine.create(ChangeEventFormat.of(Connect.class))

@@ -56,7 +56,8 @@ class RelayConfigTest {
         assertThat(config.leaseRenewInterval()).isEqualTo(Duration.ofMillis(1000));
         assertThat(config.heartbeatInterval()).isEqualTo(Duration.ofMillis(10000));
         assertThat(config.maxBatchSize()).isEqualTo(8192);
-        assertThat(config.pollInterval()).isEqualTo(Duration.ofMillis(20));
+        assertThat(config.pollInterval()).isEqualTo(Duration.ofMillis(5));
+        assertThat(config.batchLinger()).isEqualTo(Duration.ofMillis(20));
         assertThat(config.initialSnapshot()).isTrue();
         assertThat(config.metricsPort()).isEqualTo(9404);
         assertThat(config.healthMaxLag()).isEqualTo(Duration.ofMillis(30000));
@@ -151,6 +152,10 @@ class RelayConfigTest {
                 .hasMessageContaining("5s");
         assertThatThrownBy(() -> load(with(RelayConfig.MAX_BATCH_SIZE, "0")))
                 .hasMessageContaining(RelayConfig.MAX_BATCH_SIZE);
+        assertThatThrownBy(() -> load(with(RelayConfig.BATCH_LINGER_MS, "-1")))
+                .hasMessageContaining(RelayConfig.BATCH_LINGER_MS);
+        assertThatThrownBy(() -> load(with(RelayConfig.BATCH_LINGER_MS, "60000")))
+                .hasMessageContaining(RelayConfig.BATCH_LINGER_MS);
         assertThatThrownBy(() -> load(with(RelayConfig.METRICS_PORT, "70000")))
                 .hasMessageContaining(RelayConfig.METRICS_PORT);
         assertThatThrownBy(() -> load(with(RelayConfig.METRICS_PORT, "-2")))

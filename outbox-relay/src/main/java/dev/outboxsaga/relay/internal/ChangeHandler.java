@@ -2,6 +2,7 @@ package dev.outboxsaga.relay.internal;
 
 import io.debezium.engine.DebeziumEngine;
 import io.debezium.engine.RecordChangeEvent;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -20,17 +21,25 @@ import org.apache.kafka.connect.source.SourceRecord;
  */
 public final class ChangeHandler implements DebeziumEngine.ChangeConsumer<RecordChangeEvent<SourceRecord>> {
 
+    /**
+     * A batch of at least this many records means a busy stream: at a few hundred rows a second the engine
+     * hands over a handful per poll. Below it, lingering would only add latency.
+     */
+    static final int BUSY_BATCH = 64;
+
     private final String relayName;
     private final Set<String> outboxTables;
     private final String heartbeatTable;
     private final RecordMapper mapper;
     private final BatchPublisher publisher;
+    private final long lingerNanos;
     private long lastTxId = -1;
     private long lastLsn = -1;
     private long ordinal;
 
     public ChangeHandler(String relayName, Set<String> outboxTables, String heartbeatTable, RecordMapper mapper,
-            BatchPublisher publisher) {
+            BatchPublisher publisher, Duration linger) {
+        this.lingerNanos = linger.toNanos();
         this.relayName = relayName;
         this.outboxTables = outboxTables;
         this.heartbeatTable = heartbeatTable;
@@ -41,6 +50,7 @@ public final class ChangeHandler implements DebeziumEngine.ChangeConsumer<Record
     @Override
     public void handleBatch(List<RecordChangeEvent<SourceRecord>> events,
             DebeziumEngine.RecordCommitter<RecordChangeEvent<SourceRecord>> committer) throws InterruptedException {
+        long received = System.nanoTime();
         List<BatchPublisher.Entry> entries = new ArrayList<>(events.size());
         List<RecordChangeEvent<SourceRecord>> positioned = new ArrayList<>(events.size());
         Position committed = publisher.committed();
@@ -73,12 +83,23 @@ public final class ChangeHandler implements DebeziumEngine.ChangeConsumer<Record
             // Closing: leave the batch unmarked; the next leader reads it again from the slot.
             return;
         }
+        if (last != null && RelayProbe.listening()) {
+            RelayProbe.batchCommitted(relayName, entries, received);
+        }
         for (RecordChangeEvent<SourceRecord> event : positioned) {
             committer.markProcessed(event);
         }
         // The commit that follows confirms the slot up to what the offset store serves: what Kafka holds.
         RelayOffsetStore.confirmable(relayName, publisher.committed());
         committer.markBatchFinished();
+        if (last != null && events.size() >= BUSY_BATCH) {
+            // The engine goes on reading the WAL into its queue meanwhile: the next transaction takes what
+            // arrived, so a busy stream pays one Kafka commit per linger instead of one per engine poll.
+            long wait = received + lingerNanos - System.nanoTime();
+            if (wait > 0) {
+                Thread.sleep(wait / 1_000_000, (int) (wait % 1_000_000));
+            }
+        }
     }
 
     private Position positionOf(Map<String, ?> offset) {
