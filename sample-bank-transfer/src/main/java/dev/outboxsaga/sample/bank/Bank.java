@@ -100,6 +100,7 @@ final class Bank implements AutoCloseable {
 
     private Reply debit(SagaCommand command, MessageContext context) throws Exception {
         Movement movement = context.payload(Movement.class);
+        injectLateness(movement, "DEBIT");
         Connection connection = context.connection();
         Account account = lock(connection, movement.account());
         if (account == null) {
@@ -115,19 +116,21 @@ final class Bank implements AutoCloseable {
             return Reply.failure("insufficient funds in " + movement.account() + " at " + name);
         }
         move(connection, movement, "DEBIT", -movement.amount());
-        injectFaults(movement, "DEBIT");
+        injectCrash(movement, "DEBIT");
         return Reply.success();
     }
 
     private Reply refund(SagaCommand command, MessageContext context) throws Exception {
         Movement movement = context.payload(Movement.class);
+        injectLateness(movement, "REFUND");
         move(context.connection(), movement, "REFUND", movement.amount());
-        injectFaults(movement, "REFUND");
+        injectCrash(movement, "REFUND");
         return Reply.success();
     }
 
     private Reply credit(SagaCommand command, MessageContext context) throws Exception {
         Movement movement = context.payload(Movement.class);
+        injectLateness(movement, "CREDIT");
         Account account = lock(context.connection(), movement.account());
         if (account == null) {
             return Reply.failure("unknown account " + movement.account() + " at " + name);
@@ -136,7 +139,7 @@ final class Bank implements AutoCloseable {
             return Reply.failure("account " + movement.account() + " at " + name + " is frozen");
         }
         move(context.connection(), movement, "CREDIT", movement.amount());
-        injectFaults(movement, "CREDIT");
+        injectCrash(movement, "CREDIT");
         return Reply.success();
     }
 
@@ -151,15 +154,22 @@ final class Bank implements AutoCloseable {
         return Reply.success();
     }
 
-    private void injectFaults(Movement movement, String kind) throws InterruptedException {
+    /**
+     * A participant slow to start on this command: longer than the saga step's timeout, so the
+     * orchestrator retries, and this reply arrives late. Before any row is locked, so that the delay
+     * holds up this transfer and not every other transfer of the same account.
+     */
+    private void injectLateness(Movement movement, String kind) throws InterruptedException {
+        if (faults.hitsOnce("late", movement.transferId() + "/" + kind, random)) {
+            Thread.sleep(lateBy.toMillis());
+        }
+    }
+
+    /** A crash after the change: the change is rolled back with the transaction, and the inbox retries the command. */
+    private void injectCrash(Movement movement, String kind) {
         String key = movement.transferId() + "/" + kind;
         if (faults.hitsOnce("crash", key, random)) {
-            // The change above is rolled back with the transaction; the inbox retries the command.
             throw new IllegalStateException("injected crash in " + name + " while applying " + key);
-        }
-        if (faults.hitsOnce("late", key, random)) {
-            // Longer than the saga step's timeout: the orchestrator retries, and this reply arrives late.
-            Thread.sleep(lateBy.toMillis());
         }
     }
 
