@@ -1,5 +1,7 @@
 package dev.outboxsaga.benchmarks;
 
+import dev.outboxsaga.relay.RelayConfig;
+
 import dev.outboxsaga.testkit.TestDatabase;
 import io.debezium.embedded.Connect;
 import io.debezium.engine.DebeziumEngine;
@@ -55,10 +57,13 @@ final class StockDebezium implements AutoCloseable {
         properties.setProperty("transforms.outbox.table.fields.additional.placement",
                 "type:header:eventType,correlationid:header:correlationId");
         if (tuned) {
-            // The same batching the relay uses, to separate its design from its settings.
-            properties.setProperty("max.batch.size", "8192");
-            properties.setProperty("max.queue.size", "32768");
-            properties.setProperty("poll.interval.ms", "20");
+            // The same batching the relay uses by default, to separate its design from its settings.
+            RelayConfig defaults = RelayConfig.builder().set(RelayConfig.NAME, "defaults")
+                    .set(RelayConfig.DATABASE_URL, db.jdbcUrl()).set(RelayConfig.DATABASE_USER, db.username())
+                    .set(RelayConfig.KAFKA_BOOTSTRAP_SERVERS, bootstrapServers).build();
+            properties.setProperty("max.batch.size", Integer.toString(defaults.maxBatchSize()));
+            properties.setProperty("max.queue.size", Integer.toString(defaults.maxBatchSize() * 4));
+            properties.setProperty("poll.interval.ms", Long.toString(defaults.pollInterval().toMillis()));
         }
         engine = DebeziumEngine.create(ChangeEventFormat.of(Connect.class))
                 .using(properties)
