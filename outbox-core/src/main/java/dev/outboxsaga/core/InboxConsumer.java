@@ -31,8 +31,8 @@ import org.slf4j.LoggerFactory;
  * in partition order; records with different keys are handled at once by up to
  * {@link Builder#parallelism(int)} threads per consumer thread, so that a slow or retried message
  * holds up its own key only, not the partition ({@link Ordering#PARTITION} restores one record of a
- * partition at a time; a record without a key always waits for the records before it in its
- * partition). Each thread handles the queued records of several keys (up to
+ * partition at a time; records without a key are handled one after the other within their
+ * partition, like the records of one key). Each thread handles the queued records of several keys (up to
  * {@link Builder#maxBatchSize(int)}) in one transaction, with a savepoint around each record: one
  * failing record is rolled back alone, and the others commit. Offsets are committed per partition up
  * to the lowest record not yet finished, about every 100 ms, when partitions are revoked and on

@@ -113,7 +113,7 @@ public final class Dispatch {
     }
 
     private Object orderingKey(ConsumerRecord<byte[], byte[]> record, TopicPartition partition) {
-        // A record without a key keeps its partition's order: it may depend on anything before it.
+        // Records without a key have nothing to be ordered by but their partition: among themselves, in its order.
         if (ordering == InboxConsumer.Ordering.PARTITION || record.key() == null) {
             return partition;
         }
@@ -151,7 +151,9 @@ public final class Dispatch {
         for (Iterator<Object> keys = ready.iterator(); keys.hasNext(); ) {
             Object key = keys.next();
             ArrayDeque<Item> queue = queues.get(key);
-            if (queue == null || queue.isEmpty()) {
+            // A key can be listed twice (its records dropped by a revocation, then new ones added):
+            // a held key is never handed out again before its release lists it anew.
+            if (queue == null || queue.isEmpty() || busy.contains(key)) {
                 keys.remove();
                 continue;
             }
@@ -176,8 +178,9 @@ public final class Dispatch {
 
     private boolean hasReady() {
         while (!ready.isEmpty()) {
-            ArrayDeque<Item> queue = queues.get(ready.peekFirst());
-            if (queue != null && !queue.isEmpty()) {
+            Object key = ready.peekFirst();
+            ArrayDeque<Item> queue = queues.get(key);
+            if (queue != null && !queue.isEmpty() && !busy.contains(key)) {
                 return true;
             }
             ready.pollFirst();

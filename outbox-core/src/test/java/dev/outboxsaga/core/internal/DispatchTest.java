@@ -121,4 +121,17 @@ class DispatchTest {
         assertThat(offsets(dispatch.take(10))).containsExactly(0L);
         assertThat(dispatch.size()).isEqualTo(1);
     }
+
+    @Test
+    void aKeyWhoseRecordsWereRevokedIsNeverHandedToTwoThreadsAtOnce() throws Exception {
+        Dispatch dispatch = new Dispatch(InboxConsumer.Ordering.KEY, 10);
+        dispatch.add(record(0, 0, "k"));
+        dispatch.revoke(List.of(P0), 1_000);
+        // k is still listed as ready from before the revocation, and is listed again now.
+        dispatch.add(record(1, 0, "k"));
+        assertThat(offsets(dispatch.take(10))).containsExactly(0L);
+        dispatch.add(record(1, 1, "k"));
+        assertThat(dispatch.takeMore(10)).as("k is held: its next record waits").isEmpty();
+        assertThat(dispatch.take(10)).isEmpty();
+    }
 }
