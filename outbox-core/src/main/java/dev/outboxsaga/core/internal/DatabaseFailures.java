@@ -4,6 +4,7 @@ import java.sql.SQLException;
 import java.sql.SQLRecoverableException;
 import java.sql.SQLTransientException;
 import java.util.concurrent.TimeoutException;
+import java.util.function.Predicate;
 
 /** Tells database failures that a later attempt can overcome from those that will happen again. */
 public final class DatabaseFailures {
@@ -22,12 +23,16 @@ public final class DatabaseFailures {
      * {@link TimeoutException}).
      */
     public static boolean isTransient(Throwable failure) {
+        return anyCause(failure, cause -> cause instanceof SQLTransientException
+                || cause instanceof SQLRecoverableException || cause instanceof java.net.SocketTimeoutException
+                || cause instanceof TimeoutException
+                || cause instanceof SQLException sql && transientState(sql.getSQLState()));
+    }
+
+    /** Whether {@code failure} or any of its causes is one that {@code test} accepts. */
+    public static boolean anyCause(Throwable failure, Predicate<Throwable> test) {
         for (Throwable cause = failure; cause != null; cause = cause.getCause()) {
-            if (cause instanceof SQLTransientException || cause instanceof SQLRecoverableException
-                    || cause instanceof java.net.SocketTimeoutException || cause instanceof TimeoutException) {
-                return true;
-            }
-            if (cause instanceof SQLException sql && transientState(sql.getSQLState())) {
+            if (test.test(cause)) {
                 return true;
             }
             if (cause.getCause() == cause) {
@@ -35,6 +40,12 @@ public final class DatabaseFailures {
             }
         }
         return false;
+    }
+
+    /** Whether {@code failure} or any of its causes carries an SQLState that {@code test} accepts. */
+    public static boolean anySqlState(Throwable failure, Predicate<String> test) {
+        return anyCause(failure, cause -> cause instanceof SQLException sql && sql.getSQLState() != null
+                && test.test(sql.getSQLState()));
     }
 
     static boolean transientState(String state) {

@@ -297,11 +297,6 @@ public final class Dispatch {
         return size;
     }
 
-    /** Records in handlers' hands. */
-    public synchronized int taken() {
-        return partitions.values().stream().mapToInt(state -> state.taken).sum();
-    }
-
     public synchronized boolean isClosed() {
         return closed;
     }

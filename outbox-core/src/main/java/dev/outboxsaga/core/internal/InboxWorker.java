@@ -503,20 +503,7 @@ public final class InboxWorker implements Runnable {
 
     /** Lock wait limit reached (55P03): {@code lock_timeout}, or a {@code NOWAIT} lock. */
     private static boolean lockNotAvailable(Throwable failure) {
-        return anySqlState(failure, "55P03"::equals);
-    }
-
-    /** A failure or any of its causes carries an SQLState that {@code test} accepts. */
-    private static boolean anySqlState(Throwable failure, java.util.function.Predicate<String> test) {
-        for (Throwable cause = failure; cause != null; cause = cause.getCause()) {
-            if (cause instanceof SQLException sql && sql.getSQLState() != null && test.test(sql.getSQLState())) {
-                return true;
-            }
-            if (cause.getCause() == cause) {
-                return false;
-            }
-        }
-        return false;
+        return DatabaseFailures.anySqlState(failure, "55P03"::equals);
     }
 
     private static void releaseQuietly(Connection connection, Savepoint savepoint) {
@@ -672,24 +659,14 @@ public final class InboxWorker implements Runnable {
 
     /** Deadlock or serialization failure (SQLState class 40): the same work may well succeed alone. */
     static boolean writeConflict(Throwable failure) {
-        return anySqlState(failure, state -> state.startsWith("40"));
+        return DatabaseFailures.anySqlState(failure, state -> state.startsWith("40"));
     }
 
     /** Connection failures: waiting helps, and they say nothing about the message. */
     static boolean databaseUnavailable(Throwable failure) {
-        for (Throwable cause = failure; cause != null; cause = cause.getCause()) {
-            if (cause instanceof SQLTransientConnectionException) {
-                return true;
-            }
-            if (cause instanceof SQLException sql && sql.getSQLState() != null) {
-                String state = sql.getSQLState();
-                // 08: connection exception; 57P01-57P03: server shutting down or starting.
-                if (state.startsWith("08") || state.startsWith("57P0")) {
-                    return true;
-                }
-            }
-        }
-        return false;
+        // 08: connection exception; 57P01-57P03: server shutting down or starting.
+        return DatabaseFailures.anyCause(failure, SQLTransientConnectionException.class::isInstance)
+                || DatabaseFailures.anySqlState(failure, state -> state.startsWith("08") || state.startsWith("57P0"));
     }
 
     private final class CommitOnRevoke implements ConsumerRebalanceListener {
