@@ -26,7 +26,8 @@ public final class OutboxSchema {
             "V4__relay.sql",
             "V5__saga.sql",
             "V6__relay_slot.sql",
-            "V7__saga_guards.sql");
+            "V7__saga_guards.sql",
+            "V8__operations.sql");
 
     private static final String RESOURCE_FOLDER = "dev/outboxsaga/sql/";
     /** An arbitrary constant shared by every process that migrates: "outbox" in ASCII. */
