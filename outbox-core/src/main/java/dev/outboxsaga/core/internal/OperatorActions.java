@@ -73,6 +73,8 @@ public final class OperatorActions implements AutoCloseable {
     private final String owner;
     private ScheduledExecutorService poller;
     private volatile boolean closed;
+    /** Touched by the polling thread only. */
+    private String lastPollFailure;
 
     /**
      * @param table      the operator action table, qualified or not
@@ -130,9 +132,18 @@ public final class OperatorActions implements AutoCloseable {
     private void poll(BooleanSupplier active) {
         try {
             runPending(() -> !closed && active.getAsBoolean());
+            lastPollFailure = null;
         } catch (RuntimeException | LinkageError | AssertionError e) {
-            // Stopped by a failure that could not even be recorded (the database down): what is pending stays so.
-            LOG.warn("operator actions of {}: polling failed, trying again on the next poll: {}", owner, e.toString());
+            // Stopped by a failure that could not even be recorded (the database down, the table missing): what is
+            // pending stays so. The same failure poll after poll is logged once, not every second.
+            String failure = e.toString();
+            if (failure.equals(lastPollFailure)) {
+                LOG.debug("operator actions of {}: polling still fails: {}", owner, failure);
+            } else {
+                LOG.warn("operator actions of {}: polling failed, trying again on each poll (is sql/V8__operations.sql "
+                        + "applied?): {}", owner, failure);
+            }
+            lastPollFailure = failure;
         }
     }
 
