@@ -23,6 +23,11 @@ import javax.sql.DataSource;
  */
 public final class SagaAdmin {
 
+    /** The operator actions ({@code operator_action}) that an orchestrator carries out. */
+    static final String RETRY_COMPENSATION = "RETRY_COMPENSATION";
+    static final String MARK_COMPENSATED = "MARK_COMPENSATED";
+    static final String CANCEL = "CANCEL";
+
     private final DataSource dataSource;
     private final Definitions definitions;
     private final SagaEngine engine;
@@ -127,11 +132,6 @@ public final class SagaAdmin {
     public void cancel(UUID sagaId, String reason) {
         repair(sagaId, (definition, state, connection) -> engine.cancel(definition, state, reason, connection));
     }
-
-    /** The operator actions ({@code operator_action}) that an orchestrator carries out. */
-    static final String RETRY_COMPENSATION = "RETRY_COMPENSATION";
-    static final String MARK_COMPENSATED = "MARK_COMPENSATED";
-    static final String CANCEL = "CANCEL";
 
     /**
      * Carries out an operator action queued by the console or the CLI, in the caller's transaction (the one that
