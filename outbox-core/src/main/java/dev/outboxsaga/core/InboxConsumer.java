@@ -4,6 +4,7 @@ import dev.outboxsaga.core.internal.InboxHooks;
 import dev.outboxsaga.core.internal.InboxMetrics;
 import dev.outboxsaga.core.internal.InboxStore;
 import dev.outboxsaga.core.internal.InboxWorker;
+import dev.outboxsaga.core.internal.OperatorActions;
 import dev.outboxsaga.core.internal.Purge;
 import dev.outboxsaga.core.internal.Sql;
 import dev.outboxsaga.core.internal.SqlIdentifiers;
@@ -130,6 +131,8 @@ public final class InboxConsumer implements AutoCloseable {
     private final Sql.Inbox sql;
     private final List<InboxWorker> workers = new CopyOnWriteArrayList<>();
     private final List<Thread> threads = new CopyOnWriteArrayList<>();
+    private final OperatorActions operatorActions;
+    private final Duration operatorActionPollInterval;
     private volatile boolean started;
     private volatile boolean closed;
     private volatile boolean failed;
@@ -147,6 +150,10 @@ public final class InboxConsumer implements AutoCloseable {
                 new InboxMetrics(), this::workerFailed);
         this.deadLetters = new DeadLetterQueue(builder.dataSource, store, builder.handler, builder.outbox,
                 builder.payloadCodec);
+        this.operatorActionPollInterval = builder.operatorActionPollInterval;
+        this.operatorActions = new OperatorActions(builder.dataSource,
+                SqlIdentifiers.qualified(builder.schema, OperatorActions.TABLE), OperatorActions.DEAD_LETTER,
+                List.of(name), new DeadLetterActions(deadLetters), "inbox-" + name);
     }
 
     /** A builder; {@code name}, {@code dataSource}, {@code bootstrapServers}, {@code topics} and {@code handler} are required. */
@@ -176,6 +183,7 @@ public final class InboxConsumer implements AutoCloseable {
             // A thread failed while later ones were starting: those stop too.
             workers.forEach(InboxWorker::stop);
         }
+        operatorActions.start(operatorActionPollInterval, this::isRunning);
         return this;
     }
 
@@ -190,6 +198,7 @@ public final class InboxConsumer implements AutoCloseable {
         }
         closed = true;
         workers.forEach(InboxWorker::stop);
+        operatorActions.close();
         long deadline = System.nanoTime() + shutdownTimeout.toNanos();
         for (Thread thread : threads) {
             try {
@@ -289,6 +298,7 @@ public final class InboxConsumer implements AutoCloseable {
         private int maxBatchSize = 50;
         private Duration shutdownTimeout = Duration.ofSeconds(30);
         private InboxHooks hooks = InboxHooks.NONE;
+        private Duration operatorActionPollInterval = Duration.ofSeconds(1);
 
         private Builder() {
         }
@@ -431,6 +441,21 @@ public final class InboxConsumer implements AutoCloseable {
             return this;
         }
 
+        /**
+         * How often the running consumer looks for the dead-letter replays that the console or the CLI queued for
+         * it ({@code operator_action} rows with target kind {@code DEAD_LETTER}, scope this consumer's name and
+         * action {@code REPLAY}, in the schema of {@link #schema(String)}; see {@code sql/V8__operations.sql}) and
+         * carries them out, on a thread of its own; default 1 s; {@link Duration#ZERO} turns this off. Each replay
+         * runs as {@link DeadLetterQueue#replay(long)} does, in one transaction with the action's {@code DONE}
+         * record; a replay that fails, or any other action, is recorded {@code FAILED} with the reason and not
+         * tried again.
+         */
+        public Builder operatorActionPollInterval(Duration operatorActionPollInterval) {
+            this.operatorActionPollInterval = Objects.requireNonNull(operatorActionPollInterval,
+                    "operatorActionPollInterval");
+            return this;
+        }
+
         Builder hooks(InboxHooks hooks) {
             this.hooks = hooks;
             return this;
@@ -466,6 +491,10 @@ public final class InboxConsumer implements AutoCloseable {
             }
             if (maxBatchSize < 1 || maxBatchSize > 10_000) {
                 throw new IllegalArgumentException("maxBatchSize must be 1 to 10000, but was " + maxBatchSize);
+            }
+            if (operatorActionPollInterval.isNegative()) {
+                throw new IllegalArgumentException("operatorActionPollInterval must be zero (off) or positive, but was "
+                        + operatorActionPollInterval);
             }
             if (pollTimeout.isNegative() || pollTimeout.isZero()) {
                 throw new IllegalArgumentException("pollTimeout must be positive, but was " + pollTimeout);

@@ -8,6 +8,7 @@ import dev.outboxsaga.core.Outbox;
 import dev.outboxsaga.core.PayloadCodec;
 import dev.outboxsaga.core.RetryPolicy;
 import dev.outboxsaga.core.internal.DatabaseFailures;
+import dev.outboxsaga.core.internal.OperatorActions;
 import dev.outboxsaga.core.internal.Transactions;
 import dev.outboxsaga.saga.internal.Definitions;
 import dev.outboxsaga.saga.internal.SagaEngine;
@@ -68,6 +69,8 @@ public final class SagaOrchestrator implements AutoCloseable {
     private final InboxConsumer replies;
     private final SagaAdmin admin;
     private final CountDownLatch closing = new CountDownLatch(1);
+    private final OperatorActions operatorActions;
+    private final Duration operatorActionPollInterval;
     private Thread timer;
 
     private SagaOrchestrator(Builder builder) {
@@ -92,6 +95,9 @@ public final class SagaOrchestrator implements AutoCloseable {
                 .handler(this::onReply)
                 .build();
         this.admin = new SagaAdmin(dataSource, definitions, engine, outbox, SagaMessages.replyChannel(service), clock);
+        this.operatorActionPollInterval = builder.operatorActionPollInterval;
+        this.operatorActions = new OperatorActions(dataSource, OperatorActions.TABLE, OperatorActions.SAGA,
+                definitions.types(), admin::perform, "sagas-" + service);
     }
 
     public static Builder builder() {
@@ -107,6 +113,7 @@ public final class SagaOrchestrator implements AutoCloseable {
         timer = new Thread(this::runTimer, "saga-timer-" + service);
         timer.setDaemon(true);
         timer.start();
+        operatorActions.start(operatorActionPollInterval, () -> closing.getCount() > 0);
         return this;
     }
 
@@ -216,6 +223,7 @@ public final class SagaOrchestrator implements AutoCloseable {
     @Override
     public void close() {
         closing.countDown();
+        operatorActions.close();
         replies.close();
         Thread running;
         synchronized (this) {
@@ -344,6 +352,7 @@ public final class SagaOrchestrator implements AutoCloseable {
         private PayloadCodec payloadCodec = JacksonPayloadCodec.create();
         private RetryPolicy replyRetry = RetryPolicy.defaults();
         private Duration timerInterval = Duration.ofMillis(200);
+        private Duration operatorActionPollInterval = Duration.ofSeconds(1);
         private int concurrency = 1;
         private int parallelism = 4;
         private String topicPrefix = SagaMessages.DEFAULT_TOPIC_PREFIX;
@@ -427,6 +436,25 @@ public final class SagaOrchestrator implements AutoCloseable {
         /** Topic prefix the relay routes with; default {@value SagaMessages#DEFAULT_TOPIC_PREFIX}. */
         public Builder topicPrefix(String topicPrefix) {
             this.topicPrefix = Objects.requireNonNull(topicPrefix, "topicPrefix");
+            return this;
+        }
+
+        /**
+         * How often the running orchestrator looks for the saga actions that the console or the CLI queued for the
+         * types of its definitions ({@code operator_action} rows with target kind {@code SAGA} and the saga type as
+         * scope; see {@code sql/V8__operations.sql}) and carries them out, on a thread of its own; default 1 s;
+         * {@link Duration#ZERO} turns this off. {@code RETRY_COMPENSATION}, {@code MARK_COMPENSATED} (with its note)
+         * and {@code CANCEL} (the note is the reason) run as {@link SagaAdmin}'s methods of those names do, each in
+         * one transaction with the action's {@code DONE} record; one that is refused (the saga not in a state that
+         * allows it) or unknown is recorded {@code FAILED} with the reason and not tried again.
+         */
+        public Builder operatorActionPollInterval(Duration operatorActionPollInterval) {
+            Objects.requireNonNull(operatorActionPollInterval, "operatorActionPollInterval");
+            if (operatorActionPollInterval.isNegative()) {
+                throw new IllegalArgumentException("operatorActionPollInterval must be zero (off) or positive, but was "
+                        + operatorActionPollInterval);
+            }
+            this.operatorActionPollInterval = operatorActionPollInterval;
             return this;
         }
 
