@@ -6,12 +6,15 @@ import io.opentelemetry.api.trace.SpanContext;
 import io.opentelemetry.api.trace.TraceFlags;
 import io.opentelemetry.api.trace.TraceState;
 import io.opentelemetry.api.trace.Tracer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The tracer of one component: that of the {@link OpenTelemetry} it was given, or else the global one,
- * once the application has set it. {@link GlobalOpenTelemetry#get()} is not called before then: it would
- * install a no-op for good, and the application's own {@code GlobalOpenTelemetry.set} would then fail. Until
- * then (looked at again once a second) there is no tracer, and nothing is traced.
+ * once the application (or the Java agent) has set it. Read with {@link GlobalOpenTelemetry#getOrNoop()}, as
+ * OpenTelemetry advises libraries: {@link GlobalOpenTelemetry#get()} would install a no-op for good when nothing
+ * is set yet, and the application's own {@code GlobalOpenTelemetry.set} would then fail. Until a global one is
+ * set (looked for again once a second) there is no tracer, and nothing is traced.
  *
  * <p>Also reads and writes W3C {@code traceparent} values, the outbox's wire form of a span context.
  */
@@ -20,10 +23,12 @@ public final class TracerSource {
     /** The instrumentation scope of every span outbox-saga makes. */
     public static final String SCOPE = "dev.outboxsaga";
     private static final long LOOK_AGAIN_NANOS = 1_000_000_000L;
+    private static final Logger LOG = LoggerFactory.getLogger(TracerSource.class);
 
     private final OpenTelemetry given;
     private volatile Tracer tracer;
     private volatile long nextLookNanos = System.nanoTime();
+    private static volatile boolean olderApiReported;
 
     private TracerSource(OpenTelemetry given) {
         this.given = given;
@@ -46,12 +51,25 @@ public final class TracerSource {
             return null;
         }
         nextLookNanos = now + LOOK_AGAIN_NANOS;
-        if (!GlobalOpenTelemetry.isSet()) {
+        OpenTelemetry global;
+        try {
+            global = GlobalOpenTelemetry.getOrNoop();
+        } catch (NoSuchMethodError olderApi) {
+            // An API from before getOrNoop: never look again (get() would pin the no-op), say so once.
+            nextLookNanos = now + Long.MAX_VALUE / 2;
+            if (!olderApiReported) {
+                olderApiReported = true;
+                LOG.info("the OpenTelemetry API on the class path has no GlobalOpenTelemetry.getOrNoop; outbox-saga "
+                        + "traces only with an OpenTelemetry given to its builders");
+            }
             return null;
         }
-        Tracer global = GlobalOpenTelemetry.get().getTracer(SCOPE);
-        tracer = global;
-        return global;
+        if (global == OpenTelemetry.noop()) {
+            return null;
+        }
+        Tracer found = global.getTracer(SCOPE);
+        tracer = found;
+        return found;
     }
 
     /** The span context a {@code traceparent} value names, or the invalid context when it names none. */

@@ -42,6 +42,11 @@ public final class Definitions {
                 .toArray(String[]::new);
     }
 
+    /** The registered saga types. */
+    public java.util.Set<String> types() {
+        return java.util.Set.copyOf(byType.keySet());
+    }
+
     public boolean contains(SagaDefinition<?> definition) {
         TreeMap<Integer, SagaDefinition<?>> versions = byType.get(definition.type());
         return versions != null && versions.get(definition.version()) == definition;
