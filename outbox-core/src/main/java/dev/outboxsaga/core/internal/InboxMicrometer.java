@@ -93,6 +93,7 @@ public final class InboxMicrometer {
             Gauge gauge = Gauge.builder("outbox.inbox.lag", value, AtomicLong::doubleValue)
                     .tags("consumer", consumer, "topic", partition.topic(), "partition",
                             Integer.toString(partition.partition()))
+                    .baseUnit("records")
                     .description("Records of the partition not yet handled: after the fetch position, or fetched "
                             + "and unfinished")
                     .register(registry);
