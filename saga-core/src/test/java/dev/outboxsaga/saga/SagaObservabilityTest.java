@@ -195,9 +195,11 @@ class SagaObservabilityTest {
 
         Span request = openTelemetry.getTracer("test").spanBuilder("request").startSpan();
         UUID id;
-        try (Scope ignored = request.makeCurrent()) {
+        Scope current = request.makeCurrent();
+        try {
             id = sagas.begin(db.dataSource(), definition, order(null, false));
         } finally {
+            current.close();
             request.end();
         }
         awaitState(sagas, id, SagaState.COMPLETED);

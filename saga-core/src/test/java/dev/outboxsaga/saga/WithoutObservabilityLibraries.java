@@ -38,14 +38,19 @@ public final class WithoutObservabilityLibraries {
                 .step("reserve").invoke(Item::reserveAt, "Reserve", item -> item).compensateWith("Release", item -> item)
                 .step("charge").invoke(Item::chargeAt, "Charge", item -> item).compensateWith("Refund", item -> item)
                 .build();
+        SagaParticipant first = participant("p1-" + suffix, dataSource, kafka).start();
+        SagaParticipant second = participant("p2-" + suffix, dataSource, kafka).start();
+        SagaOrchestrator sagas = SagaOrchestrator.builder().service("orch-" + suffix).dataSource(dataSource)
+                .bootstrapServers(kafka).definition(definition).timerInterval(Duration.ofMillis(100)).build().start();
         SagaState ended;
-        try (SagaParticipant first = participant("p1-" + suffix, dataSource, kafka).start();
-             SagaParticipant second = participant("p2-" + suffix, dataSource, kafka).start();
-             SagaOrchestrator sagas = SagaOrchestrator.builder().service("orch-" + suffix).dataSource(dataSource)
-                     .bootstrapServers(kafka).definition(definition).timerInterval(Duration.ofMillis(100)).build().start()) {
+        try {
             UUID id = sagas.begin(dataSource, definition, new Item("i-" + suffix, "p1-" + suffix, "p2-" + suffix));
             ended = await().atMost(Duration.ofSeconds(50)).pollInterval(Duration.ofMillis(100))
                     .until(() -> sagas.admin().find(id).orElseThrow().state(), SagaState::terminal);
+        } finally {
+            sagas.close();
+            first.close();
+            second.close();
         }
         System.out.println("micrometer " + micrometer + ", opentelemetry " + openTelemetry + ", saga " + ended);
         System.exit(ended == SagaState.COMPLETED ? 0 : 1);

@@ -114,6 +114,7 @@ public final class BatchPublisher {
             Position base = committed;
             pending.removeIf(entry -> base.covers(entry.position()));
             if (base.covers(last)) {
+                endSpans(entries, pending);
                 return true;
             }
             long oldestCommit = oldestCommit(pending);
