@@ -2,12 +2,17 @@ package dev.outboxsaga.core;
 
 import dev.outboxsaga.core.internal.InboxHooks;
 import dev.outboxsaga.core.internal.InboxMetrics;
+import dev.outboxsaga.core.internal.InboxMicrometer;
 import dev.outboxsaga.core.internal.InboxStore;
+import dev.outboxsaga.core.internal.InboxTracing;
 import dev.outboxsaga.core.internal.InboxWorker;
 import dev.outboxsaga.core.internal.OperatorActions;
+import dev.outboxsaga.core.internal.OptionalLibraries;
 import dev.outboxsaga.core.internal.Purge;
 import dev.outboxsaga.core.internal.Sql;
 import dev.outboxsaga.core.internal.SqlIdentifiers;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.opentelemetry.api.OpenTelemetry;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -144,10 +149,16 @@ public final class InboxConsumer implements AutoCloseable {
         this.sql = Sql.Inbox.forTables(SqlIdentifiers.qualified(builder.schema, builder.inboxTable),
                 SqlIdentifiers.qualified(builder.schema, builder.deadLetterTable));
         InboxStore store = new InboxStore(name, sql);
+        Map<String, Object> kafkaConfig = Map.copyOf(builder.kafkaConfig());
+        // Micrometer's and OpenTelemetry's classes are touched only from these, made only when they are there.
+        InboxMicrometer meters = builder.meterRegistry == null ? null
+                : InboxMicrometer.create(builder.meterRegistry, name, List.copyOf(builder.topics));
+        InboxTracing tracing = OptionalLibraries.OPEN_TELEMETRY
+                ? InboxTracing.create(builder.openTelemetry, name, String.valueOf(kafkaConfig.get("group.id"))) : null;
         this.settings = new InboxWorker.Settings(name, builder.dataSource, List.copyOf(builder.topics), builder.handler,
-                builder.retryPolicy, builder.outbox, builder.payloadCodec, store, Map.copyOf(builder.kafkaConfig()),
+                builder.retryPolicy, builder.outbox, builder.payloadCodec, store, kafkaConfig,
                 builder.pollTimeout, builder.ordering, builder.parallelism, builder.maxBatchSize, builder.hooks,
-                new InboxMetrics(), this::workerFailed);
+                new InboxMetrics(), this::workerFailed, meters, tracing);
         this.deadLetters = new DeadLetterQueue(builder.dataSource, store, builder.handler, builder.outbox,
                 builder.payloadCodec);
         this.operatorActionPollInterval = builder.operatorActionPollInterval;
@@ -299,6 +310,9 @@ public final class InboxConsumer implements AutoCloseable {
         private Duration shutdownTimeout = Duration.ofSeconds(30);
         private InboxHooks hooks = InboxHooks.NONE;
         private Duration operatorActionPollInterval = Duration.ofSeconds(1);
+        // Object, not their types: a field of theirs would fail reflection on this class without them.
+        private Object meterRegistry;
+        private Object openTelemetry;
 
         private Builder() {
         }
@@ -453,6 +467,28 @@ public final class InboxConsumer implements AutoCloseable {
         public Builder operatorActionPollInterval(Duration operatorActionPollInterval) {
             this.operatorActionPollInterval = Objects.requireNonNull(operatorActionPollInterval,
                     "operatorActionPollInterval");
+            return this;
+        }
+
+        /**
+         * Where to register the consumer's meters ({@code outbox.inbox.*}: handled, duplicates, retries, parked,
+         * handler time, lag per partition; see docs/OBSERVABILITY.md); default none, and no meter is kept.
+         * Needs {@code io.micrometer:micrometer-core} on the class path (an optional dependency of outbox-core);
+         * without this call none of its classes is loaded.
+         */
+        public Builder meterRegistry(MeterRegistry meterRegistry) {
+            this.meterRegistry = Objects.requireNonNull(meterRegistry, "meterRegistry");
+            return this;
+        }
+
+        /**
+         * Traces each attempt at a record with a span of kind CONSUMER, child of the record's {@code traceparent},
+         * current while the handler runs (so that what it appends to the outbox continues the trace). Default: when
+         * the OpenTelemetry API is on the class path, the global {@code OpenTelemetry} once the application has set
+         * it ({@code GlobalOpenTelemetry.set}, or the Java agent); until then, and without the API, nothing is traced.
+         */
+        public Builder openTelemetry(OpenTelemetry openTelemetry) {
+            this.openTelemetry = Objects.requireNonNull(openTelemetry, "openTelemetry");
             return this;
         }
 

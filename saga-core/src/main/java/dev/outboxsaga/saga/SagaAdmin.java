@@ -5,6 +5,7 @@ import dev.outboxsaga.core.internal.OperatorActions;
 import dev.outboxsaga.core.internal.Transactions;
 import dev.outboxsaga.saga.internal.Definitions;
 import dev.outboxsaga.saga.internal.SagaEngine;
+import dev.outboxsaga.saga.internal.SagaMicrometer;
 import dev.outboxsaga.saga.internal.SagaStore;
 import dev.outboxsaga.saga.internal.Transitions;
 import java.sql.Connection;
@@ -34,15 +35,18 @@ public final class SagaAdmin {
     private final Outbox outbox;
     private final String replyChannel;
     private final Clock clock;
+    /** Null without a meter registry. */
+    private final SagaMicrometer meters;
 
     SagaAdmin(DataSource dataSource, Definitions definitions, SagaEngine engine, Outbox outbox, String replyChannel,
-            Clock clock) {
+            Clock clock, SagaMicrometer meters) {
         this.dataSource = dataSource;
         this.definitions = definitions;
         this.engine = engine;
         this.outbox = outbox;
         this.replyChannel = replyChannel;
         this.clock = clock;
+        this.meters = meters;
     }
 
     public Optional<SagaInstance> find(UUID id) {
@@ -191,6 +195,9 @@ public final class SagaAdmin {
         SagaEngine.Transition transition = repair.apply(definitions.get(state.type(), state.version()), state,
                 connection);
         Transitions.persist(connection, outbox, replyChannel, transition, false, null);
+        if (meters != null) {
+            meters.persisted(connection, state, transition, null);
+        }
         return transition;
     }
 
