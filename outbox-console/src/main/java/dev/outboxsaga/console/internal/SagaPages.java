@@ -1,0 +1,164 @@
+package dev.outboxsaga.console.internal;
+
+import static dev.outboxsaga.console.internal.Html.badge;
+import static dev.outboxsaga.console.internal.Html.esc;
+import static dev.outboxsaga.console.internal.Html.query;
+import static dev.outboxsaga.console.internal.Pages.params;
+
+import java.util.List;
+import java.util.Map;
+
+/** The saga list and the saga page. */
+final class SagaPages {
+
+    /** Page sizes offered; the list is usable at the largest. */
+    static final List<String> PAGE_SIZES = List.of("25", "50", "100", "250", "500", "1000");
+    /** Ages offered by the age filter, as ISO-8601 durations with their labels. */
+    static final Map<String, String> AGES = new java.util.LinkedHashMap<>();
+
+    static {
+        AGES.put("PT5M", "older than 5 minutes");
+        AGES.put("PT15M", "older than 15 minutes");
+        AGES.put("PT1H", "older than 1 hour");
+        AGES.put("PT6H", "older than 6 hours");
+        AGES.put("P1D", "older than 1 day");
+        AGES.put("P7D", "older than 7 days");
+    }
+
+    private SagaPages() {
+    }
+
+    /** What the list's form holds, to render it back and to build the paging links. */
+    record ListForm(String service, String type, String version, String state, String age, boolean stuck,
+            String idOrKey, int size) {
+
+        Map<String, Object> parameters() {
+            return params("service", service, "type", type, "version", version, "state", state, "age", age,
+                    "stuck", stuck ? "1" : null, "q", idOrKey, "size", size == 100 ? null : size);
+        }
+    }
+
+    static String list(List<String> services, ListForm form, List<SagaType> types, SagaPage page, boolean firstPage,
+            String stuckAfter, Sessions.Session session) {
+        StringBuilder out = new StringBuilder("<h1>Sagas</h1>");
+        out.append("<form class=\"filters\" method=\"get\" action=\"/sagas\" role=\"search\" aria-label=\"Saga filters\">")
+                .append("<div>").append(Pages.select("service", "Service", services, form.service(), null)).append("</div>")
+                .append("<div>").append(Pages.input("type", "Type", form.type(), "list=\"saga-types\" size=\"16\""))
+                .append("<datalist id=\"saga-types\">");
+        types.stream().map(SagaType::type).distinct()
+                .forEach(type -> out.append("<option value=\"").append(esc(type)).append("\">"));
+        out.append("</datalist></div><div>")
+                .append(Pages.input("version", "Version", form.version(), "inputmode=\"numeric\" size=\"4\" pattern=\"[0-9]*\""))
+                .append("</div><div>").append(Pages.select("state", "State", Pages.SAGA_STATES, form.state(), "any"))
+                .append("</div><div><label for=\"age\">Age</label><select id=\"age\" name=\"age\"><option value=\"\">any</option>");
+        AGES.forEach((value, label) -> out.append("<option value=\"").append(value).append('"')
+                .append(value.equals(form.age()) ? " selected" : "").append('>').append(label).append("</option>"));
+        out.append("</select></div><div class=\"check\"><input type=\"checkbox\" id=\"stuck\" name=\"stuck\" value=\"1\"")
+                .append(form.stuck() ? " checked" : "").append("><label for=\"stuck\">Stuck only (no progress for ")
+                .append(esc(stuckAfter)).append(")</label></div><div>")
+                .append(Pages.input("q", "Id or business key", form.idOrKey(), "size=\"38\""))
+                .append("</div><div>").append(Pages.select("size", "Per page", PAGE_SIZES, Integer.toString(form.size()), null))
+                .append("</div><div class=\"submit\"><button type=\"submit\">Filter</button> <a href=\"/sagas")
+                .append(query(params("service", form.service()))).append("\">Clear</a></div></form>");
+        out.append("<p class=\"muted\" role=\"status\">").append(page.rows().size()).append(page.rows().size() == 1 ? " saga" : " sagas")
+                .append(firstPage ? "" : " (later page)").append(", newest first</p>");
+        if (!page.rows().isEmpty()) {
+            out.append("<div class=\"scroll\"><table class=\"list\"><thead><tr><th scope=\"col\">Saga</th>")
+                    .append("<th scope=\"col\">Type</th><th scope=\"col\">v</th><th scope=\"col\">State</th>")
+                    .append("<th scope=\"col\">Step</th><th scope=\"col\">Key</th><th scope=\"col\">Created</th>")
+                    .append("<th scope=\"col\">Updated</th><th scope=\"col\">Last error</th></tr></thead><tbody>");
+            for (SagaRow row : page.rows()) {
+                out.append("<tr><td class=\"id\"><a href=\"/sagas/").append(Html.url(form.service())).append('/')
+                        .append(row.id()).append("\">").append(row.id()).append("</a></td><td>").append(esc(row.type()))
+                        .append("</td><td class=\"num\">").append(row.version()).append("</td><td>").append(badge(row.state()))
+                        .append("</td><td class=\"num\">").append(row.stepIndex())
+                        .append(row.attempt() > 1 ? " <span class=\"muted\">#" + row.attempt() + "</span>" : "")
+                        .append("</td><td>").append(Html.shortened(row.key(), 24)).append("</td><td>")
+                        .append(Html.time(row.createdAt())).append("</td><td>").append(Html.time(row.updatedAt()))
+                        .append("</td><td>").append(Html.shortened(row.lastError(), 60)).append("</td></tr>");
+            }
+            out.append("</tbody></table></div>");
+        }
+        out.append("<nav class=\"pager\" aria-label=\"Pages\">");
+        if (!firstPage) {
+            out.append("<a href=\"/sagas").append(query(form.parameters())).append("\">First page</a> ");
+        }
+        if (page.next() != null) {
+            Map<String, Object> next = form.parameters();
+            next.put("after", page.next().encode());
+            out.append("<a rel=\"next\" href=\"/sagas").append(query(next)).append("\">Next page</a>");
+        }
+        out.append("</nav>");
+        return Pages.layout("Sagas", "Sagas", session, out.toString());
+    }
+
+    static String detail(String service, SagaDetail detail, Sessions.Session session) {
+        SagaRow saga = detail.saga();
+        StringBuilder out = new StringBuilder("<p class=\"crumbs\"><a href=\"/sagas")
+                .append(query(params("service", service))).append("\">Sagas of ").append(esc(service))
+                .append("</a></p><h1>Saga <span class=\"id\">").append(saga.id()).append("</span> ")
+                .append(badge(saga.state())).append("</h1>");
+        out.append("<dl class=\"facts\"><dt>Service</dt><dd>").append(esc(service)).append("</dd><dt>Type</dt><dd>")
+                .append(esc(saga.type())).append(" v").append(saga.version()).append("</dd><dt>Business key</dt><dd>")
+                .append(saga.key() == null ? "<span class=\"none\">–</span>" : esc(saga.key()))
+                .append("</dd><dt>Step in hand</dt><dd>").append(saga.stepIndex())
+                .append(detail.stepName() == null ? "" : " (" + esc(detail.stepName()) + ")").append(", attempt ")
+                .append(saga.attempt()).append("</dd><dt>Created</dt><dd>").append(Html.time(saga.createdAt()))
+                .append("</dd><dt>Updated</dt><dd>").append(Html.time(saga.updatedAt())).append("</dd><dt>Ended</dt><dd>")
+                .append(Html.time(saga.endedAt())).append("</dd><dt>Deadline</dt><dd>").append(Html.time(detail.deadline()))
+                .append("</dd><dt>Last error</dt><dd>")
+                .append(saga.lastError() == null ? "<span class=\"none\">–</span>" : "<span class=\"error\">"
+                        + esc(saga.lastError()) + "</span>")
+                .append("</dd></dl>");
+        out.append(actionForms(service, detail, session));
+        out.append("<h2>Timeline</h2><table class=\"timeline\"><thead><tr><th scope=\"col\">When</th>")
+                .append("<th scope=\"col\">Step</th><th scope=\"col\">Event</th><th scope=\"col\">Detail</th></tr></thead><tbody>");
+        for (SagaHistoryEntry entry : detail.history()) {
+            out.append("<tr class=\"ev-").append(esc(entry.event().toLowerCase(java.util.Locale.ROOT))).append("\"><td>")
+                    .append(Html.time(entry.at())).append("</td><td>").append(entry.stepIndex())
+                    .append(entry.stepName() == null ? "" : " " + esc(entry.stepName())).append("</td><td>")
+                    .append(esc(entry.event())).append("</td><td>").append(esc(entry.detail())).append("</td></tr>");
+        }
+        out.append("</tbody></table>");
+        out.append(Pages.actions(detail.actions(), "service " + service + "'s orchestrator (saga type " + saga.type() + ")"));
+        out.append("<h2>Data</h2><pre class=\"data\">").append(Html.prettyJson(detail.data())).append("</pre>");
+        return Pages.layout("Saga " + saga.id(), "Sagas", session, out.toString());
+    }
+
+    private static String actionForms(String service, SagaDetail detail, Sessions.Session session) {
+        List<SagaAction> allowed = detail.saga().allowedActions();
+        if (!session.operator() || allowed.isEmpty()) {
+            return "";
+        }
+        StringBuilder out = new StringBuilder("<section class=\"actions\" aria-labelledby=\"actions-h\">")
+                .append("<h2 id=\"actions-h\">Actions</h2>");
+        if (detail.actionPending()) {
+            return out.append("<p>An action on this saga waits for service ").append(esc(service))
+                    .append("'s orchestrator; the next one can be asked for once it is carried out.</p></section>").toString();
+        }
+        String action = "/sagas/" + Html.url(service) + "/" + detail.saga().id() + "/action";
+        for (SagaAction each : allowed) {
+            String id = each.name().toLowerCase(java.util.Locale.ROOT).replace('_', '-');
+            out.append("<form method=\"post\" action=\"").append(esc(action)).append("\" class=\"action\">")
+                    .append(Pages.csrf(session)).append("<input type=\"hidden\" name=\"action\" value=\"")
+                    .append(each.name()).append("\"><p class=\"explain\">").append(explanation(each)).append("</p>")
+                    .append("<label for=\"note-").append(id).append("\">")
+                    .append(each == SagaAction.CANCEL ? "Reason" : "Note").append(each.noteRequired() ? " (required)" : " (optional)")
+                    .append("</label><textarea id=\"note-").append(id).append("\" name=\"note\" rows=\"2\" maxlength=\"2000\"")
+                    .append(each.noteRequired() ? " required" : "").append("></textarea> <button type=\"submit\" id=\"do-")
+                    .append(id).append("\">").append(esc(each.label())).append("</button></form>");
+        }
+        return out.append("</section>").toString();
+    }
+
+    private static String explanation(SagaAction action) {
+        return switch (action) {
+            case RETRY_COMPENSATION -> "Sends the parked step's compensation again, with fresh attempts. Always safe: a "
+                    + "compensation that ran already is answered from the participant's record.";
+            case MARK_COMPENSATED -> "Records that the parked step was undone by hand, and goes on compensating the "
+                    + "earlier steps. Only when the participant cannot undo it, and only once no compensation of that "
+                    + "step is pending there (its dead letters discarded, its consumer caught up).";
+            case CANCEL -> "Stops the saga and compensates the steps that ran, in reverse order.";
+        };
+    }
+}

@@ -1,0 +1,13 @@
+// Shows each <time datetime="..."> in the viewer's time zone; the server's UTC text stays as the hover title.
+(function () {
+  function pad(n) { return (n < 10 ? "0" : "") + n; }
+  var zone = "";
+  try { zone = Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (e) { zone = ""; }
+  document.querySelectorAll("time[datetime]").forEach(function (element) {
+    var date = new Date(element.getAttribute("datetime"));
+    if (isNaN(date.getTime())) { return; }
+    element.textContent = date.getFullYear() + "-" + pad(date.getMonth() + 1) + "-" + pad(date.getDate()) + " "
+      + pad(date.getHours()) + ":" + pad(date.getMinutes()) + ":" + pad(date.getSeconds());
+    if (zone) { element.setAttribute("data-zone", zone); }
+  });
+})();
