@@ -1,6 +1,7 @@
 package dev.outboxsaga.console;
 
 import dev.outboxsaga.console.internal.cli.Cli;
+import dev.outboxsaga.console.internal.cli.ConsoleCommand;
 import dev.outboxsaga.console.internal.cli.DeadLettersCommand;
 import dev.outboxsaga.console.internal.cli.HashPasswordCommand;
 import dev.outboxsaga.console.internal.cli.RelaysCommand;
@@ -23,7 +24,7 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "outbox-saga", mixinStandardHelpOptions = true, versionProvider = OutboxSagaCli.Version.class,
         description = "Operate the sagas, dead letters and relays of outbox-saga services.",
-        subcommands = {SagasCommand.class, DeadLettersCommand.class, RelaysCommand.class, HashPasswordCommand.class},
+        subcommands = {ConsoleCommand.class, SagasCommand.class, DeadLettersCommand.class, RelaysCommand.class, HashPasswordCommand.class},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {
                 "0:done",

@@ -301,6 +301,13 @@ class OutboxSagaCliTest {
     }
 
     @Test
+    void theConsoleRefusesToStartWithoutAUser() {
+        Run refused = run("console");
+        assertThat(refused.code()).isEqualTo(OutboxSagaCli.USAGE);
+        assertThat(refused.err()).contains("at least one user", "user.<name>.password-hash");
+    }
+
+    @Test
     void hashPasswordPrintsAHashThatTheConsoleAccepts() {
         InputStream stdin = System.in;
         System.setIn(new ByteArrayInputStream("s3cret words\n".getBytes(StandardCharsets.UTF_8)));
