@@ -66,6 +66,11 @@ class OutboxSagaCliTest {
                 // Nothing listens there: the port of a server socket this test opened and closed.
                 "service.down.jdbc-url=jdbc:postgresql://127.0.0.1:" + closedPort() + "/nothing?connectTimeout=2",
                 "service.down.username=nobody",
+                // The same database, with a relay process that does not answer.
+                "service.watched.jdbc-url=" + db.jdbcUrl(),
+                "service.watched.username=" + db.username(),
+                "service.watched.password=" + db.password(),
+                "service.watched.relays=http://127.0.0.1:" + closedPort() + "/health",
                 ""));
     }
 
@@ -277,17 +282,26 @@ class OutboxSagaCliTest {
             assertThat(status.code()).isEqualTo(OutboxSagaCli.FAILED);
             assertThat(status.out()).contains(relay, "host-a", "EXPIRED");
             JsonNode json = run("relays", "status", "-s", "orders", "--json").json();
-            assertThat(json.get("orders").get("leases").findValuesAsText("relay")).contains(relay);
+            assertThat(json.get("orders").get("tables").get("leases").findValuesAsText("relay")).contains(relay);
         } finally {
             rows.scalar("DELETE FROM outbox_relay_lease WHERE relay = ? RETURNING relay", relay);
         }
     }
 
     @Test
+    void relaysStatusAsksEachRelayProcessAndFailsOnOneThatDoesNotAnswer() {
+        Run status = run("relays", "status", "-s", "watched");
+        assertThat(status.code()).as(status.out() + status.err()).isEqualTo(OutboxSagaCli.FAILED);
+        assertThat(status.out()).contains("/health", "UNREACHABLE");
+        JsonNode json = run("relays", "status", "-s", "watched", "--json").json();
+        assertThat(json.get("watched").get("processes").get(0).get("httpStatus").asInt()).isZero();
+    }
+
+    @Test
     void anUnknownServiceAMissingConfigurationAndAnUnreachableDatabaseEachHaveTheirExitCode() {
         Run unknown = run("sagas", "list", "-s", "nope");
         assertThat(unknown.code()).isEqualTo(OutboxSagaCli.USAGE);
-        assertThat(unknown.err()).contains("no service 'nope'", "[down, orders]");
+        assertThat(unknown.err()).contains("no service 'nope'", "[down, orders, watched]");
 
         StringWriter err = new StringWriter();
         int code = OutboxSagaCli.execute(Map.of(), new PrintWriter(new StringWriter()), new PrintWriter(err),

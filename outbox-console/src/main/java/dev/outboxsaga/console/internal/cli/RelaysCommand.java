@@ -1,7 +1,10 @@
 package dev.outboxsaga.console.internal.cli;
 
 import dev.outboxsaga.console.ConsoleConfig;
+import dev.outboxsaga.console.internal.RelayProcess;
 import dev.outboxsaga.console.internal.RelayTables;
+import dev.outboxsaga.console.internal.ServiceProbes;
+import java.net.http.HttpClient;
 import dev.outboxsaga.console.internal.ServiceDatabase;
 import java.io.PrintWriter;
 import java.util.ArrayList;
@@ -23,7 +26,7 @@ public final class RelaysCommand {
     Cli.Root root;
 
     @Command(name = "status", description = "Lease holders, replication slots (active, WAL status, retained WAL) and parked rows. "
-            + "Exit code 1 when a slot is lost or missing, or a lease has expired.")
+            + "Exit code 1 when a slot is lost or missing, a lease has expired, or a relay process is down or unreachable.")
     static final class Status implements Callable<Integer> {
         @ParentCommand
         RelaysCommand parent;
@@ -48,13 +51,26 @@ public final class RelaysCommand {
                 try (ServiceDatabase database = Cli.open(parent.root, name)) {
                     tables = database.relayTables(parked);
                 }
+                List<RelayProcess> processes;
+                try (ServiceProbes probes = new ServiceProbes(config.service(name), HttpClient.newHttpClient())) {
+                    processes = probes.relays();
+                }
                 unhealthy |= tables.slots().stream().anyMatch(RelayTables.Slot::lost)
-                        || tables.leases().stream().anyMatch(RelayTables.Lease::expired);
+                        || tables.leases().stream().anyMatch(RelayTables.Lease::expired)
+                        || processes.stream().anyMatch(process -> !process.healthy());
                 if (json) {
-                    all.put(name, tables);
+                    all.put(name, Map.of("tables", tables, "processes", processes));
                     continue;
                 }
                 out.println("service " + name);
+                if (!processes.isEmpty()) {
+                    Cli.table(out, List.of("PROCESS", "RELAY", "ROLE", "STATUS", "LAG (ms)", "RETAINED", "INSTANCE", "FAILURE"),
+                            processes.stream().map(process -> List.of(process.url(), Cli.cell(process.relay()),
+                                    Cli.cell(process.role()), process.httpStatus() == 0 ? "UNREACHABLE" : Cli.cell(process.status()),
+                                    Cli.cell(process.lagMillis()), process.retainedWalBytes() == null
+                                            || process.retainedWalBytes() < 0 ? "-" : bytes(process.retainedWalBytes()),
+                                    Cli.cell(process.instanceId()), Cli.cell(process.failure()))).toList());
+                }
                 Cli.table(out, List.of("RELAY", "LEADER", "EPOCH", "SINCE (UTC)", "LEASE"), tables.leases().stream()
                         .map(lease -> List.of(lease.relay(), lease.instanceId(), String.valueOf(lease.epoch()),
                                 lease.acquiredAt().toString(), lease.expired() ? "EXPIRED " + lease.expiresAt()
