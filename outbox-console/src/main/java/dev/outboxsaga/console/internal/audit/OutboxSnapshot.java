@@ -11,7 +11,6 @@ import java.time.ZoneOffset;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -37,7 +36,7 @@ final class OutboxSnapshot {
     final List<Instant> oldestRow = new ArrayList<>();
     final List<String> topicNames = new ArrayList<>();
     private final Map<String, Integer> topicIndex = new HashMap<>();
-    final Map<UUID, WindowRow> rows = new LinkedHashMap<>();
+    final Map<UUID, WindowRow> rows = new HashMap<>();
 
     private OutboxSnapshot(long snapshotLsn, Instant takenAt) {
         this.snapshotLsn = snapshotLsn;

@@ -28,32 +28,38 @@ final class RelayPositionReader implements AutoCloseable {
     /**
      * A committed position.
      *
-     * @param lsn         the change LSN of the last row the relay published (or a heartbeat row), -1 when none
-     * @param commitLsn   the commit LSN Debezium reported with it (that of the transaction before it), -1 when unknown
+     * @param exists      false when the relay never committed one
+     * @param lsn         the LSN of the last row the relay published (or of a heartbeat row), -1 for the first start's
+     *                    position, which names no streamed row
+     * @param commitLsn   the commit LSN Debezium reported with that row, -1 when unknown
      * @param txId        its transaction id, -1 when none
      * @param committedAt when the relay committed it to Kafka (the relay's clock), or null
      */
-    record Position(long lsn, long commitLsn, long txId, Instant committedAt) {
+    record Position(boolean exists, long lsn, long commitLsn, long txId, Instant committedAt) {
 
-        static final Position NONE = new Position(-1, -1, -1, null);
+        static final Position NONE = new Position(false, -1, -1, -1, null);
 
         /**
-         * Whether every transaction that committed before the WAL position {@code snapshotLsn} was published.
-         * The relay publishes transactions in commit order. If the last row it published has its change at or
-         * after {@code snapshotLsn}, its transaction committed after that point (a transaction's changes precede
-         * its commit), so every transaction that committed before it came earlier in the stream; likewise when
-         * the commit LSN reported with it (the previous transaction's) is at or after that point.
+         * Whether every transaction that committed before the WAL position {@code snapshotLsn} was published. The
+         * relay publishes whole transactions in commit order, and this position names the last row it published.
+         * That row's LSN lies inside its transaction, before its commit; if it is at or after {@code snapshotLsn},
+         * the transaction committed after that point, so every transaction that committed before it came earlier
+         * in the stream and was published. The commit LSN reported with the row (its transaction's, or the one
+         * before it, as Debezium's decoder has it) is never later than the row's own commit, and serves the same way.
          */
         boolean covers(long snapshotLsn) {
             return lsn >= snapshotLsn || commitLsn >= snapshotLsn;
         }
 
         String describe() {
-            if (lsn < 0) {
-                return committedAt == null ? "none" : "the first start's snapshot, nothing streamed yet";
+            if (!exists) {
+                return "none";
             }
-            return "transaction " + txId + ", change at LSN " + lsnText(lsn) + (commitLsn < 0 ? "" : ", after commit "
-                    + lsnText(commitLsn));
+            if (lsn < 0) {
+                return "the first start's, nothing streamed since";
+            }
+            return "transaction " + txId + ", row at LSN " + lsnText(lsn) + (commitLsn < 0 ? "" : " (commit LSN "
+                    + lsnText(commitLsn) + ")");
         }
 
         static String lsnText(long lsn) {
@@ -109,13 +115,13 @@ final class RelayPositionReader implements AutoCloseable {
         Instant committedAt = stored.hasNonNull("committedAt") ? Instant.ofEpochMilli(stored.get("committedAt").asLong()) : null;
         if (!offset.isObject()) {
             // The first start's position (or one re-seeded from the slot): it covers no streamed row.
-            return new Position(-1, -1, -1, committedAt == null ? Instant.EPOCH : committedAt);
+            return new Position(true, -1, -1, -1, committedAt);
         }
         // Positions written before the relay counted ordinals keep their numbers in Debezium's offset only.
         long lsn = stored.has("lsn") ? stored.get("lsn").asLong(-1) : offset.path("lsn").asLong(-1);
         long commitLsn = stored.has("commitLsn") ? stored.get("commitLsn").asLong(-1) : offset.path("lsn_commit").asLong(-1);
         long txId = stored.has("txId") ? stored.get("txId").asLong(-1) : offset.path("txId").asLong(-1);
-        return new Position(lsn, commitLsn, txId, committedAt);
+        return new Position(true, lsn, commitLsn, txId, committedAt);
     }
 
     @Override

@@ -10,7 +10,6 @@ import dev.outboxsaga.console.AuditReport.Bound;
 import dev.outboxsaga.console.AuditReport.Finding;
 import dev.outboxsaga.console.AuditReport.Kind;
 import dev.outboxsaga.console.AuditReport.Location;
-import java.time.Instant;
 import java.util.stream.Collectors;
 
 /** An {@link AuditReport} as plain text for people and as JSON for scripts. */
@@ -30,10 +29,11 @@ public final class ReportRendering {
         for (AuditReport.RelayState relay : report.relays()) {
             out.append("Relay     ").append(relay.name()).append(" (").append(String.join(", ", relay.tables()))
                     .append("; positions in ").append(relay.positionsTopic()).append("): ").append(relay.position());
-            if (relay.committedAt() != null && !relay.committedAt().equals(Instant.EPOCH)) {
+            if (relay.committedAt() != null) {
                 out.append(", committed at ").append(relay.committedAt());
             }
-            out.append(relay.coversSnapshot() ? "; past the snapshot" : "; not past the snapshot").append('\n');
+            out.append(relay.coversSnapshot() ? "; past the audit's snapshot"
+                    : "; not past the audit's snapshot (which matters only for rows not found in Kafka)").append('\n');
         }
         if (report.consumer() != null) {
             out.append("Consumer  ").append(report.consumer()).append('\n');
