@@ -22,6 +22,8 @@ final class KafkaClients {
         config.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
         config.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
         config.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+        // Looking for a relay's positions topic must not create it (uncompacted, with the broker's partition count).
+        config.put(ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, "false");
         config.putIfAbsent(ConsumerConfig.CLIENT_ID_CONFIG, "outbox-saga-audit-" + purpose);
         return new KafkaConsumer<>(config);
     }
