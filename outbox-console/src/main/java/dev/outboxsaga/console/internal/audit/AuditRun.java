@@ -323,6 +323,9 @@ public final class AuditRun {
                     + "consumerTopics", snapshot.rows.values().stream().anyMatch(row -> row.copies > 0)));
             return;
         }
+        if (candidates.isEmpty()) {
+            return;
+        }
         InboxCheck inbox = InboxCheck.read(settings.consumerDataSource(), consumer, settings.inboxTable(),
                 settings.deadLetterTable(), candidates.stream().map(row -> row.id).toList());
         Map<String, Long> unprovable = new TreeMap<>();
