@@ -1,5 +1,6 @@
 package dev.outboxsaga.console;
 
+import dev.outboxsaga.console.internal.cli.AuditCommand;
 import dev.outboxsaga.console.internal.cli.Cli;
 import dev.outboxsaga.console.internal.cli.ConsoleCommand;
 import dev.outboxsaga.console.internal.cli.DeadLettersCommand;
@@ -17,31 +18,32 @@ import picocli.CommandLine.Option;
  * The {@code outbox-saga} command line: sagas, dead letters, relays and the reconciliation audit of the services
  * a {@link ConsoleConfig} file names, and the web console. Run {@code java -jar outbox-saga.jar --help}.
  *
- * <p>Exit codes: {@value #OK} done; {@value #FAILED} the action failed or the audit found exceptions;
+ * <p>Exit codes: {@value #OK} done (the audit: PROVEN); {@value #FAILED} the action failed, the audit found exceptions
+ * (VIOLATED) or {@code relays status} found a problem;
  * {@value #USAGE} bad arguments or configuration; {@value #PENDING} the action is queued and its service has not
- * carried it out within {@code --wait}; {@value #NOT_FOUND} no such saga or dead letter; {@value #UNREACHABLE} the
+ * carried it out within {@code --wait}, or the audit is INCOMPLETE; {@value #NOT_FOUND} no such saga or dead letter; {@value #UNREACHABLE} the
  * service's database could not be reached.
  */
 @Command(name = "outbox-saga", mixinStandardHelpOptions = true, versionProvider = OutboxSagaCli.Version.class,
         description = "Operate the sagas, dead letters and relays of outbox-saga services.",
-        subcommands = {ConsoleCommand.class, SagasCommand.class, DeadLettersCommand.class, RelaysCommand.class, HashPasswordCommand.class},
+        subcommands = {ConsoleCommand.class, SagasCommand.class, DeadLettersCommand.class, RelaysCommand.class, AuditCommand.class, HashPasswordCommand.class},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {
                 "0:done",
-                "1:the action failed, or the audit found exceptions",
+                "1:the action failed, the audit found exceptions, or relays status found a problem",
                 "2:bad arguments or configuration",
-                "3:queued; the service has not carried it out within --wait (see its audit entry)",
+                "3:queued, and the service has not carried it out within --wait; or the audit is INCOMPLETE",
                 "4:no such saga or dead letter",
                 "5:the service's database could not be reached"})
 public final class OutboxSagaCli implements Cli.Root {
 
     /** Done. */
     public static final int OK = 0;
-    /** The action failed, or the audit found exceptions. */
+    /** The action failed, the audit found exceptions, or {@code relays status} found a problem. */
     public static final int FAILED = 1;
     /** Bad arguments or configuration. */
     public static final int USAGE = 2;
-    /** Queued, and not carried out within {@code --wait}. */
+    /** Queued, and not carried out within {@code --wait}; or the audit is INCOMPLETE. */
     public static final int PENDING = 3;
     /** No such saga or dead letter. */
     public static final int NOT_FOUND = 4;

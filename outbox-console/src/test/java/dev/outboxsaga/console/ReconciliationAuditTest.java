@@ -43,6 +43,10 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -154,6 +158,11 @@ class ReconciliationAuditTest {
         assertThat(underAnotherName.verdict()).isEqualTo(AuditReport.Verdict.PROVEN);
         assertThat(underAnotherName.relays().get(0).position()).isEqualTo("none");
         assertThat(kafka.admin().listTopics().names().get()).doesNotContain("outbox-relay-positions.never-ran-" + suffix);
+
+        // The CLI runs the same audit, and says so by its exit code.
+        StringWriter out = new StringWriter();
+        assertThat(cli(out, "--from", from.toString(), "--to", to.toString(), "--json")).isEqualTo(OutboxSagaCli.OK);
+        assertThat(new ObjectMapper().readTree(out.toString()).get("verdict").asText()).isEqualTo("PROVEN");
     }
 
     @Test
@@ -190,6 +199,31 @@ class ReconciliationAuditTest {
         // The inbox absorbed the copy: the consumer side has nothing to report.
         assertThat(report.counts().consumedOnce()).isEqualTo(3);
         assertThat(report.toText()).contains("DUPLICATED_IN_KAFKA", twice.toString());
+
+        StringWriter out = new StringWriter();
+        assertThat(cli(out, "--from", from.toString(), "--to", to.toString())).isEqualTo(OutboxSagaCli.FAILED);
+        assertThat(out.toString()).contains("VIOLATED", "DUPLICATED_IN_KAFKA", twice.toString());
+    }
+
+    /** {@code outbox-saga audit} on this class's service, relay and consumer; returns the exit code. */
+    private int cli(StringWriter out, String... window) throws Exception {
+        Path config = Files.createTempFile("console", ".properties");
+        try {
+            Files.writeString(config, String.join("\n",
+                    "service.orders.jdbc-url=" + db.jdbcUrl(),
+                    "service.orders.username=" + db.username(),
+                    "service.orders.password=" + db.password(),
+                    "service.orders.kafka.bootstrap.servers=" + kafka.bootstrapServers(), ""));
+            List<String> args = new ArrayList<>(List.of("--config", config.toString(), "audit", "--service", "orders",
+                    "--relay", relayName, "--consumer", consumerName));
+            args.addAll(List.of(window));
+            StringWriter err = new StringWriter();
+            int code = OutboxSagaCli.execute(Map.of(), new PrintWriter(out), new PrintWriter(err), args.toArray(String[]::new));
+            assertThat(err.toString()).as("stderr").isEmpty();
+            return code;
+        } finally {
+            Files.delete(config);
+        }
     }
 
     @Test
