@@ -149,8 +149,8 @@ public final class SagasCommand {
         }
     }
 
-    @Command(name = "retry-compensation", description = "Send a parked saga's compensation again, with fresh attempts.")
-    static final class RetryCompensation implements Callable<Integer> {
+    /** What the subcommands that queue an action on a saga share. */
+    abstract static class QueuedAction implements Callable<Integer> {
         @ParentCommand
         SagasCommand parent;
         @Spec
@@ -161,54 +161,63 @@ public final class SagasCommand {
         Wait wait;
         @Parameters(paramLabel = "SAGA_ID")
         String id;
+
+        abstract SagaAction action();
+
+        /** The operator's note, or the reason of a cancel. */
+        abstract String note();
+
+        @Override
+        public Integer call() {
+            return queue(parent.root, spec, common, wait, id, action(), note());
+        }
+    }
+
+    @Command(name = "retry-compensation", description = "Send a parked saga's compensation again, with fresh attempts.")
+    static final class RetryCompensation extends QueuedAction {
         @Option(names = "--note", description = "Why, for the audit trail.")
         String note;
 
         @Override
-        public Integer call() {
-            return queue(parent.root, spec, common, wait, id, SagaAction.RETRY_COMPENSATION, note);
+        SagaAction action() {
+            return SagaAction.RETRY_COMPENSATION;
+        }
+
+        @Override
+        String note() {
+            return note;
         }
     }
 
     @Command(name = "mark-compensated", description = "Record that a parked compensation was done by hand, and go on compensating.")
-    static final class MarkCompensated implements Callable<Integer> {
-        @ParentCommand
-        SagasCommand parent;
-        @Spec
-        CommandSpec spec;
-        @Mixin
-        Common common;
-        @Mixin
-        Wait wait;
-        @Parameters(paramLabel = "SAGA_ID")
-        String id;
+    static final class MarkCompensated extends QueuedAction {
         @Option(names = "--note", required = true, description = "What was done by hand (required).")
         String note;
 
         @Override
-        public Integer call() {
-            return queue(parent.root, spec, common, wait, id, SagaAction.MARK_COMPENSATED, note);
+        SagaAction action() {
+            return SagaAction.MARK_COMPENSATED;
+        }
+
+        @Override
+        String note() {
+            return note;
         }
     }
 
     @Command(name = "cancel", description = "Stop a running saga and compensate what ran, in reverse.")
-    static final class Cancel implements Callable<Integer> {
-        @ParentCommand
-        SagasCommand parent;
-        @Spec
-        CommandSpec spec;
-        @Mixin
-        Common common;
-        @Mixin
-        Wait wait;
-        @Parameters(paramLabel = "SAGA_ID")
-        String id;
+    static final class Cancel extends QueuedAction {
         @Option(names = "--reason", required = true, description = "Why (required).")
         String reason;
 
         @Override
-        public Integer call() {
-            return queue(parent.root, spec, common, wait, id, SagaAction.CANCEL, reason);
+        SagaAction action() {
+            return SagaAction.CANCEL;
+        }
+
+        @Override
+        String note() {
+            return reason;
         }
     }
 
