@@ -31,9 +31,10 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * transfer's outcome allows ({@link LedgerCheck}, which sees an extra leg), no saga transition
  * recorded twice, nothing stuck.
  *
- * <p>Kill counts are system properties, with defaults that fit the 90 s budget of each test on a
- * small machine (a kill costs a JVM start, 1.5 to 2 s on two busy cores): {@code -Dsaga.kill.count} (orchestrator
- * kills, default 25) and {@code -Dparticipant.kill.count} (default 40). Each kill comes once the process has
+ * <p>Kill counts are system properties, with defaults that keep each test well inside its 90 s budget on a
+ * small, busy machine (a kill costs a JVM start, 1.5 to 3 s on two loaded cores; 40 participant kills took 60 s on a
+ * quiet machine and over 90 s on a loaded one) and the whole suite inside its 15 minutes: {@code -Dsaga.kill.count}
+ * (orchestrator kills, default 15) and {@code -Dparticipant.kill.count} (default 20). Each kill comes once the process has
  * done work since its start (the orchestrator's reply inbox or the bank's inbox grew), 0 to 300 ms later.
  * Every test must end within 90 s; for higher counts (the issue asks for 50 and 100) lift that bound too:
  * {@code -Dsaga.kill.count=50 -Dparticipant.kill.count=100 -Dsaga.kill.transfers=2000
@@ -43,8 +44,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
 @Timeout(value = 90, unit = TimeUnit.SECONDS)
 class SagaProcessKillTest {
 
-    private static final int ORCHESTRATOR_KILLS = Integer.getInteger("saga.kill.count", 25);
-    private static final int PARTICIPANT_KILLS = Integer.getInteger("participant.kill.count", 40);
+    private static final int ORCHESTRATOR_KILLS = Integer.getInteger("saga.kill.count", 15);
+    private static final int PARTICIPANT_KILLS = Integer.getInteger("participant.kill.count", 20);
     /** Enough to keep sagas in flight through the kills (a saga or two a second then), few enough to drain fast. */
     private static final int TRANSFERS = 200;
     /**
