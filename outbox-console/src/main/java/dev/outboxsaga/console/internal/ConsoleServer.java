@@ -162,6 +162,9 @@ public final class ConsoleServer implements AutoCloseable {
                 login(request);
                 return;
             }
+            if (path.equals("/favicon.ico")) {
+                throw new WebRequest.Refused(404, "no icon");
+            }
             session = sessions.find(request.cookies.get(SESSION_COOKIE)).orElse(null);
             if (session == null) {
                 if (request.method.equals("GET")) {
@@ -382,7 +385,7 @@ public final class ConsoleServer implements AutoCloseable {
                 redirect(exchange, "/");
                 return;
             }
-            loginForm(exchange, 200, safeNext(request.param("next")), null);
+            loginForm(request, 200, safeNext(request.param("next")), null);
             return;
         }
         if (!request.method.equals("POST")) {
@@ -393,7 +396,7 @@ public final class ConsoleServer implements AutoCloseable {
         String given = request.form.get("login_token");
         if (expected == null || given == null || !MessageDigest.isEqual(expected.getBytes(StandardCharsets.UTF_8),
                 given.getBytes(StandardCharsets.UTF_8))) {
-            loginForm(exchange, 403, safeNext(request.field("next")), "The login form expired; please log in again.");
+            loginForm(request, 403, safeNext(request.field("next")), "The login form expired; please log in again.");
             return;
         }
         String name = request.form.getOrDefault("username", "");
@@ -402,7 +405,7 @@ public final class ConsoleServer implements AutoCloseable {
         boolean matches = Passwords.matches(password, user == null ? decoyHash : user.passwordHash()) && user != null;
         if (!matches) {
             LOG.warn("failed console login for user name {}", name.length() > 64 ? name.substring(0, 64) + "..." : name);
-            loginForm(exchange, 401, safeNext(request.field("next")), "Wrong user name or password.");
+            loginForm(request, 401, safeNext(request.field("next")), "Wrong user name or password.");
             return;
         }
         sessions.find(request.cookies.get(SESSION_COOKIE)).ifPresent(sessions::end);
@@ -413,10 +416,18 @@ public final class ConsoleServer implements AutoCloseable {
         redirect(exchange, safeNext(request.field("next")));
     }
 
-    private void loginForm(HttpExchange exchange, int status, String next, String error) {
-        String token = Sessions.token();
-        exchange.getResponseHeaders().add("Set-Cookie", LOGIN_COOKIE + "=" + token + "; Path=/login; HttpOnly; SameSite=Strict");
-        html(exchange, status, Pages.login(token, next, error));
+    /**
+     * The login form with a token that its POST must bring back in the login cookie too. A token the browser holds
+     * already is kept, so that a second login page (another tab, a stray request) does not spoil the first.
+     */
+    private void loginForm(WebRequest request, int status, String next, String error) {
+        String token = request.cookies.get(LOGIN_COOKIE);
+        if (token == null || !token.matches("[A-Za-z0-9_-]{43}")) {
+            token = Sessions.token();
+            request.exchange.getResponseHeaders().add("Set-Cookie", LOGIN_COOKIE + "=" + token
+                    + "; Path=/login; HttpOnly; SameSite=Strict");
+        }
+        html(request.exchange, status, Pages.login(token, next, error));
     }
 
     /** Only a path of this console: never another site ({@code //host}, {@code /\host}, {@code https:}). */
