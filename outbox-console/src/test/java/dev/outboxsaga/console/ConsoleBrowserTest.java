@@ -63,6 +63,7 @@ import org.openqa.selenium.WebElement;
 import org.openqa.selenium.chrome.ChromeDriver;
 import org.openqa.selenium.chrome.ChromeDriverService;
 import org.openqa.selenium.chrome.ChromeOptions;
+import org.openqa.selenium.support.ui.ExpectedConditions;
 import org.openqa.selenium.support.ui.Select;
 import org.openqa.selenium.support.ui.WebDriverWait;
 
@@ -248,9 +249,9 @@ class ConsoleBrowserTest {
         assertThat(driver.findElement(By.cssSelector("section[aria-labelledby='svc-payments']")).getText()).contains("0 stuck");
         screenshot("console-overview.png");
 
-        driver.findElement(By.linkText("Sagas")).click();
+        clickAndWait(By.linkText("Sagas"));
         new Select(driver.findElement(By.id("service"))).selectByVisibleText(SERVICE);
-        driver.findElement(By.cssSelector("form.filters button[type=submit]")).click();
+        clickAndWait(By.cssSelector("form.filters button[type=submit]"));
         assertThat(driver.findElements(By.cssSelector("table.list tbody tr"))).hasSize(10);
         WebElement time = driver.findElement(By.cssSelector("main time"));
         assertThat(time.getAttribute("title")).startsWith("UTC ");
@@ -260,13 +261,15 @@ class ConsoleBrowserTest {
         screenshot("console-sagas.png");
         new Select(driver.findElement(By.id("state"))).selectByVisibleText("PARKED");
         driver.findElement(By.id("type")).sendKeys("transfer");
-        driver.findElement(By.cssSelector("form.filters button[type=submit]")).click();
+        clickAndWait(By.cssSelector("form.filters button[type=submit]"));
         assertThat(driver.findElements(By.cssSelector("table.list tbody tr"))).hasSize(2);
         driver.findElement(By.id("q")).sendKeys("T-301");
+        WebElement page = driver.findElement(By.tagName("html"));
         driver.findElement(By.id("q")).sendKeys(Keys.ENTER);
+        new WebDriverWait(driver, WAIT).until(ExpectedConditions.stalenessOf(page));
         List<WebElement> rows = driver.findElements(By.cssSelector("table.list tbody tr"));
         assertThat(rows).hasSize(1);
-        rows.get(0).findElement(By.linkText(parkedForOperator.toString())).click();
+        clickAndWait(rows.get(0).findElement(By.linkText(parkedForOperator.toString())));
 
         assertThat(driver.findElement(By.tagName("h1")).getText()).contains(parkedForOperator.toString(), "PARKED");
         assertThat(driver.findElement(By.cssSelector("table.timeline")).getText()).contains("COMPENSATION_FAILED", "PARKED");
@@ -275,14 +278,14 @@ class ConsoleBrowserTest {
 
         frozenAccounts.remove("A-2"); // the operator fixed bank a's refunds
         driver.findElement(By.id("note-retry-compensation")).sendKeys("bank a unfroze A-2, ticket OPS-12");
-        driver.findElement(By.id("do-retry-compensation")).click();
+        clickAndWait(By.id("do-retry-compensation"));
 
         assertThat(driver.findElement(By.cssSelector("p.flash")).getText())
                 .matches("(Done: retry compensation \\(action \\d+\\).*|Queued: retry compensation .*)");
         await().atMost(WAIT).until(() -> state(parkedForOperator).equals("COMPENSATED"));
         assertThat(text("SELECT status || ' ' || actor || ' ' || action || ' ' || note FROM operator_action WHERE target_id = '"
                 + parkedForOperator + "'")).isEqualTo("DONE console:olivia RETRY_COMPENSATION bank a unfroze A-2, ticket OPS-12");
-        driver.navigate().refresh();
+        refresh();
         assertThat(driver.findElement(By.tagName("h1")).getText()).contains("COMPENSATED");
         assertThat(driver.findElement(By.cssSelector("table.audit")).getText())
                 .contains("console:olivia", "RETRY_COMPENSATION", "bank a unfroze A-2, ticket OPS-12", "DONE");
@@ -293,41 +296,41 @@ class ConsoleBrowserTest {
     @Test
     @Order(2)
     void anOperatorReplaysADeadLetterAndTheRestInBulkAndTheEffectIsInTheDatabase() {
-        driver.findElement(By.linkText("Dead letters")).click();
+        clickAndWait(By.linkText("Dead letters"));
         new Select(driver.findElement(By.id("service"))).selectByVisibleText(SERVICE);
-        driver.findElement(By.cssSelector("form.filters button[type=submit]")).click();
+        clickAndWait(By.cssSelector("form.filters button[type=submit]"));
         new Select(driver.findElement(By.id("consumer"))).selectByVisibleText("audit");
         new Select(driver.findElement(By.id("status"))).selectByVisibleText("PARKED");
-        driver.findElement(By.cssSelector("form.filters button[type=submit]")).click();
+        clickAndWait(By.cssSelector("form.filters button[type=submit]"));
         List<WebElement> rows = driver.findElements(By.cssSelector("table.list tbody tr"));
         assertThat(rows).hasSize(3);
         assertThat(rows.get(0).getText()).contains("audit store is read-only");
         screenshot("console-dead-letters.png");
         long id = Long.parseLong(rows.get(2).findElement(By.cssSelector("td a")).getText());
-        rows.get(2).findElement(By.cssSelector("td a")).click();
+        clickAndWait(rows.get(2).findElement(By.cssSelector("td a")));
         assertThat(driver.findElement(By.cssSelector("pre.data")).getText()).contains("\"event\" : \"AccountOpened\"");
         assertThat(driver.findElement(By.tagName("main")).getText()).contains("eventType", "IllegalStateException");
         screenshot("console-dead-letter.png");
 
         auditBroken.set(false); // the audit store is writable again
         driver.findElement(By.id("note-replay")).sendKeys("audit store back");
-        driver.findElement(By.id("do-replay")).click();
+        clickAndWait(By.id("do-replay"));
         await().atMost(WAIT).until(() -> text("SELECT status FROM dead_letter WHERE id = " + id).equals("REPLAYED"));
         assertThat(count("SELECT count(*) FROM audit_entry")).isEqualTo(1);
         await().atMost(WAIT).until(() -> text("SELECT status FROM operator_action WHERE target_kind = 'DEAD_LETTER' "
                 + "AND target_id = '" + id + "'").equals("DONE"));
-        driver.navigate().refresh();
+        refresh();
         assertThat(driver.findElement(By.tagName("h1")).getText()).contains("REPLAYED");
         assertThat(driver.findElement(By.cssSelector("table.audit")).getText()).contains("console:olivia", "REPLAY",
                 "audit store back", "DONE");
 
-        driver.findElement(By.partialLinkText("Dead letters of audit")).click();
+        clickAndWait(By.partialLinkText("Dead letters of audit"));
         new Select(driver.findElement(By.id("status"))).selectByVisibleText("PARKED");
-        driver.findElement(By.cssSelector("form.filters button[type=submit]")).click();
-        driver.findElement(By.id("bulk-replay")).click();
+        clickAndWait(By.cssSelector("form.filters button[type=submit]"));
+        clickAndWait(By.id("bulk-replay"));
         assertThat(driver.findElement(By.id("bulk-count")).getText())
                 .isEqualTo("This will replay 2 dead letters of service transfers matching:");
-        driver.findElement(By.id("confirm")).click();
+        clickAndWait(By.id("confirm"));
         assertThat(driver.findElement(By.cssSelector("p.flash")).getText()).isEqualTo("Queued 2 replays for their consumers.");
         await().atMost(WAIT).until(() -> count("SELECT count(*) FROM audit_entry") == 3
                 && count("SELECT count(*) FROM operator_action WHERE action = 'REPLAY' AND status = 'DONE'") == 3);
@@ -336,14 +339,14 @@ class ConsoleBrowserTest {
     @Test
     @Order(3)
     void theRelaysPageShowsLeaderStandbySlotAndTheRecoveryCommands() {
-        driver.findElement(By.linkText("Relays")).click();
+        clickAndWait(By.linkText("Relays"));
         String page = driver.findElement(By.tagName("main")).getText();
         assertThat(driver.findElement(By.cssSelector("section[aria-labelledby='transfers'] table")).getText())
                 .contains("relay-1", "LEADER", "relay-2", "STANDBY");
         assertThat(page).contains("active", "reserved", "Recovery commands",
                 "outbox-relay reseed --config FILE");
         screenshot("console-relays.png");
-        driver.findElement(By.linkText("Sagas")).click();
+        clickAndWait(By.linkText("Sagas"));
         driver.findElement(By.tagName("body")).sendKeys(Keys.TAB);
         assertThat(driver.switchTo().activeElement().getText()).as("the first Tab reaches the skip link")
                 .isEqualTo("Skip to content");
@@ -377,6 +380,35 @@ class ConsoleBrowserTest {
         logOut();
     }
 
+    @Test
+    @Order(5)
+    void anOperatorCancelsARunningSagaWithAReasonAndItsStepsAreCompensated() {
+        Assumptions.assumeTrue(executorPresent(), "saga cancel is carried out by the orchestrator's operator actions "
+                + "(SagaAdmin.cancel), which this build of saga-core does not have yet");
+        logIn("olivia", OPERATOR_PASSWORD);
+        driver.get(console.url() + "sagas?service=" + SERVICE + "&state=RUNNING");
+        clickAndWait(By.linkText(running.toString()));
+        driver.findElement(By.id("do-cancel")).click();
+        assertThat(driver.findElement(By.id("note-cancel")).getAttribute("validationMessage")).as("the reason is required")
+                .isNotEmpty();
+        assertThat(state(running)).isEqualTo("RUNNING");
+        driver.findElement(By.id("note-cancel")).sendKeys("bank c is being retired");
+        clickAndWait(By.id("do-cancel"));
+        await().atMost(WAIT).until(() -> text("SELECT status FROM operator_action WHERE action = 'CANCEL'").equals("DONE"));
+        refresh();
+        assertThat(driver.findElement(By.cssSelector("table.audit")).getText())
+                .contains("console:olivia", "CANCEL", "bank c is being retired", "DONE");
+        assertThat(driver.findElement(By.cssSelector("table.timeline")).getText()).contains("CANCELLED");
+        // The step in hand is compensated too (its effect is unknown): bank c answers once it runs. Its credit never
+        // took effect (no account C-1), so the compensation succeeds, and the debit is refunded.
+        assertThat(state(running)).isEqualTo("COMPENSATING");
+        participant("bank-c");
+        await().atMost(WAIT).until(() -> state(running).equals("COMPENSATED"));
+        assertThat(count("SELECT balance FROM account WHERE id = 'A-1'")).as("the debit was refunded")
+                .isEqualTo(1000 - 10 - 20 - 30 - 40 - 50 - 60);
+        logOut();
+    }
+
     // ---------------------------------------------------------------------------------------------
 
     private void logIn(String user, String password) {
@@ -384,7 +416,7 @@ class ConsoleBrowserTest {
         assertThat(driver.getCurrentUrl()).contains("/login");
         driver.findElement(By.id("username")).sendKeys(user);
         driver.findElement(By.id("password")).sendKeys(password);
-        driver.findElement(By.cssSelector("form button[type=submit]")).click();
+        clickAndWait(By.cssSelector("form button[type=submit]"));
         try {
             new WebDriverWait(driver, WAIT).until(d -> d.findElements(By.cssSelector("form.logout")).size() == 1);
         } catch (RuntimeException e) {
@@ -394,8 +426,25 @@ class ConsoleBrowserTest {
     }
 
     private void logOut() {
-        driver.findElement(By.cssSelector("form.logout button")).click();
+        clickAndWait(By.cssSelector("form.logout button"));
         assertThat(driver.getCurrentUrl()).contains("/login");
+    }
+
+    /** Clicks what loads another page, and waits until it has. */
+    private void clickAndWait(By what) {
+        clickAndWait(driver.findElement(what));
+    }
+
+    private void clickAndWait(WebElement element) {
+        WebElement page = driver.findElement(By.tagName("html"));
+        element.click();
+        new WebDriverWait(driver, WAIT).until(ExpectedConditions.stalenessOf(page));
+    }
+
+    private void refresh() {
+        WebElement page = driver.findElement(By.tagName("html"));
+        driver.navigate().refresh();
+        new WebDriverWait(driver, WAIT).until(ExpectedConditions.stalenessOf(page));
     }
 
     private void screenshot(String name) {
