@@ -69,7 +69,8 @@ public final class ConsoleServer implements AutoCloseable {
         this.http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
         AtomicInteger threads = new AtomicInteger();
         this.requests = Executors.newFixedThreadPool(8, runnable -> daemon(runnable, "outbox-console-http-" + threads.incrementAndGet()));
-        this.gathering = Executors.newFixedThreadPool(Math.min(8, Math.max(2, config.services().size() * 2)),
+        // Cached, not fixed: a card's task waits for its probes, which must never queue behind other cards.
+        this.gathering = Executors.newCachedThreadPool(
                 runnable -> daemon(runnable, "outbox-console-gather-" + threads.incrementAndGet()));
         this.decoyHash = config.users().values().iterator().next().passwordHash();
         STATIC.keySet().forEach(path -> staticFiles.put(path,
@@ -470,14 +471,29 @@ public final class ConsoleServer implements AutoCloseable {
 
     private ServiceCard card(String service, boolean withLags) {
         ServiceDatabase database = databases.get(service);
+        // The probes wait on other hosts: ask them while the database is read.
+        CompletableFuture<List<RelayProcess>> relays = CompletableFuture.supplyAsync(probes.get(service)::relays, gathering);
+        CompletableFuture<List<ConsumerLag>> lags = withLags
+                ? CompletableFuture.supplyAsync(probes.get(service)::consumerLags, gathering)
+                : CompletableFuture.completedFuture(List.of());
         List<String> failures = new ArrayList<>();
         SagaOverview sagas = attempt(failures, "sagas", () -> database.sagaOverview(config.stuckAfter()));
-        Map<String, Map<String, Long>> deadLetters = attempt(failures, "dead letters", database::deadLetterCounts);
-        RelayTables relayTables = attempt(failures, "relay tables", () -> database.relayTables(50));
-        List<RelayProcess> relays = probes.get(service).relays();
-        List<ConsumerLag> lags = withLags ? probes.get(service).consumerLags() : List.of();
-        return new ServiceCard(service, config.service(service).displayUrl(), sagas, deadLetters, relays, relayTables,
-                lags, failures);
+        Map<String, Map<String, Long>> deadLetters = null;
+        RelayTables relayTables = null;
+        if (sagas != null || !unreachable(failures)) {
+            deadLetters = attempt(failures, "dead letters", database::deadLetterCounts);
+            relayTables = attempt(failures, "relay tables", () -> database.relayTables(50));
+        }
+        return new ServiceCard(service, config.service(service).displayUrl(), sagas, deadLetters, relays.join(),
+                relayTables, lags.join(), failures);
+    }
+
+    /** Whether the last failure was the database not answering: then each further part would wait as long again. */
+    private static boolean unreachable(List<String> failures) {
+        String last = failures.isEmpty() ? "" : failures.get(failures.size() - 1);
+        return last.contains("SQLTransientConnectionException") || last.contains("ConnectException")
+                || last.contains("Connection is not available") || last.contains("Connection refused")
+                || last.contains("PSQLException: The connection attempt failed");
     }
 
     private static <T> T attempt(List<String> failures, String part, Supplier<T> read) {
