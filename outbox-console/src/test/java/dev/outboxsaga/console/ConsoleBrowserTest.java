@@ -640,10 +640,14 @@ class ConsoleBrowserTest {
         }
 
         @Override
-        public void close() throws InterruptedException {
+        public void close() {
             stopped.set(true);
             thread.interrupt();
-            thread.join(5_000);
+            try {
+                thread.join(5_000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
         }
     }
 

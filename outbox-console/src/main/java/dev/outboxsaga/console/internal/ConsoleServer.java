@@ -124,15 +124,6 @@ public final class ConsoleServer implements AutoCloseable {
         return URI.create("http://" + host + ":" + port() + "/");
     }
 
-    /** The database of a watched service; for embedding and tests. */
-    public ServiceDatabase database(String service) {
-        ServiceDatabase database = databases.get(service);
-        if (database == null) {
-            throw new IllegalArgumentException("no service '" + service + "' is configured");
-        }
-        return database;
-    }
-
     @Override
     public void close() {
         if (closed.getAndSet(true)) {
@@ -405,14 +396,18 @@ public final class ConsoleServer implements AutoCloseable {
         ConsoleConfig.User user = config.users().get(name);
         boolean matches = Passwords.matches(password, user == null ? decoyHash : user.passwordHash()) && user != null;
         if (!matches) {
-            LOG.warn("failed console login for user name {}", name.length() > 64 ? name.substring(0, 64) + "..." : name);
+            String shown = name.replaceAll("\\p{Cntrl}", "?");
+            LOG.warn("failed console login for user name {}", shown.length() > 64 ? shown.substring(0, 64) + "..." : shown);
             loginForm(request, 401, safeNext(request.field("next")), "Wrong user name or password.");
             return;
         }
         sessions.find(request.cookies.get(SESSION_COOKIE)).ifPresent(sessions::end);
         Sessions.Session session = sessions.create(user.name(), user.role());
         LOG.info("console login: {} ({})", user.name(), user.role().key());
-        exchange.getResponseHeaders().add("Set-Cookie", SESSION_COOKIE + "=" + session.id + "; Path=/; HttpOnly; SameSite=Strict");
+        // Behind a TLS-terminating proxy the browser must never send the cookie over plain HTTP.
+        String secure = "https".equalsIgnoreCase(request.header("X-Forwarded-Proto")) ? "; Secure" : "";
+        exchange.getResponseHeaders().add("Set-Cookie", SESSION_COOKIE + "=" + session.id + "; Path=/; HttpOnly; "
+                + "SameSite=Strict" + secure);
         exchange.getResponseHeaders().add("Set-Cookie", LOGIN_COOKIE + "=; Path=/login; Max-Age=0; HttpOnly; SameSite=Strict");
         redirect(exchange, safeNext(request.field("next")));
     }
@@ -447,10 +442,14 @@ public final class ConsoleServer implements AutoCloseable {
             return;
         }
         String host = request.header("Host");
+        // Behind a reverse proxy the Host header may name this server and the forwarded one the public address.
+        String forwardedHost = request.header("X-Forwarded-Host");
         try {
             URI uri = URI.create(origin);
             String authority = uri.getAuthority();
-            if (host == null || authority == null || !authority.equalsIgnoreCase(host)) {
+            boolean same = authority != null && (authority.equalsIgnoreCase(host)
+                    || forwardedHost != null && authority.equalsIgnoreCase(forwardedHost.split(",")[0].trim()));
+            if (!same) {
                 throw new WebRequest.Refused(403, "a form of another site (" + origin + ") was refused");
             }
         } catch (IllegalArgumentException e) {

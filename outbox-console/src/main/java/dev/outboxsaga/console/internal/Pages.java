@@ -81,6 +81,7 @@ final class Pages {
             case 403 -> "Not allowed";
             case 404 -> "Not found";
             case 409 -> "Refused";
+            case 503 -> "Database unavailable";
             default -> "Error";
         };
         return layout(title, null, session, "<h1>" + esc(title) + "</h1><p class=\"error\" role=\"alert\">" + esc(message)
