@@ -53,6 +53,13 @@ public final class Passwords {
                 + base64.encodeToString(derive(password, salt, iterations));
     }
 
+    /** A random password of 20 URL-safe characters (120 bits), for a generated login such as the demo's. */
+    public static String randomPassword() {
+        byte[] bytes = new byte[15];
+        RANDOM.nextBytes(bytes);
+        return java.util.Base64.getUrlEncoder().withoutPadding().encodeToString(bytes);
+    }
+
     /**
      * Whether {@code password} matches {@code hash}; the comparison takes the same time wherever the first
      * difference lies.

@@ -4,6 +4,8 @@ import dev.outboxsaga.core.internal.HandlerContext;
 import dev.outboxsaga.core.internal.InboxStore;
 import dev.outboxsaga.core.internal.RecordReader;
 import dev.outboxsaga.core.internal.Transactions;
+import java.sql.Connection;
+import java.sql.SQLException;
 import java.util.List;
 import java.util.Optional;
 import javax.sql.DataSource;
@@ -71,44 +73,79 @@ public final class DeadLetterQueue {
      *                               dead letter, which stays parked
      */
     public void replay(long id) {
-        DeadLetter replayed;
         try {
-            replayed = Transactions.inTransaction(dataSource, connection -> {
-                DeadLetter deadLetter = store.find(connection, id, true);
-                if (deadLetter == null) {
-                    throw new IllegalStateException("no parked dead letter " + id + " for consumer " + store.consumer());
-                }
-                if (deadLetter.messageId() == null) {
-                    throw new IllegalStateException("dead letter " + id + " has no message id, so a replay could not "
-                            + "be deduplicated; discard it and republish the message with an id instead");
-                }
-                ConsumerRecord<byte[], byte[]> record = RecordReader.original(deadLetter);
-                InboundMessage message = RecordReader.read(record);
-                // The inbox row is claimed before the handler runs, as a consumer would: a message that a
-                // redelivery processed meanwhile (its PARKED row purged by an older version) is not applied again.
-                boolean apply = store.markProcessed(connection, deadLetter.messageId())
-                        || store.claim(connection, deadLetter.messageId(), InboxStore.PROCESSED, record);
-                if (apply) {
-                    handler.handle(message, new HandlerContext(connection, message, deadLetter.attempts() + 1, outbox,
-                            payloadCodec));
-                }
-                store.resolve(connection, id, DeadLetter.Status.REPLAYED,
-                        apply ? null : "already processed by a redelivery; the handler was not run again");
-                return deadLetter;
-            });
-        } catch (IllegalStateException notReplayable) {
-            throw notReplayable;
-        } catch (Exception handlerFailure) {
+            Transactions.inTransaction(dataSource, connection -> replay(connection, id));
+        } catch (ReplayFailed handlerFailure) {
             Transactions.inTransaction(dataSource, connection -> {
-                store.recordReplayFailure(connection, id, handlerFailure);
+                recordReplayFailure(connection, id, handlerFailure.getCause());
                 return null;
             });
-            throw new OutboxException("replay of dead letter " + id + " failed again: " + handlerFailure,
-                    handlerFailure);
+            throw handlerFailure;
+        } catch (IllegalStateException notReplayable) {
+            throw notReplayable;
+        } catch (Exception failure) {
+            Transactions.inTransaction(dataSource, connection -> {
+                recordReplayFailure(connection, id, failure);
+                return null;
+            });
+            throw new OutboxException("replay of dead letter " + id + " failed again: " + failure, failure);
         }
-        if (replayed == null) {
-            throw new IllegalStateException("dead letter " + id + " was not replayed");
+    }
+
+    /** The handler failed on a replay; the cause is its failure. */
+    static final class ReplayFailed extends OutboxException {
+
+        private static final long serialVersionUID = 1L;
+
+        ReplayFailed(long id, Exception handlerFailure) {
+            super("replay of dead letter " + id + " failed again: " + handlerFailure, handlerFailure);
         }
+    }
+
+    /**
+     * {@link #replay(long)} in the caller's transaction, which must commit for it to take effect (an operator
+     * action records its outcome in it); a failure is the caller's to record with
+     * {@link #recordReplayFailure}.
+     *
+     * @return what the replay did
+     * @throws ReplayFailed          when the handler fails
+     * @throws IllegalStateException when the dead letter cannot be replayed: not parked, or without message id
+     */
+    String replay(Connection connection, long id) throws Exception {
+        DeadLetter deadLetter = store.find(connection, id, true);
+        if (deadLetter == null) {
+            throw new IllegalStateException("no parked dead letter " + id + " for consumer " + store.consumer());
+        }
+        if (deadLetter.messageId() == null) {
+            throw new IllegalStateException("dead letter " + id + " has no message id, so a replay could not "
+                    + "be deduplicated; discard it and republish the message with an id instead");
+        }
+        ConsumerRecord<byte[], byte[]> record = RecordReader.original(deadLetter);
+        InboundMessage message = RecordReader.read(record);
+        // The inbox row is claimed before the handler runs, as a consumer would: a message that a
+        // redelivery processed meanwhile (its PARKED row purged by an older version) is not applied again.
+        boolean apply = store.markProcessed(connection, deadLetter.messageId())
+                || store.claim(connection, deadLetter.messageId(), InboxStore.PROCESSED, record);
+        if (apply) {
+            try {
+                handler.handle(message, new HandlerContext(connection, message, deadLetter.attempts() + 1, outbox,
+                        payloadCodec));
+            } catch (Exception handlerFailure) {
+                // Told apart from the refusals above, whatever the handler throws (an IllegalStateException too).
+                throw new ReplayFailed(id, handlerFailure);
+            }
+        }
+        String note = apply ? null : "already processed by a redelivery; the handler was not run again";
+        store.resolve(connection, id, DeadLetter.Status.REPLAYED, note);
+        return note == null ? "replayed dead letter " + id + ": the handler ran" : "dead letter " + id + " " + note;
+    }
+
+    /**
+     * Records a replay's failure on the dead letter (its error and one more attempt), which stays parked, in the
+     * caller's transaction. Not for a dead letter that could not be replayed at all ({@link IllegalStateException}).
+     */
+    void recordReplayFailure(Connection connection, long id, Throwable failure) throws SQLException {
+        store.recordReplayFailure(connection, id, failure);
     }
 
     /**

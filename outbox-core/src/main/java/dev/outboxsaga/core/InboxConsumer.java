@@ -2,11 +2,17 @@ package dev.outboxsaga.core;
 
 import dev.outboxsaga.core.internal.InboxHooks;
 import dev.outboxsaga.core.internal.InboxMetrics;
+import dev.outboxsaga.core.internal.InboxMicrometer;
 import dev.outboxsaga.core.internal.InboxStore;
+import dev.outboxsaga.core.internal.InboxTracing;
 import dev.outboxsaga.core.internal.InboxWorker;
+import dev.outboxsaga.core.internal.OperatorActions;
+import dev.outboxsaga.core.internal.OptionalLibraries;
 import dev.outboxsaga.core.internal.Purge;
 import dev.outboxsaga.core.internal.Sql;
 import dev.outboxsaga.core.internal.SqlIdentifiers;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.opentelemetry.api.OpenTelemetry;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -130,6 +136,8 @@ public final class InboxConsumer implements AutoCloseable {
     private final Sql.Inbox sql;
     private final List<InboxWorker> workers = new CopyOnWriteArrayList<>();
     private final List<Thread> threads = new CopyOnWriteArrayList<>();
+    private final OperatorActions operatorActions;
+    private final Duration operatorActionPollInterval;
     private volatile boolean started;
     private volatile boolean closed;
     private volatile boolean failed;
@@ -141,12 +149,22 @@ public final class InboxConsumer implements AutoCloseable {
         this.sql = Sql.Inbox.forTables(SqlIdentifiers.qualified(builder.schema, builder.inboxTable),
                 SqlIdentifiers.qualified(builder.schema, builder.deadLetterTable));
         InboxStore store = new InboxStore(name, sql);
+        Map<String, Object> kafkaConfig = Map.copyOf(builder.kafkaConfig());
+        // Micrometer's and OpenTelemetry's classes are touched only from these, made only when they are there.
+        InboxMicrometer meters = builder.meterRegistry == null ? null
+                : InboxMicrometer.create(builder.meterRegistry, name, List.copyOf(builder.topics));
+        InboxTracing tracing = OptionalLibraries.OPEN_TELEMETRY
+                ? InboxTracing.create(builder.openTelemetry, name, String.valueOf(kafkaConfig.get("group.id"))) : null;
         this.settings = new InboxWorker.Settings(name, builder.dataSource, List.copyOf(builder.topics), builder.handler,
-                builder.retryPolicy, builder.outbox, builder.payloadCodec, store, Map.copyOf(builder.kafkaConfig()),
+                builder.retryPolicy, builder.outbox, builder.payloadCodec, store, kafkaConfig,
                 builder.pollTimeout, builder.ordering, builder.parallelism, builder.maxBatchSize, builder.hooks,
-                new InboxMetrics(), this::workerFailed);
+                new InboxMetrics(), this::workerFailed, meters, tracing);
         this.deadLetters = new DeadLetterQueue(builder.dataSource, store, builder.handler, builder.outbox,
                 builder.payloadCodec);
+        this.operatorActionPollInterval = builder.operatorActionPollInterval;
+        this.operatorActions = new OperatorActions(builder.dataSource,
+                SqlIdentifiers.qualified(builder.schema, OperatorActions.TABLE), OperatorActions.DEAD_LETTER,
+                List.of(name), new DeadLetterActions(deadLetters), "inbox-" + name);
     }
 
     /** A builder; {@code name}, {@code dataSource}, {@code bootstrapServers}, {@code topics} and {@code handler} are required. */
@@ -176,6 +194,7 @@ public final class InboxConsumer implements AutoCloseable {
             // A thread failed while later ones were starting: those stop too.
             workers.forEach(InboxWorker::stop);
         }
+        operatorActions.start(operatorActionPollInterval, this::isRunning);
         return this;
     }
 
@@ -190,6 +209,7 @@ public final class InboxConsumer implements AutoCloseable {
         }
         closed = true;
         workers.forEach(InboxWorker::stop);
+        operatorActions.close();
         long deadline = System.nanoTime() + shutdownTimeout.toNanos();
         for (Thread thread : threads) {
             try {
@@ -289,6 +309,10 @@ public final class InboxConsumer implements AutoCloseable {
         private int maxBatchSize = 50;
         private Duration shutdownTimeout = Duration.ofSeconds(30);
         private InboxHooks hooks = InboxHooks.NONE;
+        private Duration operatorActionPollInterval = Duration.ofSeconds(1);
+        // Object, not their types: a field of theirs would fail reflection on this class without them.
+        private Object meterRegistry;
+        private Object openTelemetry;
 
         private Builder() {
         }
@@ -431,6 +455,43 @@ public final class InboxConsumer implements AutoCloseable {
             return this;
         }
 
+        /**
+         * How often the running consumer looks for the dead-letter replays that the console or the CLI queued for
+         * it ({@code operator_action} rows with target kind {@code DEAD_LETTER}, scope this consumer's name and
+         * action {@code REPLAY}, in the schema of {@link #schema(String)}; see {@code sql/V8__operations.sql}) and
+         * carries them out, on a thread of its own; default 1 s; {@link Duration#ZERO} turns this off. Each replay
+         * runs as {@link DeadLetterQueue#replay(long)} does, in one transaction with the action's {@code DONE}
+         * record; a replay that fails, or any other action, is recorded {@code FAILED} with the reason and not
+         * tried again.
+         */
+        public Builder operatorActionPollInterval(Duration operatorActionPollInterval) {
+            this.operatorActionPollInterval = Objects.requireNonNull(operatorActionPollInterval,
+                    "operatorActionPollInterval");
+            return this;
+        }
+
+        /**
+         * Where to register the consumer's meters ({@code outbox.inbox.*}: handled, duplicates, retries, parked,
+         * handler time, lag per partition; see docs/OBSERVABILITY.md); default none, and no meter is kept.
+         * Needs {@code io.micrometer:micrometer-core} on the class path (an optional dependency of outbox-core);
+         * without this call none of its classes is loaded.
+         */
+        public Builder meterRegistry(MeterRegistry meterRegistry) {
+            this.meterRegistry = Objects.requireNonNull(meterRegistry, "meterRegistry");
+            return this;
+        }
+
+        /**
+         * Traces each attempt at a record with a span of kind CONSUMER, child of the record's {@code traceparent},
+         * current while the handler runs (so that what it appends to the outbox continues the trace). Default: when
+         * the OpenTelemetry API is on the class path, the global {@code OpenTelemetry} once the application has set
+         * it ({@code GlobalOpenTelemetry.set}, or the Java agent); until then, and without the API, nothing is traced.
+         */
+        public Builder openTelemetry(OpenTelemetry openTelemetry) {
+            this.openTelemetry = Objects.requireNonNull(openTelemetry, "openTelemetry");
+            return this;
+        }
+
         Builder hooks(InboxHooks hooks) {
             this.hooks = hooks;
             return this;
@@ -466,6 +527,10 @@ public final class InboxConsumer implements AutoCloseable {
             }
             if (maxBatchSize < 1 || maxBatchSize > 10_000) {
                 throw new IllegalArgumentException("maxBatchSize must be 1 to 10000, but was " + maxBatchSize);
+            }
+            if (operatorActionPollInterval.isNegative()) {
+                throw new IllegalArgumentException("operatorActionPollInterval must be zero (off) or positive, but was "
+                        + operatorActionPollInterval);
             }
             if (pollTimeout.isNegative() || pollTimeout.isZero()) {
                 throw new IllegalArgumentException("pollTimeout must be positive, but was " + pollTimeout);

@@ -1,11 +1,14 @@
 package dev.outboxsaga.core;
 
 import dev.outboxsaga.core.internal.Json;
+import dev.outboxsaga.core.internal.OptionalLibraries;
+import dev.outboxsaga.core.internal.OutboxTracing;
 import dev.outboxsaga.core.internal.Purge;
 import dev.outboxsaga.core.internal.Shards;
 import dev.outboxsaga.core.internal.Sql;
 import dev.outboxsaga.core.internal.SqlIdentifiers;
 import dev.outboxsaga.core.internal.Transactions;
+import io.opentelemetry.api.OpenTelemetry;
 import java.sql.Array;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -13,6 +16,8 @@ import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.IdentityHashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -44,6 +49,10 @@ import javax.sql.DataSource;
  * the table {@link #shardOf(String)} picks from its aggregate id (the Kafka key), so all messages of one
  * aggregate go through one table and one relay and keep their order; messages of different aggregates may
  * be published in another order than they were committed. See the relay's README, "Scaling out".
+ *
+ * <p><b>Traces.</b> With the OpenTelemetry API on the class path, each appended message gets a span of kind
+ * PRODUCER ({@code append <aggregatetype>}) whose context is written as the row's {@code traceparent}: the
+ * relay's publish span and the consumer's span continue it. See {@link Builder#openTelemetry(OpenTelemetry)}.
  */
 public final class Outbox {
 
@@ -54,6 +63,9 @@ public final class Outbox {
     private final PayloadCodec payloadCodec;
     /** One per shard, in shard order. */
     private final List<Sql.Outbox> sql;
+    private final List<String> qualifiedTables;
+    /** Null without the OpenTelemetry API. */
+    private final OutboxTracing tracing;
 
     private Outbox(Builder builder) {
         this.schema = builder.schema;
@@ -67,7 +79,9 @@ public final class Outbox {
         this.deleteAfterInsert = builder.deleteAfterInsert;
         this.maxPayloadBytes = builder.maxPayloadBytes;
         this.payloadCodec = builder.payloadCodec;
-        this.sql = tables.stream().map(name -> Sql.Outbox.forTable(SqlIdentifiers.qualified(schema, name))).toList();
+        this.qualifiedTables = tables.stream().map(name -> SqlIdentifiers.qualified(schema, name)).toList();
+        this.sql = qualifiedTables.stream().map(Sql.Outbox::forTable).toList();
+        this.tracing = OptionalLibraries.OPEN_TELEMETRY ? OutboxTracing.create(builder.openTelemetry) : null;
     }
 
     /** A builder with every default; see its setters. */
@@ -93,6 +107,22 @@ public final class Outbox {
         checkSize(message);
         requireTransaction(connection);
         int shard = shardOf(message.aggregateId());
+        OutboxTracing.Append span = tracing == null ? null : tracing.start(message, qualifiedTables.get(shard));
+        if (span == null) {
+            insertOne(connection, shard, message, message.headers());
+            return;
+        }
+        try {
+            insertOne(connection, shard, message, withTraceparent(message.headers(), span.traceparent()));
+        } catch (RuntimeException | Error failure) {
+            span.failed(failure);
+            throw failure;
+        } finally {
+            span.end();
+        }
+    }
+
+    private void insertOne(Connection connection, int shard, OutboxMessage message, Map<String, String> headers) {
         Sql.Outbox sql = this.sql.get(shard);
         try {
             try (PreparedStatement insert = connection.prepareStatement(sql.insertOne())) {
@@ -101,7 +131,7 @@ public final class Outbox {
                 insert.setString(3, message.aggregateId());
                 insert.setString(4, message.type());
                 insert.setString(5, message.payload());
-                insert.setString(6, Json.writeObject(message.headers()));
+                insert.setString(6, Json.writeObject(headers));
                 insert.setString(7, message.correlationId());
                 insert.executeUpdate();
             }
@@ -137,18 +167,54 @@ public final class Outbox {
         List<OutboxMessage> all = List.copyOf(messages);
         all.forEach(this::checkSize);
         requireTransaction(connection);
-        if (tables.size() == 1) {
-            insertAll(connection, 0, all);
-            return;
+        Map<OutboxMessage, OutboxTracing.Append> spans = tracing == null ? null : startSpans(all);
+        try {
+            if (tables.size() == 1) {
+                insertAll(connection, 0, all, spans);
+                return;
+            }
+            Map<Integer, List<OutboxMessage>> byShard = new TreeMap<>();
+            for (OutboxMessage message : all) {
+                byShard.computeIfAbsent(shardOf(message.aggregateId()), shard -> new ArrayList<>()).add(message);
+            }
+            byShard.forEach((shard, batch) -> insertAll(connection, shard, batch, spans));
+        } catch (RuntimeException | Error failure) {
+            if (spans != null) {
+                spans.values().forEach(span -> span.failed(failure));
+            }
+            throw failure;
+        } finally {
+            if (spans != null) {
+                spans.values().forEach(OutboxTracing.Append::end);
+            }
         }
-        Map<Integer, List<OutboxMessage>> byShard = new TreeMap<>();
-        for (OutboxMessage message : all) {
-            byShard.computeIfAbsent(shardOf(message.aggregateId()), shard -> new ArrayList<>()).add(message);
-        }
-        byShard.forEach((shard, batch) -> insertAll(connection, shard, batch));
     }
 
-    private void insertAll(Connection connection, int shard, List<OutboxMessage> batch) {
+    /** A span per message, by identity; null while there is no tracer. */
+    private Map<OutboxMessage, OutboxTracing.Append> startSpans(List<OutboxMessage> messages) {
+        Map<OutboxMessage, OutboxTracing.Append> spans = new IdentityHashMap<>();
+        for (OutboxMessage message : messages) {
+            OutboxTracing.Append span = tracing.start(message, qualifiedTables.get(shardOf(message.aggregateId())));
+            if (span == null) {
+                return null;
+            }
+            spans.put(message, span);
+        }
+        return spans;
+    }
+
+    /** {@code headers} with the {@code traceparent} given, unchanged when it is the same. */
+    private static Map<String, String> withTraceparent(Map<String, String> headers, String traceparent) {
+        if (traceparent == null || traceparent.equals(headers.get(MessageHeaders.TRACEPARENT))) {
+            return headers;
+        }
+        Map<String, String> traced = new LinkedHashMap<>(headers);
+        traced.put(MessageHeaders.TRACEPARENT, traceparent);
+        return traced;
+    }
+
+    private void insertAll(Connection connection, int shard, List<OutboxMessage> batch,
+            Map<OutboxMessage, OutboxTracing.Append> spans) {
         Sql.Outbox sql = this.sql.get(shard);
         int n = batch.size();
         UUID[] ids = new UUID[n];
@@ -165,7 +231,8 @@ public final class Outbox {
             aggregateIds[i] = message.aggregateId();
             types[i] = message.type();
             payloads[i] = message.payload();
-            headers[i] = Json.writeObject(message.headers());
+            headers[i] = Json.writeObject(spans == null ? message.headers()
+                    : withTraceparent(message.headers(), spans.get(message).traceparent()));
             correlationIds[i] = message.correlationId();
         }
         try {
@@ -241,7 +308,7 @@ public final class Outbox {
 
     /** Every shard's table, qualified with its schema when one is configured, in shard order. */
     public List<String> qualifiedTables() {
-        return tables.stream().map(name -> SqlIdentifiers.qualified(schema, name)).toList();
+        return qualifiedTables;
     }
 
     /**
@@ -310,6 +377,8 @@ public final class Outbox {
         private boolean deleteAfterInsert;
         private int maxPayloadBytes = 1024 * 1024;
         private PayloadCodec payloadCodec = PayloadCodec.jsonText();
+        // Object, not its type: a field of it would fail reflection on this class without the API.
+        private Object openTelemetry;
 
         private Builder() {
         }
@@ -363,6 +432,19 @@ public final class Outbox {
         /** How {@link Outbox#message()} encodes payload objects; default {@link PayloadCodec#jsonText()}. */
         public Builder payloadCodec(PayloadCodec payloadCodec) {
             this.payloadCodec = Objects.requireNonNull(payloadCodec, "payloadCodec");
+            return this;
+        }
+
+        /**
+         * Traces each append with a span of kind PRODUCER, whose context becomes the row's {@code traceparent}.
+         * Its parent is the current span (in an inbox handler, the handler's), else the message's own
+         * {@code traceparent}. Default: when the OpenTelemetry API is on the class path, the global
+         * {@code OpenTelemetry} once the application has set it ({@code GlobalOpenTelemetry.set}, or the Java
+         * agent); until then, and without the API, nothing is traced and the message's {@code traceparent} is
+         * written as it is.
+         */
+        public Builder openTelemetry(OpenTelemetry openTelemetry) {
+            this.openTelemetry = Objects.requireNonNull(openTelemetry, "openTelemetry");
             return this;
         }
 

@@ -1,17 +1,18 @@
 package dev.outboxsaga.relay;
 
+import dev.outboxsaga.core.internal.OptionalLibraries;
 import dev.outboxsaga.relay.internal.BatchPublisher;
 import dev.outboxsaga.relay.internal.ChangeHandler;
 import dev.outboxsaga.relay.internal.Database;
 import dev.outboxsaga.relay.internal.DebeziumOffsets;
 import dev.outboxsaga.relay.internal.LeaderLease;
 import dev.outboxsaga.relay.internal.Misconfiguration;
-import dev.outboxsaga.relay.internal.OutboxRow;
 import dev.outboxsaga.relay.internal.Position;
 import dev.outboxsaga.relay.internal.PositionLog;
 import dev.outboxsaga.relay.internal.RecordMapper;
 import dev.outboxsaga.relay.internal.RelayMetrics;
 import dev.outboxsaga.relay.internal.RelayOffsetStore;
+import dev.outboxsaga.relay.internal.RelayTracing;
 import dev.outboxsaga.relay.internal.SlotSetup;
 import dev.outboxsaga.relay.internal.Sql;
 import dev.outboxsaga.relay.internal.TransactionalPublisher;
@@ -21,6 +22,7 @@ import io.debezium.engine.DebeziumEngine;
 import io.debezium.engine.RecordChangeEvent;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.opentelemetry.api.OpenTelemetry;
 import java.io.Closeable;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -83,6 +85,8 @@ public final class OutboxRelay implements Runnable, Closeable {
     private final Sql sql;
     private final String heartbeatTable;
     private final SlotSetup setup;
+    /** Null without the OpenTelemetry API. */
+    private final RelayTracing tracing;
     private final CountDownLatch closeRequested = new CountDownLatch(1);
     private volatile RelayStatus.Role role = RelayStatus.Role.STOPPED;
     private volatile String failure;
@@ -95,7 +99,12 @@ public final class OutboxRelay implements Runnable, Closeable {
     private int misconfiguredAttempts;
 
     private OutboxRelay(RelayConfig config, MeterRegistry registry) {
+        this(config, registry, null);
+    }
+
+    private OutboxRelay(RelayConfig config, MeterRegistry registry, Object openTelemetry) {
         this.config = config;
+        this.tracing = OptionalLibraries.OPEN_TELEMETRY ? RelayTracing.create(openTelemetry, config.name()) : null;
         this.metrics = new RelayMetrics(registry, config.name());
         this.database = new Database(config);
         String schema = config.outboxTables().get(0).schema();
@@ -107,6 +116,17 @@ public final class OutboxRelay implements Runnable, Closeable {
     /** A relay registering its meters on {@code registry}. */
     public static OutboxRelay create(RelayConfig config, MeterRegistry registry) {
         return new OutboxRelay(config, registry);
+    }
+
+    /**
+     * A relay registering its meters on {@code registry} and tracing each published record with
+     * {@code openTelemetry}: a span of kind PRODUCER ({@code publish <topic>}), child of the row's
+     * {@code traceparent}, whose context the Kafka record carries as its {@code traceparent}. The other factories
+     * trace with the global {@code OpenTelemetry} once the application (or the Java agent) has set it, when the
+     * API is on the class path.
+     */
+    public static OutboxRelay create(RelayConfig config, MeterRegistry registry, OpenTelemetry openTelemetry) {
+        return new OutboxRelay(config, registry, java.util.Objects.requireNonNull(openTelemetry, "openTelemetry"));
     }
 
     /** A relay with meters kept in memory only. */
@@ -337,7 +357,7 @@ public final class OutboxRelay implements Runnable, Closeable {
         BatchPublisher batches = new BatchPublisher(config, producer, positions, database, sql, metrics,
                 lease::held, this::closing);
         Optional<Position> stored = positions.read();
-        RecordMapper mapper = new RecordMapper(config, producer.maxRequestSize());
+        RecordMapper mapper = new RecordMapper(config, producer.maxRequestSize(), tracing);
         try (Connection connection = database.connect("setup")) {
             // Tables added to an existing publication after streaming began need their rows moved into the stream.
             setup.ensurePublication(connection, stored.isPresent() && setup.report(connection, null).exists());
@@ -375,7 +395,7 @@ public final class OutboxRelay implements Runnable, Closeable {
                     if (existing.size() == config.snapshotMaxRows()) {
                         throw new SnapshotTooLarge();
                     }
-                    existing.add(entry(mapper, row));
+                    existing.add(mapper.entry(row, Position.START));
                 });
             } catch (SnapshotTooLarge tooLarge) {
                 setup.dropSlot(connection, lease);
@@ -485,14 +505,6 @@ public final class OutboxRelay implements Runnable, Closeable {
         }
     }
 
-    private static BatchPublisher.Entry entry(RecordMapper mapper, OutboxRow row) {
-        try {
-            return new BatchPublisher.Entry(row, mapper.toRecord(row), null, Position.START);
-        } catch (RecordMapper.Unpublishable unpublishable) {
-            return new BatchPublisher.Entry(row, null, unpublishable.getMessage(), Position.START);
-        }
-    }
-
     /**
      * Runs the engine until closing or the lease is lost. An engine that stops on an error (a dropped
      * connection, a database restart) is started again, with a new {@link ChangeHandler}: each run
@@ -540,7 +552,7 @@ public final class OutboxRelay implements Runnable, Closeable {
         Set<String> tables = new LinkedHashSet<>();
         config.outboxTables().forEach(table -> tables.add(table.qualified()));
         ChangeHandler handler = new ChangeHandler(config.name(), tables, heartbeatTable,
-                new RecordMapper(config, producer.maxRequestSize()), batches, config.batchLinger());
+                new RecordMapper(config, producer.maxRequestSize(), tracing), batches, config.batchLinger());
         CountDownLatch finished = new CountDownLatch(1);
         AtomicReference<Throwable> engineFailure = new AtomicReference<>();
         DebeziumEngine<RecordChangeEvent<SourceRecord>> engine = DebeziumEngine.create(ChangeEventFormat.of(Connect.class))

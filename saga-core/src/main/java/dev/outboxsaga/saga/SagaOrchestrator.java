@@ -7,12 +7,17 @@ import dev.outboxsaga.core.MessageContext;
 import dev.outboxsaga.core.Outbox;
 import dev.outboxsaga.core.PayloadCodec;
 import dev.outboxsaga.core.RetryPolicy;
+import dev.outboxsaga.core.internal.AfterCommit;
 import dev.outboxsaga.core.internal.DatabaseFailures;
+import dev.outboxsaga.core.internal.OperatorActions;
 import dev.outboxsaga.core.internal.Transactions;
 import dev.outboxsaga.saga.internal.Definitions;
 import dev.outboxsaga.saga.internal.SagaEngine;
+import dev.outboxsaga.saga.internal.SagaMicrometer;
 import dev.outboxsaga.saga.internal.SagaStore;
 import dev.outboxsaga.saga.internal.Transitions;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.opentelemetry.api.OpenTelemetry;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Savepoint;
@@ -67,7 +72,11 @@ public final class SagaOrchestrator implements AutoCloseable {
     private final Duration timerInterval;
     private final InboxConsumer replies;
     private final SagaAdmin admin;
+    /** Null without a meter registry. */
+    private final SagaMicrometer meters;
     private final CountDownLatch closing = new CountDownLatch(1);
+    private final OperatorActions operatorActions;
+    private final Duration operatorActionPollInterval;
     private Thread timer;
 
     private SagaOrchestrator(Builder builder) {
@@ -79,7 +88,7 @@ public final class SagaOrchestrator implements AutoCloseable {
         this.engine = new SagaEngine(builder.payloadCodec, clock);
         this.timerInterval = builder.timerInterval;
         Map<String, Object> kafka = new HashMap<>(builder.kafkaProperties);
-        this.replies = InboxConsumer.builder()
+        InboxConsumer.Builder replyConsumer = InboxConsumer.builder()
                 .name(service + "-saga-replies")
                 .dataSource(dataSource)
                 .bootstrapServers(builder.bootstrapServers)
@@ -89,9 +98,22 @@ public final class SagaOrchestrator implements AutoCloseable {
                 .retryPolicy(builder.replyRetry.retryingOnly(failure -> !(failure instanceof SagaException)))
                 .concurrency(builder.concurrency)
                 .parallelism(builder.parallelism)
-                .handler(this::onReply)
-                .build();
-        this.admin = new SagaAdmin(dataSource, definitions, engine, outbox, SagaMessages.replyChannel(service), clock);
+                .handler(this::onReply);
+        // The casts run only when set, so that without Micrometer or OpenTelemetry none of their classes is loaded.
+        if (builder.meterRegistry != null) {
+            replyConsumer.meterRegistry((MeterRegistry) builder.meterRegistry);
+        }
+        if (builder.openTelemetry != null) {
+            replyConsumer.openTelemetry((OpenTelemetry) builder.openTelemetry);
+        }
+        this.replies = replyConsumer.build();
+        this.meters = builder.meterRegistry == null ? null
+                : SagaMicrometer.create(builder.meterRegistry, definitions, clock, builder.gaugeInterval);
+        this.admin = new SagaAdmin(dataSource, definitions, engine, outbox, SagaMessages.replyChannel(service), clock,
+                meters);
+        this.operatorActionPollInterval = builder.operatorActionPollInterval;
+        this.operatorActions = new OperatorActions(dataSource, OperatorActions.TABLE, OperatorActions.SAGA,
+                definitions.types(), admin::perform, "sagas-" + service);
     }
 
     public static Builder builder() {
@@ -107,6 +129,7 @@ public final class SagaOrchestrator implements AutoCloseable {
         timer = new Thread(this::runTimer, "saga-timer-" + service);
         timer.setDaemon(true);
         timer.start();
+        operatorActions.start(operatorActionPollInterval, () -> closing.getCount() > 0);
         return this;
     }
 
@@ -123,6 +146,7 @@ public final class SagaOrchestrator implements AutoCloseable {
         SagaEngine.Transition transition = engine.begin(definition, id, data, connection);
         try {
             Transitions.persist(connection, outbox, SagaMessages.replyChannel(service), transition, true, null);
+            observe(connection, null, transition, null);
         } catch (SQLException e) {
             throw new SagaException("could not start saga " + definition.type() + ": " + e.getMessage(), e);
         }
@@ -162,6 +186,7 @@ public final class SagaOrchestrator implements AutoCloseable {
             Savepoint beforeBegin = connection.setSavepoint();
             SagaEngine.Transition transition = engine.begin(definition, UUID.randomUUID(), data, connection);
             if (Transitions.persistKeyed(connection, outbox, SagaMessages.replyChannel(service), transition, sagaKey)) {
+                observe(connection, null, transition, null);
                 connection.releaseSavepoint(beforeBegin);
                 return transition.state().id();
             }
@@ -216,6 +241,7 @@ public final class SagaOrchestrator implements AutoCloseable {
     @Override
     public void close() {
         closing.countDown();
+        operatorActions.close();
         replies.close();
         Thread running;
         synchronized (this) {
@@ -268,6 +294,15 @@ public final class SagaOrchestrator implements AutoCloseable {
                 message.headers().get(SagaMessages.COMMAND_KIND), reply, connection);
         Transitions.persist(connection, outbox, SagaMessages.replyChannel(service), transition, false,
                 message.traceparent());
+        observe(connection, state, transition, commandId);
+    }
+
+    /** Counts what a transition written in the transaction on {@code connection} did, once that commits. */
+    private void observe(Connection connection, SagaEngine.State before, SagaEngine.Transition transition,
+            UUID repliedTo) throws SQLException {
+        if (meters != null) {
+            meters.persisted(connection, before, transition, repliedTo);
+        }
     }
 
     /** One batch of the timer: how many due sagas it locked, and how many of them it left for a later tick. */
@@ -281,6 +316,9 @@ public final class SagaOrchestrator implements AutoCloseable {
                 do {
                     batch = Transactions.inTransaction(dataSource, this::fireDue);
                 } while (batch.locked() == DUE_BATCH && batch.deferred() == 0 && closing.getCount() > 0);
+                if (meters != null) {
+                    meters.tick(dataSource);
+                }
             } catch (RuntimeException e) {
                 // The whole batch rolled back (the connection was lost, say): its sagas are still due next tick.
                 LOG.warn("saga timer of {} failed; trying again: {}", service, e.toString());
@@ -306,14 +344,17 @@ public final class SagaOrchestrator implements AutoCloseable {
         for (SagaEngine.State state : due) {
             SagaEngine.Transition transition;
             Savepoint before = connection.setSavepoint();
+            int counted = AfterCommit.mark(connection);
             try {
                 transition = engine.onDeadline(definitions.get(state.type(), state.version()), state, connection);
                 Transitions.persist(connection, outbox, SagaMessages.replyChannel(service), transition, false, null);
+                observe(connection, state, transition, null);
                 connection.releaseSavepoint(before);
                 continue;
             } catch (RuntimeException | SQLException failure) {
                 // When the connection is gone this throws too, and the whole batch is retried on the next tick.
                 connection.rollback(before);
+                AfterCommit.rollbackTo(connection, counted);
                 if (DatabaseFailures.isTransient(failure)) {
                     deferred++;
                     LOG.warn("saga {}: its deadline could not be fired on a transient database failure; it stays {} "
@@ -329,6 +370,7 @@ public final class SagaOrchestrator implements AutoCloseable {
                 LOG.error("saga {} parked: {}", state.id(), failure.getMessage());
             }
             Transitions.persist(connection, outbox, SagaMessages.replyChannel(service), transition, false, null);
+            observe(connection, state, transition, null);
         }
         return new Batch(due.size(), deferred);
     }
@@ -344,10 +386,15 @@ public final class SagaOrchestrator implements AutoCloseable {
         private PayloadCodec payloadCodec = JacksonPayloadCodec.create();
         private RetryPolicy replyRetry = RetryPolicy.defaults();
         private Duration timerInterval = Duration.ofMillis(200);
+        private Duration operatorActionPollInterval = Duration.ofSeconds(1);
         private int concurrency = 1;
         private int parallelism = 4;
         private String topicPrefix = SagaMessages.DEFAULT_TOPIC_PREFIX;
         private Clock clock = Clock.systemUTC();
+        // Object, not their types: a field of theirs would fail reflection on this class without them.
+        private Object meterRegistry;
+        private Object openTelemetry;
+        private Duration gaugeInterval = Duration.ofSeconds(30);
 
         private Builder() {
         }
@@ -430,8 +477,57 @@ public final class SagaOrchestrator implements AutoCloseable {
             return this;
         }
 
+        /**
+         * How often the running orchestrator looks for the saga actions that the console or the CLI queued for the
+         * types of its definitions ({@code operator_action} rows with target kind {@code SAGA} and the saga type as
+         * scope; see {@code sql/V8__operations.sql}) and carries them out, on a thread of its own; default 1 s;
+         * {@link Duration#ZERO} turns this off. {@code RETRY_COMPENSATION}, {@code MARK_COMPENSATED} (with its note)
+         * and {@code CANCEL} (the note is the reason) run as {@link SagaAdmin}'s methods of those names do, each in
+         * one transaction with the action's {@code DONE} record; one that is refused (the saga not in a state that
+         * allows it) or unknown is recorded {@code FAILED} with the reason and not tried again.
+         */
+        public Builder operatorActionPollInterval(Duration operatorActionPollInterval) {
+            Objects.requireNonNull(operatorActionPollInterval, "operatorActionPollInterval");
+            if (operatorActionPollInterval.isNegative()) {
+                throw new IllegalArgumentException("operatorActionPollInterval must be zero (off) or positive, but was "
+                        + operatorActionPollInterval);
+            }
+            this.operatorActionPollInterval = operatorActionPollInterval;
+            return this;
+        }
+
+        /**
+         * Where to register the saga meters ({@code saga.*}: started, completed, compensated, failed, parked by type,
+         * step latency, duration by end state, sagas in flight by state; see docs/OBSERVABILITY.md) and the reply
+         * consumer's ({@code outbox.inbox.*}); default none. Transitions are counted once their transaction has
+         * committed. The in-flight gauges are counted every 30 s by the timer thread, in one query over the sagas not
+         * ended. Needs {@code io.micrometer:micrometer-core} on the class path (an optional dependency); without
+         * this call none of its classes is loaded.
+         */
+        public Builder meterRegistry(MeterRegistry meterRegistry) {
+            this.meterRegistry = Objects.requireNonNull(meterRegistry, "meterRegistry");
+            return this;
+        }
+
+        /**
+         * Traces the handling of each reply with this OpenTelemetry (see
+         * {@link InboxConsumer.Builder#openTelemetry(OpenTelemetry)}); the commands it sends are traced by the
+         * {@link #outbox(Outbox) outbox}'s own setting. Default: the global {@code OpenTelemetry} once the
+         * application has set it, when the API is on the class path.
+         */
+        public Builder openTelemetry(OpenTelemetry openTelemetry) {
+            this.openTelemetry = Objects.requireNonNull(openTelemetry, "openTelemetry");
+            return this;
+        }
+
         Builder clock(Clock clock) {
             this.clock = clock;
+            return this;
+        }
+
+        /** How often the {@code saga.instances} gauges are counted again; default 30 s. For tests. */
+        Builder gaugeInterval(Duration gaugeInterval) {
+            this.gaugeInterval = gaugeInterval;
             return this;
         }
 

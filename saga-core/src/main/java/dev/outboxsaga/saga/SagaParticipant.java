@@ -9,7 +9,10 @@ import dev.outboxsaga.core.OutboxMessage;
 import dev.outboxsaga.core.PayloadCodec;
 import dev.outboxsaga.core.JacksonPayloadCodec;
 import dev.outboxsaga.core.RetryPolicy;
+import dev.outboxsaga.core.internal.AfterCommit;
 import dev.outboxsaga.saga.internal.SagaStore;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.opentelemetry.api.OpenTelemetry;
 import java.sql.Connection;
 import java.sql.Savepoint;
 import java.util.HashMap;
@@ -55,7 +58,7 @@ public final class SagaParticipant implements AutoCloseable {
     private SagaParticipant(Builder builder) {
         this.name = builder.name;
         this.handlers = Map.copyOf(builder.handlers);
-        this.consumer = InboxConsumer.builder()
+        InboxConsumer.Builder commands = InboxConsumer.builder()
                 .name(name + "-saga-commands")
                 .dataSource(builder.dataSource)
                 .bootstrapServers(builder.bootstrapServers)
@@ -67,8 +70,15 @@ public final class SagaParticipant implements AutoCloseable {
                 .parallelism(builder.parallelism)
                 .retryPolicy(builder.retry.retryingOnly(failure -> !(failure instanceof SagaException)
                         && builder.retry.retryable().test(failure)))
-                .handler(this::onCommand)
-                .build();
+                .handler(this::onCommand);
+        // The casts run only when set, so that without Micrometer or OpenTelemetry none of their classes is loaded.
+        if (builder.meterRegistry != null) {
+            commands.meterRegistry((MeterRegistry) builder.meterRegistry);
+        }
+        if (builder.openTelemetry != null) {
+            commands.openTelemetry((OpenTelemetry) builder.openTelemetry);
+        }
+        this.consumer = commands.build();
     }
 
     public static Builder builder() {
@@ -154,6 +164,7 @@ public final class SagaParticipant implements AutoCloseable {
         // A refusal must leave nothing of the handler's work behind: roll back to before the handler, keep the
         // inbox record, and store and send the refusal.
         Savepoint beforeHandler = connection.setSavepoint();
+        int counted = AfterCommit.mark(connection);
         Reply reply = handler.handle(command, context);
         if (reply == null) {
             throw new SagaException("the handler of " + command.type() + " returned no reply");
@@ -162,6 +173,7 @@ public final class SagaParticipant implements AutoCloseable {
             connection.releaseSavepoint(beforeHandler);
         } else {
             connection.rollback(beforeHandler);
+            AfterCommit.rollbackTo(connection, counted);
         }
         return reply;
     }
@@ -194,6 +206,9 @@ public final class SagaParticipant implements AutoCloseable {
         private int concurrency = 1;
         private int parallelism = 4;
         private String topicPrefix = SagaMessages.DEFAULT_TOPIC_PREFIX;
+        // Object, not their types: a field of theirs would fail reflection on this class without them.
+        private Object meterRegistry;
+        private Object openTelemetry;
 
         private Builder() {
         }
@@ -267,6 +282,27 @@ public final class SagaParticipant implements AutoCloseable {
         /** Topic prefix the relay routes with; default {@value SagaMessages#DEFAULT_TOPIC_PREFIX}. */
         public Builder topicPrefix(String topicPrefix) {
             this.topicPrefix = Objects.requireNonNull(topicPrefix, "topicPrefix");
+            return this;
+        }
+
+        /**
+         * Where to register the command consumer's meters ({@code outbox.inbox.*}, see
+         * {@link InboxConsumer.Builder#meterRegistry(MeterRegistry)}); default none. Needs
+         * {@code io.micrometer:micrometer-core} on the class path (an optional dependency).
+         */
+        public Builder meterRegistry(MeterRegistry meterRegistry) {
+            this.meterRegistry = Objects.requireNonNull(meterRegistry, "meterRegistry");
+            return this;
+        }
+
+        /**
+         * Traces the handling of each command with this OpenTelemetry (see
+         * {@link InboxConsumer.Builder#openTelemetry(OpenTelemetry)}); the replies are traced by the
+         * {@link #outbox(Outbox) outbox}'s own setting. Default: the global {@code OpenTelemetry} once the
+         * application has set it, when the API is on the class path.
+         */
+        public Builder openTelemetry(OpenTelemetry openTelemetry) {
+            this.openTelemetry = Objects.requireNonNull(openTelemetry, "openTelemetry");
             return this;
         }
 

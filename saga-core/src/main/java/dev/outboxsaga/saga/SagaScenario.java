@@ -16,8 +16,9 @@ import java.util.stream.Collectors;
 
 /**
  * Unit tests for saga definitions, without a database or a broker: given a saga, start it, expect a
- * command, reply to it, let its deadline pass, expect compensations and the end state. Runs the same
- * state machine as {@link SagaOrchestrator}. Local steps get a null connection.
+ * command, reply to it, let its deadline pass, repair or cancel it as an operator, expect compensations and
+ * the end state. Runs the same state machine as {@link SagaOrchestrator}. Local steps get a null
+ * connection.
  *
  * <pre>{@code
  * SagaScenario.given(TRANSFER).start(new Transfer("t-1", "bank-a", "A1", "bank-b", "B1", 100))
@@ -85,6 +86,11 @@ public final class SagaScenario<D> {
         return expectSent(participant, type, SagaMessages.COMPENSATION, payload -> { });
     }
 
+    /** As {@link #expectCompensation(String, String)}, then checks the compensating command's JSON payload. */
+    public SagaScenario<D> expectCompensation(String participant, String type, Consumer<String> payload) {
+        return expectSent(participant, type, SagaMessages.COMPENSATION, payload);
+    }
+
     /**
      * Expects the last event to have sent exactly one {@linkplain SagaMessages#ABANDON abandon} of the forward
      * command {@code type} to {@code participant}: the saga gave up on a step without compensation. Reply with
@@ -146,6 +152,18 @@ public final class SagaScenario<D> {
     public SagaScenario<D> operatorMarksCompensated(String note) {
         requireStarted();
         apply(engine.markCompensated(definition, state, note, null));
+        return this;
+    }
+
+    /**
+     * An operator cancels the running saga ({@link SagaAdmin#cancel}): expect the compensation of the step in
+     * hand (or an abandon of a step without compensation) next.
+     *
+     * @throws IllegalStateException when the saga is not RUNNING, as {@link SagaAdmin#cancel} does
+     */
+    public SagaScenario<D> operatorCancels(String reason) {
+        requireStarted();
+        apply(engine.cancel(definition, state, reason, null));
         return this;
     }
 

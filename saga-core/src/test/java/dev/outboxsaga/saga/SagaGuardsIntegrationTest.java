@@ -44,7 +44,9 @@ import org.junit.jupiter.api.extension.ExtendWith;
 /**
  * The saga guarantees at their edges, on PostgreSQL and Kafka: no forward command of a step the saga
  * gave up on takes effect, late compensation outcomes of a parked saga are accounted for, a keyed
- * begin starts one saga, and a refusal leaves nothing of the handler's work behind.
+ * begin starts one saga, a refusal leaves nothing of the handler's work behind, a cancel undoes each
+ * step that ran exactly once whenever the replies come, and the operator actions that the console
+ * queues are carried out by the orchestrator.
  *
  * <p>To keep it cheap, the orchestrator and both banks share one database and one relay (their
  * inboxes, replies and accounts are told apart by per-test names). The ledger has no unique
@@ -362,6 +364,262 @@ class SagaGuardsIntegrationTest {
     }
 
     // ---------------------------------------------------------------------------------------------
+    // Cancel
+
+    /**
+     * Bank b is carrying out the credit when the saga is cancelled: the credit commits and its success reply comes
+     * after the cancel. The credit is reversed, then the debit refunded, each once; the reply is late and ignored.
+     */
+    @Test
+    void aSagaCancelledWhileAReplyIsInFlightCompensatesEveryStepThatRanExactlyOnce() throws Exception {
+        Bank a = bank("a").start();
+        Bank b = bank("b");
+        CountDownLatch crediting = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        b.interceptors.put("Credit", command -> {
+            crediting.countDown();
+            release.await(60, TimeUnit.SECONDS);
+            return null;
+        });
+        b.start();
+        SagaDefinition<Transfer> definition = TransferSaga.definition(type);
+        SagaOrchestrator orchestrator = orchestrator(definition);
+        Transfer transfer = transfer(a, 1000, b, 0L, 100);
+
+        UUID id = orchestrator.begin(db.dataSource(), definition, transfer);
+        assertThat(crediting.await(60, TimeUnit.SECONDS)).isTrue();
+        orchestrator.admin().cancel(id, "customer withdrew the order");
+        assertThat(orchestrator.admin().find(id)).get().satisfies(cancelled -> {
+            assertThat(cancelled.state()).isEqualTo(SagaState.COMPENSATING);
+            assertThat(cancelled.stepName()).isEqualTo("credit");
+            assertThat(cancelled.lastError()).isEqualTo("cancelled: customer withdrew the order");
+        });
+        release.countDown();
+
+        awaitState(orchestrator, id, SagaState.COMPENSATED);
+        assertThat(b.ledger(id)).isEqualTo(Map.of("Credit", 1L, "ReverseCredit", 1L));
+        assertThat(a.ledger(id)).isEqualTo(Map.of("Debit", 1L, "Refund", 1L));
+        assertThat(a.balance(transfer.fromAccount())).isEqualTo(1000);
+        assertThat(b.balance(transfer.toAccount())).isZero();
+        assertThat(events(orchestrator, id)).containsSubsequence("credit:COMMAND_SENT", "credit:CANCELLED",
+                "credit:COMPENSATION_SENT", "credit:LATE_REPLY_IGNORED", "credit:COMPENSATED",
+                "debit:COMPENSATION_SENT", "debit:COMPENSATED", "debit:ENDED_COMPENSATED");
+        assertThat(orchestrator.admin().history(id)).filteredOn(event -> event.event().equals("CANCELLED"))
+                .singleElement().extracting(SagaEvent::detail).isEqualTo("customer withdrew the order");
+        assertThatThrownBy(() -> orchestrator.admin().cancel(id, "again"))
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessage("saga " + id + " is COMPENSATED, not RUNNING: it has ended");
+    }
+
+    /**
+     * The credit's reply and a cancel reach the orchestrator together: both wait for the saga's row, held here,
+     * and run one after the other once it is free. PostgreSQL grants the row to the first waiter, the reply: it
+     * moves the saga on to the fee, and the cancel then stops it there. The saga ends compensated with every step
+     * that ran undone once, the fee too.
+     */
+    @Test
+    void aCancelAndAReplyArrivingTogetherAreAppliedOneAfterTheOtherAndEveryStepThatRanIsUndoneOnce()
+            throws Exception {
+        Bank a = bank("a").start();
+        Bank b = bank("b");
+        CountDownLatch crediting = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        b.interceptors.put("Credit", command -> {
+            crediting.countDown();
+            release.await(60, TimeUnit.SECONDS);
+            return null;
+        });
+        b.start();
+        SagaDefinition<Transfer> definition = TransferSaga.definition(type);
+        SagaOrchestrator orchestrator = orchestrator(definition);
+        Transfer transfer = transfer(a, 1000, b, 0L, 100);
+        UUID id = orchestrator.begin(db.dataSource(), definition, transfer);
+        assertThat(crediting.await(60, TimeUnit.SECONDS)).isTrue();
+
+        CompletableFuture<Void> cancel;
+        try (Connection holder = db.openConnection()) {
+            holder.setAutoCommit(false);
+            try (PreparedStatement lock = holder.prepareStatement("SELECT 1 FROM saga_instance WHERE id = ? FOR UPDATE")) {
+                lock.setObject(1, id);
+                lock.executeQuery().close();
+            }
+            release.countDown();
+            await().atMost(WAIT).until(() -> waitingForASaga() == 1);
+            cancel = CompletableFuture.runAsync(() -> orchestrator.admin().cancel(id, "duplicate transfer"));
+            await().atMost(WAIT).until(() -> waitingForASaga() == 2);
+            holder.commit();
+        }
+        cancel.get(30, TimeUnit.SECONDS);
+
+        awaitState(orchestrator, id, SagaState.COMPENSATED);
+        assertThat(events(orchestrator, id)).containsSubsequence("credit:SUCCEEDED", "fee:COMMAND_SENT",
+                "fee:CANCELLED", "fee:COMPENSATION_SENT", "fee:COMPENSATED", "credit:COMPENSATED",
+                "debit:ENDED_COMPENSATED");
+        assertThat(b.ledger(id)).isEqualTo(Map.of("Credit", 1L, "ReverseCredit", 1L));
+        assertThat(a.ledger(id)).isEqualTo(Map.of("Debit", 1L, "Refund", 1L, "ChargeFee", 1L, "RefundFee", 1L));
+        assertThat(a.balance(transfer.fromAccount())).isEqualTo(1000);
+        assertThat(b.balance(transfer.toAccount())).isZero();
+    }
+
+    /** Backends waiting for a saga's row lock (the reply consumer's and the cancel's). */
+    private long waitingForASaga() throws SQLException {
+        try (Connection connection = db.openConnection();
+             PreparedStatement query = connection.prepareStatement("SELECT count(*) FROM pg_stat_activity "
+                     + "WHERE wait_event_type = 'Lock' AND query LIKE '%FROM saga_instance WHERE id = $1 FOR UPDATE'");
+             ResultSet rows = query.executeQuery()) {
+            rows.next();
+            return rows.getLong(1);
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Operator actions queued by the console or the CLI
+
+    /**
+     * A cancel queued for a running saga is carried out by its orchestrator, one queued for another saga type is
+     * left to that type's orchestrator, and a repair of a saga that is not parked fails naming its state.
+     */
+    @Test
+    void aQueuedCancelIsCarriedOutByTheOrchestratorOfTheSagasType() throws Exception {
+        Bank a = bank("a").start();
+        Bank b = bank("b");
+        CountDownLatch crediting = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        b.interceptors.put("Credit", command -> {
+            crediting.countDown();
+            release.await(60, TimeUnit.SECONDS);
+            return null;
+        });
+        b.start();
+        SagaDefinition<Transfer> definition = TransferSaga.definition(type);
+        SagaOrchestrator orchestrator = orchestrator(definition);
+        Transfer transfer = transfer(a, 1000, b, 0L, 100);
+        UUID id = orchestrator.begin(db.dataSource(), definition, transfer);
+        assertThat(crediting.await(60, TimeUnit.SECONDS)).isTrue();
+
+        long otherType = queue("CANCEL", id, "another-" + type, "not ours");
+        long retry = queue("RETRY_COMPENSATION", id, type, null);
+        long cancel = queue("CANCEL", id, type, "customer withdrew the order");
+
+        Action cancelled = awaitEnded(cancel);
+        assertThat(cancelled.status()).isEqualTo("DONE");
+        assertThat(cancelled.outcome()).isEqualTo("CANCEL done: saga " + id + " is now COMPENSATING at step credit");
+        assertThat(cancelled.doneAt()).isNotNull();
+        assertThat(action(retry).status()).isEqualTo("FAILED");
+        assertThat(action(retry).outcome()).isEqualTo("saga " + id + " is RUNNING, not PARKED");
+        assertThat(action(otherType).status()).isEqualTo("PENDING");
+        release.countDown();
+        awaitState(orchestrator, id, SagaState.COMPENSATED);
+        assertThat(b.ledger(id)).isEqualTo(Map.of("Credit", 1L, "ReverseCredit", 1L));
+        assertThat(a.ledger(id)).isEqualTo(Map.of("Debit", 1L, "Refund", 1L));
+        assertThat(orchestrator.admin().history(id)).filteredOn(event -> event.event().equals("CANCELLED"))
+                .singleElement().extracting(SagaEvent::detail)
+                .isEqualTo("customer withdrew the order (console:alice, operator action " + cancel + ")");
+        assertThat(action(otherType).status()).isEqualTo("PENDING");
+    }
+
+    /** The fee is refused and bank b cannot reverse the credit: the saga parks at the credit. */
+    private UUID parkedAtCredit(SagaOrchestrator orchestrator, SagaDefinition<Transfer> definition, Bank a, Bank b) {
+        Transfer transfer = transfer(a, 100, b, 0L, 100);
+        UUID id = orchestrator.begin(db.dataSource(), definition, transfer);
+        awaitState(orchestrator, id, SagaState.PARKED);
+        return id;
+    }
+
+    @Test
+    void aQueuedRetryOfAParkedCompensationIsCarriedOutAndARepairOfASagaThatIsNotParkedFails() throws Exception {
+        Bank a = bank("a").start();
+        Bank b = bank("b");
+        b.interceptors.put("ReverseCredit", command -> Reply.failure("account frozen"));
+        b.start();
+        SagaDefinition<Transfer> definition = TransferSaga.builder(type).retry("credit", ONCE).build();
+        SagaOrchestrator orchestrator = orchestrator(definition);
+        UUID id = parkedAtCredit(orchestrator, definition, a, b);
+        b.interceptors.remove("ReverseCredit");
+
+        Action retried = awaitEnded(queue("RETRY_COMPENSATION", id, type, null));
+
+        assertThat(retried.status()).isEqualTo("DONE");
+        assertThat(retried.outcome())
+                .isEqualTo("RETRY_COMPENSATION done: saga " + id + " is now COMPENSATING at step credit");
+        awaitState(orchestrator, id, SagaState.COMPENSATED);
+        assertThat(b.ledger(id)).isEqualTo(Map.of("Credit", 1L, "ReverseCredit", 1L));
+        assertThat(a.ledger(id)).isEqualTo(Map.of("Debit", 1L, "Refund", 1L));
+        assertThat(events(orchestrator, id)).containsSubsequence("credit:PARKED", "credit:REPAIR_RETRY",
+                "credit:COMPENSATED", "debit:ENDED_COMPENSATED");
+
+        Action again = awaitEnded(queue("RETRY_COMPENSATION", id, type, null));
+        assertThat(again.status()).isEqualTo("FAILED");
+        assertThat(again.outcome()).isEqualTo("saga " + id + " is COMPENSATED, not PARKED");
+        assertThat(again.doneAt()).isNotNull();
+    }
+
+    @Test
+    void aQueuedMarkCompensatedNeedsANoteAndWithOneTheSagaCompensatesTheEarlierSteps() throws Exception {
+        Bank a = bank("a").start();
+        Bank b = bank("b");
+        b.interceptors.put("ReverseCredit", command -> Reply.failure("account frozen"));
+        b.start();
+        SagaDefinition<Transfer> definition = TransferSaga.builder(type).retry("credit", ONCE).build();
+        SagaOrchestrator orchestrator = orchestrator(definition);
+        UUID id = parkedAtCredit(orchestrator, definition, a, b);
+
+        Action withoutNote = awaitEnded(queue("MARK_COMPENSATED", id, type, " "));
+        Action unknown = awaitEnded(queue("FORGET", id, type, null));
+        Action marked = awaitEnded(queue("MARK_COMPENSATED", id, type, "reversed by hand, ticket 42"));
+
+        assertThat(withoutNote.status()).isEqualTo("FAILED");
+        assertThat(withoutNote.outcome()).isEqualTo("MARK_COMPENSATED needs a note: how the step was compensated");
+        assertThat(unknown.outcome()).isEqualTo("unknown action 'FORGET' for a saga; known: RETRY_COMPENSATION, "
+                + "MARK_COMPENSATED, CANCEL");
+        assertThat(marked.status()).isEqualTo("DONE");
+        awaitState(orchestrator, id, SagaState.COMPENSATED);
+        assertThat(b.ledger(id)).as("reversed by hand, not by bank b").isEqualTo(Map.of("Credit", 1L));
+        assertThat(a.ledger(id)).isEqualTo(Map.of("Debit", 1L, "Refund", 1L));
+        assertThat(orchestrator.admin().history(id)).filteredOn(event -> event.event().equals("REPAIRED"))
+                .singleElement().extracting(SagaEvent::detail).isEqualTo("compensated by hand: reversed by hand, "
+                        + "ticket 42 (console:alice, operator action " + marked.id() + ")");
+    }
+
+    /** An {@code operator_action} row. */
+    record Action(long id, String status, String outcome, java.time.Instant doneAt) {
+    }
+
+    /** Queues a saga action as the console does. */
+    private long queue(String action, UUID sagaId, String sagaType, String note) throws SQLException {
+        try (Connection connection = db.openConnection();
+             PreparedStatement insert = connection.prepareStatement("INSERT INTO operator_action (actor, action, "
+                     + "target_kind, target_id, scope, note) VALUES ('console:alice', ?, 'SAGA', ?, ?, ?) RETURNING id")) {
+            insert.setString(1, action);
+            insert.setString(2, sagaId.toString());
+            insert.setString(3, sagaType);
+            insert.setString(4, note);
+            try (ResultSet rows = insert.executeQuery()) {
+                rows.next();
+                return rows.getLong(1);
+            }
+        }
+    }
+
+    private Action action(long id) throws SQLException {
+        try (Connection connection = db.openConnection();
+             PreparedStatement query = connection.prepareStatement(
+                     "SELECT id, status, outcome, done_at FROM operator_action WHERE id = ?")) {
+            query.setLong(1, id);
+            try (ResultSet rows = query.executeQuery()) {
+                rows.next();
+                java.sql.Timestamp doneAt = rows.getTimestamp(4);
+                return new Action(rows.getLong(1), rows.getString(2), rows.getString(3),
+                        doneAt == null ? null : doneAt.toInstant());
+            }
+        }
+    }
+
+    private Action awaitEnded(long id) {
+        return await().atMost(WAIT).until(() -> action(id), action -> !action.status().equals("PENDING"));
+    }
+
+    // ---------------------------------------------------------------------------------------------
     // Fixture
 
     private String storedReply(String participant, UUID sagaId, int step, String kind) throws SQLException {
@@ -385,7 +643,8 @@ class SagaGuardsIntegrationTest {
                 .service(service)
                 .dataSource(db.dataSource())
                 .bootstrapServers(kafka.bootstrapServers())
-                .timerInterval(Duration.ofMillis(100));
+                .timerInterval(Duration.ofMillis(100))
+                .operatorActionPollInterval(Duration.ofMillis(100));
         for (SagaDefinition<?> definition : definitions) {
             builder.definition(definition);
         }

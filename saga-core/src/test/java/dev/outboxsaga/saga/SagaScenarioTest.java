@@ -8,6 +8,7 @@ import dev.outboxsaga.saga.TransferSaga.Transfer;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
@@ -137,11 +138,15 @@ class SagaScenarioTest {
 
         /** Debit (refunded on failure), then a credit without compensation, the last step. */
         private SagaDefinition<Transfer> debitThenCredit() {
+            return debitThenCredit(2);
+        }
+
+        private SagaDefinition<Transfer> debitThenCredit(int creditAttempts) {
             return SagaDefinition.builder("pivot", 1, Transfer.class)
                     .step("debit").invoke("bank-a", "Debit", t -> t).compensateWith("Refund", t -> t)
                     .step("credit").invoke("bank-b", "Credit", t -> t)
                         .timeout(Duration.ofSeconds(1))
-                        .retry(RetryPolicy.exponential(2, Duration.ofMillis(100), Duration.ofMillis(100)))
+                        .retry(RetryPolicy.exponential(creditAttempts, Duration.ofMillis(100), Duration.ofMillis(100)))
                     .build();
         }
 
@@ -205,6 +210,54 @@ class SagaScenarioTest {
                     .expectCommand("bank-a", "Debit").reply(Reply.success())
                     .expectCommand("bank-b", "Credit").reply(Reply.failure("unknown account"))
                     .expectCompensation("bank-a", "Refund");
+        }
+
+        @Test
+        void aCancelAtAStepWithoutCompensationAbandonsItAndARefusalCompensatesTheEarlierSteps() {
+            SagaScenario<Transfer> scenario = SagaScenario.given(debitThenCredit(5)).start(TRANSFER)
+                    .expectCommand("bank-a", "Debit").reply(Reply.success())
+                    .expectCommand("bank-b", "Credit")
+                    .operatorCancels("wrong beneficiary")
+                    .expectAbandon("bank-b", "Credit")
+                    .expectState(SagaState.RUNNING)
+                    // No answer in time: the abandon is sent again, never the credit, though it has attempts left.
+                    .deadlinePasses()
+                    .expectAbandon("bank-b", "Credit")
+                    .reply(Reply.failure("abandoned before it ran"))
+                    .expectCompensation("bank-a", "Refund")
+                    .reply(Reply.success())
+                    .expectState(SagaState.COMPENSATED);
+            assertThat(scenario.history()).containsSubsequence("credit:COMMAND_SENT", "credit:CANCELLED",
+                    "credit:ABANDON_SENT", "credit:TIMED_OUT", "credit:ABANDON_SENT", "credit:SETTLED",
+                    "debit:COMPENSATION_SENT", "debit:ENDED_COMPENSATED");
+        }
+
+        @Test
+        void aCancelAtAStepWithoutCompensationThatHadRunComesTooLateAndTheSagaCompletes() {
+            SagaScenario<Transfer> scenario = SagaScenario.given(debitThenCredit()).start(TRANSFER)
+                    .expectCommand("bank-a", "Debit").reply(Reply.success())
+                    .expectCommand("bank-b", "Credit")
+                    .operatorCancels("wrong beneficiary")
+                    .expectAbandon("bank-b", "Credit")
+                    .reply(Reply.success())
+                    .expectNoCommand()
+                    .expectState(SagaState.COMPLETED);
+            assertThat(scenario.history()).containsSubsequence("credit:CANCELLED", "credit:ABANDON_SENT",
+                    "credit:SETTLED", "credit:COMPLETED");
+        }
+
+        @Test
+        void aCancelWhileAnAbandonIsOutOnlyRecordsItselfAndTheParticipantStillDecides() {
+            SagaScenario<Transfer> scenario = creditTimedOut().expectAbandon("bank-b", "Credit");
+            UUID abandon = scenario.awaitedCommand();
+            scenario.operatorCancels("wrong beneficiary")
+                    .expectNoCommand()
+                    .expectState(SagaState.RUNNING);
+            assertThat(scenario.awaitedCommand()).isEqualTo(abandon);
+            scenario.reply(Reply.failure("abandoned before it ran"))
+                    .expectCompensation("bank-a", "Refund");
+            assertThat(scenario.history()).containsSubsequence("credit:ABANDON_SENT", "credit:CANCELLED",
+                    "credit:SETTLED");
         }
 
         @Test
@@ -445,6 +498,136 @@ class SagaScenarioTest {
     }
 
     @Nested
+    class Cancel {
+
+        private static final String REASON = "customer withdrew the order (ticket 7)";
+
+        @Test
+        void aCancelAtTheFirstStepCompensatesThatStepWhoseCommandIsOut() {
+            SagaScenario<Transfer> scenario = started()
+                    .expectCommand("bank-a", "Debit")
+                    .operatorCancels(REASON)
+                    .expectState(SagaState.COMPENSATING)
+                    .expectCompensation("bank-a", "Refund")
+                    .reply(Reply.success())
+                    .expectNoCommand()
+                    .expectState(SagaState.COMPENSATED);
+            assertThat(scenario.history()).containsExactly("debit:STARTED", "debit:COMMAND_SENT", "debit:CANCELLED",
+                    "debit:COMPENSATION_SENT", "debit:COMPENSATED", "debit:ENDED_COMPENSATED");
+        }
+
+        @Test
+        void aCancelWithTheMiddleStepsReplyPendingCompensatesItThenTheEarlierStepsAndIgnoresTheReply() {
+            SagaScenario<Transfer> scenario = started()
+                    .expectCommand("bank-a", "Debit").reply(DEBITED)
+                    .expectCommand("bank-b", "Credit");
+            UUID credit = scenario.awaitedCommand();
+            scenario.operatorCancels(REASON)
+                    .expectCompensation("bank-b", "ReverseCredit", payload -> assertThat(payload).contains("\"D-1\""));
+            UUID reverseCredit = scenario.awaitedCommand();
+
+            // The credit's reply was in flight: it comes after the cancel, is late, and changes nothing.
+            scenario.replyTo(credit, Reply.success())
+                    .expectNoCommand()
+                    .expectState(SagaState.COMPENSATING);
+            assertThat(scenario.awaitedCommand()).isEqualTo(reverseCredit);
+            assertThat(scenario.history()).last().isEqualTo("credit:LATE_REPLY_IGNORED");
+
+            scenario.reply(Reply.success())
+                    .expectCompensation("bank-a", "Refund")
+                    .reply(Reply.success())
+                    .expectState(SagaState.COMPENSATED);
+            assertThat(scenario.history()).containsSubsequence("credit:COMMAND_SENT", "credit:CANCELLED",
+                    "credit:COMPENSATION_SENT", "credit:LATE_REPLY_IGNORED", "credit:COMPENSATED",
+                    "debit:COMPENSATION_SENT", "debit:COMPENSATED", "debit:ENDED_COMPENSATED");
+            assertThat(scenario.history()).noneMatch(entry -> entry.startsWith("fee:"));
+            assertThat(scenario.history()).filteredOn(entry -> entry.endsWith(":COMPENSATED")).hasSize(2);
+        }
+
+        @Test
+        void aReplyAppliedJustBeforeTheCancelMovesTheSagaOnAndTheCancelUndoesFromThere() {
+            SagaScenario<Transfer> scenario = started()
+                    .expectCommand("bank-a", "Debit").reply(DEBITED)
+                    .expectCommand("bank-b", "Credit").reply(Reply.success())
+                    .expectCommand("bank-a", "ChargeFee")
+                    .operatorCancels(REASON)
+                    .expectCompensation("bank-a", "RefundFee").reply(Reply.success())
+                    .expectCompensation("bank-b", "ReverseCredit").reply(Reply.success())
+                    .expectCompensation("bank-a", "Refund").reply(Reply.success())
+                    .expectState(SagaState.COMPENSATED);
+            assertThat(scenario.history()).containsSubsequence("fee:COMMAND_SENT", "fee:CANCELLED",
+                    "fee:COMPENSATION_SENT");
+        }
+
+        @Test
+        void aCancelDuringARetryBackoffCompensatesTheRetriedStepAndNothingIsRetried() {
+            SagaScenario<Transfer> scenario = started()
+                    .expectCommand("bank-a", "Debit").reply(DEBITED)
+                    .expectCommand("bank-b", "Credit").reply(Reply.retryableFailure("busy"))
+                    .expectNoCommand()
+                    .operatorCancels(REASON)
+                    // An attempt that failed retryably is not stored at bank b and may still run there: undo it.
+                    .expectCompensation("bank-b", "ReverseCredit")
+                    .deadlinePasses()
+                    .expectCompensation("bank-b", "ReverseCredit");
+            assertThat(scenario.history()).containsSubsequence("credit:RETRY_SCHEDULED", "credit:CANCELLED",
+                    "credit:COMPENSATION_SENT", "credit:TIMED_OUT", "credit:COMPENSATION_SENT");
+        }
+
+        @Test
+        void aCancelIsRefusedOnceTheSagaHasEndedNamingItsState() {
+            SagaScenario<Transfer> completed = started()
+                    .expectCommand("bank-a", "Debit").reply(DEBITED)
+                    .expectCommand("bank-b", "Credit").reply(Reply.success())
+                    .expectCommand("bank-a", "ChargeFee").reply(Reply.success())
+                    .expectState(SagaState.COMPLETED);
+            SagaScenario<Transfer> compensated = started()
+                    .expectCommand("bank-a", "Debit").operatorCancels(REASON)
+                    .reply(Reply.success()).expectState(SagaState.COMPENSATED);
+            SagaScenario<Transfer> failed = started()
+                    .expectCommand("bank-a", "Debit").reply(Reply.failure("no account"))
+                    .expectState(SagaState.FAILED);
+            Map<SagaState, SagaScenario<Transfer>> ended = Map.of(SagaState.COMPLETED, completed,
+                    SagaState.COMPENSATED, compensated, SagaState.FAILED, failed);
+            ended.forEach((state, scenario) -> {
+                int entries = scenario.history().size();
+                assertThatThrownBy(() -> scenario.operatorCancels(REASON))
+                        .isInstanceOf(IllegalStateException.class)
+                        .hasMessageEndingWith(" is " + state + ", not RUNNING: it has ended");
+                assertThat(scenario.history()).as("a refused cancel records nothing").hasSize(entries);
+                scenario.expectState(state).expectNoCommand();
+            });
+        }
+
+        @Test
+        void aCancelIsRefusedForASagaThatIsUndoingItsStepsAlready() {
+            SagaScenario<Transfer> compensating = started()
+                    .expectCommand("bank-a", "Debit").reply(DEBITED)
+                    .expectCommand("bank-b", "Credit").reply(Reply.failure("unknown account"))
+                    .expectState(SagaState.COMPENSATING);
+            assertThatThrownBy(() -> compensating.operatorCancels(REASON)).isInstanceOf(IllegalStateException.class)
+                    .hasMessageEndingWith("is COMPENSATING, not RUNNING: it is undoing its steps already");
+
+            SagaScenario<Transfer> parked = compensating.expectCompensation("bank-a", "Refund")
+                    .deadlinePasses().deadlinePasses().deadlinePasses()
+                    .expectState(SagaState.PARKED);
+            assertThatThrownBy(() -> parked.operatorCancels(REASON)).isInstanceOf(IllegalStateException.class)
+                    .hasMessageContaining("is PARKED, not RUNNING: it is undoing its steps already");
+            parked.expectState(SagaState.PARKED).expectNoCommand();
+        }
+
+        @Test
+        void aCancelNeedsAReason() {
+            SagaScenario<Transfer> scenario = started();
+            for (String blank : new String[] {null, "", "  "}) {
+                assertThatThrownBy(() -> scenario.operatorCancels(blank)).isInstanceOf(IllegalArgumentException.class)
+                        .hasMessageStartingWith("reason must say why the saga is cancelled");
+            }
+            scenario.expectState(SagaState.RUNNING).expectCommand("bank-a", "Debit");
+        }
+    }
+
+    @Nested
     class LocalSteps {
 
         /** reserve (local) -> debit (bank-a) -> record (local) */
@@ -524,6 +707,24 @@ class SagaScenarioTest {
             assertThat(calls).containsExactly("reserve with null", "record", "unreserve reserved");
             assertThat(scenario.history()).containsSubsequence("record:FAILED", "debit:COMPENSATION_SENT",
                     "debit:COMPENSATED", "reserve:COMPENSATED", "reserve:ENDED_COMPENSATED");
+        }
+
+        @Test
+        void aCancelAfterALocalStepCompensatesTheRemoteStepThenTheLocalOne() {
+            List<String> calls = new ArrayList<>();
+            SagaScenario<Transfer> scenario = SagaScenario.given(withLocalSteps(false, false, false, calls))
+                    .start(TRANSFER)
+                    .expectCommand("bank-a", "Debit")
+                    .operatorCancels("duplicate order")
+                    .expectCompensation("bank-a", "Refund")
+                    .reply(Reply.success())
+                    .expectNoCommand()
+                    .expectState(SagaState.COMPENSATED)
+                    .expectData(t -> assertThat(t.debitRef()).isEqualTo("unreserved"));
+            assertThat(calls).containsExactly("reserve with null", "unreserve reserved");
+            assertThat(scenario.history()).containsSubsequence("reserve:SUCCEEDED", "debit:COMMAND_SENT",
+                    "debit:CANCELLED", "debit:COMPENSATION_SENT", "debit:COMPENSATED", "reserve:COMPENSATED",
+                    "reserve:ENDED_COMPENSATED");
         }
 
         @Test

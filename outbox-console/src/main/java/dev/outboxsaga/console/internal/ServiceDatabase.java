@@ -88,6 +88,11 @@ public final class ServiceDatabase implements AutoCloseable {
                 null, Clock.systemUTC());
     }
 
+    /** The service's database, for the reconciliation audit; owned by this object when {@link #open} made it. */
+    public DataSource dataSource() {
+        return dataSource;
+    }
+
     /** The service's name. */
     public String name() {
         return name;

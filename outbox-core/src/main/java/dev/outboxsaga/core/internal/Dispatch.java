@@ -52,6 +52,10 @@ public final class Dispatch {
         int conflicts;
         /** Handled in a transaction of its own: it failed, or its batch did. */
         boolean solo;
+        /** The span of the attempt in hand ({@link InboxTracing.Handling}), or null. */
+        Object trace;
+        /** How long the handler of the attempt in hand took, for the meters. */
+        long handlerNanos;
 
         Item(ConsumerRecord<byte[], byte[]> record, Object key, PartitionState state) {
             this.record = record;
@@ -239,6 +243,12 @@ public final class Dispatch {
             }
         }
         return offsets;
+    }
+
+    /** How many records of {@code partition} were polled and are not finished. */
+    public synchronized int unfinished(TopicPartition partition) {
+        PartitionState state = partitions.get(partition);
+        return state == null ? 0 : state.unfinished.size();
     }
 
     /**

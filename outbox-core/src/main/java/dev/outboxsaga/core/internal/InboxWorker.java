@@ -18,6 +18,7 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.OptionalLong;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CountDownLatch;
@@ -67,7 +68,9 @@ public final class InboxWorker implements Runnable {
             int maxBatchSize,
             InboxHooks hooks,
             InboxMetrics metrics,
-            FailureListener onFailure) {
+            FailureListener onFailure,
+            InboxMicrometer meters,
+            InboxTracing tracing) {
     }
 
     /** Told when a worker ends on a failure rather than a stop: the consumer can no longer work as built. */
@@ -84,6 +87,9 @@ public final class InboxWorker implements Runnable {
 
     /** Offsets are committed this often while records flow: a crash replays at most that much, as no-ops. */
     private static final long COMMIT_INTERVAL_NANOS = 100_000_000;
+
+    /** How often the lag gauges are brought up to date while records flow. */
+    private static final long LAG_INTERVAL_NANOS = 1_000_000_000L;
 
     /** How long a revoked partition's records in handlers' hands are waited for before its offsets are committed. */
     private static final long REVOKE_PATIENCE_MILLIS = 60_000;
@@ -118,6 +124,7 @@ public final class InboxWorker implements Runnable {
     private int pollFailuresInARow;
     private boolean paused;
     private long lastCommitNanos;
+    private long nextLagNanos = System.nanoTime();
     private volatile boolean crashed;
     private volatile Throwable failure;
     /** A handler thread ended the worker: a crash hook or an error that leaves the JVM unfit. */
@@ -172,6 +179,7 @@ public final class InboxWorker implements Runnable {
                     }
                     holdBackWhenFull(consumer);
                     commitFinished(false);
+                    measureLag(consumer);
                 }
             } finally {
                 stopHandlers();
@@ -267,6 +275,29 @@ public final class InboxWorker implements Runnable {
                     pollFailuresInARow, backoff, transientFailure.toString());
             awaitStop(backoff);
             return ConsumerRecords.empty();
+        }
+    }
+
+    /**
+     * Sets the lag gauges, at most every {@link #LAG_INTERVAL_NANOS}: per assigned partition, the records
+     * after the fetch position up to the last stable offset (Kafka's own figure, kept by the consumer without
+     * a request) and those polled but not finished.
+     */
+    private void measureLag(KafkaConsumer<byte[], byte[]> consumer) {
+        InboxMicrometer meters = settings.meters();
+        if (meters == null) {
+            return;
+        }
+        long now = System.nanoTime();
+        if (now - nextLagNanos < 0) {
+            return;
+        }
+        nextLagNanos = now + LAG_INTERVAL_NANOS;
+        for (TopicPartition partition : consumer.assignment()) {
+            OptionalLong notFetched = consumer.currentLag(partition);
+            if (notFetched.isPresent()) {
+                meters.lag(partition, notFetched.getAsLong() + dispatch.unfinished(partition));
+            }
         }
     }
 
@@ -410,6 +441,7 @@ public final class InboxWorker implements Runnable {
             if (fatal(batchFailure)) {
                 throw (VirtualMachineError) batchFailure;
             }
+            batch.forEach(item -> endTrace(item, "rolled_back", batchFailure));
             batchFailed(batch, batchFailure, running[0]);
             return;
         }
@@ -418,6 +450,7 @@ public final class InboxWorker implements Runnable {
         Map<Object, Duration> retrying = new HashMap<>();
         for (int i = 0; i < batch.size(); i++) {
             Dispatch.Item item = batch.get(i);
+            endTrace(item, results.get(i), failures.get(i));
             switch (results.get(i)) {
                 case PROCESSED, DUPLICATE, PARKED, PARKED_ELSEWHERE -> {
                     afterCommit(item.record());
@@ -447,6 +480,8 @@ public final class InboxWorker implements Runnable {
     private Result apply(Connection connection, Dispatch.Item item, boolean savepoint, List<Throwable> failures,
             int index) throws Exception {
         ConsumerRecord<byte[], byte[]> record = item.record();
+        InboxTracing.Handling trace = settings.tracing() == null ? null : settings.tracing().start(record, item.attempt());
+        item.trace = trace;
         InboundMessage message;
         try {
             message = RecordReader.read(record);
@@ -456,16 +491,26 @@ public final class InboxWorker implements Runnable {
             return Result.PARKED;
         }
         Savepoint before = savepoint ? connection.setSavepoint() : null;
+        // What the handler left to count after the commit goes with its savepoint.
+        int registered = before == null ? -1 : AfterCommit.mark(connection);
+        if (trace != null) {
+            trace.enter();
+        }
         try {
             if (!settings.store().claim(connection, message.id(), InboxStore.PROCESSED, record)) {
                 return Result.DUPLICATE;
             }
+            long started = settings.meters() == null ? 0 : System.nanoTime();
             settings.handler().handle(message,
                     new HandlerContext(connection, message, item.attempt(), settings.outbox(), settings.payloadCodec()));
+            if (settings.meters() != null) {
+                item.handlerNanos = System.nanoTime() - started;
+            }
             return Result.PROCESSED;
         } catch (Throwable failed) {
             if (before != null && lockNotAvailable(failed)) {
                 connection.rollback(before);
+                AfterCommit.rollbackTo(connection, registered);
                 return Result.DEFERRED; // runs alone next, where it may wait for its locks as long as it takes
             }
             // First in its transaction, or a failure that concerns the whole transaction: the batch fails.
@@ -474,6 +519,7 @@ public final class InboxWorker implements Runnable {
                 throw failed;
             }
             connection.rollback(before);
+            AfterCommit.rollbackTo(connection, registered);
             failures.set(index, failed);
             RetryPolicy policy = settings.retryPolicy();
             if (item.attempt() >= policy.maxAttempts() || !policy.retryable().test(failed)) {
@@ -487,9 +533,34 @@ public final class InboxWorker implements Runnable {
             }
             return Result.RETRY;
         } finally {
+            if (trace != null) {
+                trace.exit();
+            }
             if (before != null) {
                 releaseQuietly(connection, before);
             }
+        }
+    }
+
+    /** Ends the span of the attempt at {@code item} that came to {@code result}. */
+    private static void endTrace(Dispatch.Item item, Result result, Throwable failure) {
+        if (item.trace == null) {
+            return;
+        }
+        switch (result) {
+            case PROCESSED -> endTrace(item, "processed", null);
+            case DUPLICATE, PARKED_ELSEWHERE -> endTrace(item, "duplicate", null);
+            case PARKED -> endTrace(item, "parked", failure);
+            case RETRY -> endTrace(item, "retry", failure);
+            case DEFERRED -> endTrace(item, "deferred", null);
+            case NOT_RUN -> endTrace(item, "not_run", null);
+        }
+    }
+
+    private static void endTrace(Dispatch.Item item, String outcome, Throwable failure) {
+        if (item.trace != null) {
+            ((InboxTracing.Handling) item.trace).end(outcome, failure);
+            item.trace = null;
         }
     }
 
@@ -569,6 +640,9 @@ public final class InboxWorker implements Runnable {
         LOG.warn("inbox consumer {}: attempt {} of {} at {} failed, retrying in {}: {}", clientId, item.attempt(),
                 policy.maxAttempts(), item, backoff, failed.toString());
         settings.metrics().retries.incrementAndGet();
+        if (settings.meters() != null) {
+            settings.meters().retried(item.record().topic());
+        }
         item.attempt++;
         item.solo = true;
         return backoff;
@@ -626,11 +700,25 @@ public final class InboxWorker implements Runnable {
 
     private void count(Dispatch.Item item, Result result, Throwable reason) {
         InboxMetrics metrics = settings.metrics();
+        InboxMicrometer meters = settings.meters();
         switch (result) {
-            case PROCESSED -> metrics.processed.incrementAndGet();
-            case DUPLICATE, PARKED_ELSEWHERE -> metrics.duplicates.incrementAndGet();
+            case PROCESSED -> {
+                metrics.processed.incrementAndGet();
+                if (meters != null) {
+                    meters.handled(item.record().topic(), item.handlerNanos);
+                }
+            }
+            case DUPLICATE, PARKED_ELSEWHERE -> {
+                metrics.duplicates.incrementAndGet();
+                if (meters != null) {
+                    meters.duplicate(item.record().topic());
+                }
+            }
             case PARKED -> {
                 metrics.parked.incrementAndGet();
+                if (meters != null) {
+                    meters.parked(item.record().topic());
+                }
                 LOG.error("inbox consumer {}: parked record {} at attempt {}: {}", clientId, item, item.attempt(),
                         String.valueOf(reason));
             }
@@ -689,6 +777,9 @@ public final class InboxWorker implements Runnable {
                 }
             });
             partitions.forEach(committed::remove);
+            if (settings.meters() != null) {
+                settings.meters().forget(partitions);
+            }
             if (!offsets.isEmpty()) {
                 try {
                     kafka.commitSync(offsets);
@@ -711,6 +802,9 @@ public final class InboxWorker implements Runnable {
         public void onPartitionsLost(Collection<TopicPartition> partitions) {
             dispatch.forget(partitions);
             partitions.forEach(committed::remove);
+            if (settings.meters() != null) {
+                settings.meters().forget(partitions);
+            }
         }
     }
 }

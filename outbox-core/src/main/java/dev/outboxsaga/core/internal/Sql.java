@@ -36,6 +36,25 @@ public final class Sql {
             + "CASE WHEN setting::bigint BETWEEN 1 AND ? THEN setting ELSE ?::text END || 'ms', true) "
             + "FROM pg_settings WHERE name = 'lock_timeout'";
 
+    /**
+     * Statements on the operator action table ({@code sql/V8__operations.sql}). An outcome is written only over
+     * {@code PENDING}: an action that another process finished meanwhile (or whose commit succeeded although
+     * the caller saw an error) keeps its first outcome.
+     */
+    public record OperatorAction(String claimOldest, String markDone, String markFailed) {
+
+        public static OperatorAction forTable(String table) {
+            return new OperatorAction(
+                    // Through the partial index of pending actions; one held by another process is skipped.
+                    "SELECT id, actor, action, target_id, scope, note FROM " + table + " WHERE status = 'PENDING' "
+                            + "AND target_kind = ? AND scope = ANY (?) ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED",
+                    "UPDATE " + table + " SET status = 'DONE', outcome = ?, done_at = now() "
+                            + "WHERE id = ? AND status = 'PENDING'",
+                    "UPDATE " + table + " SET status = 'FAILED', outcome = ?, done_at = now() "
+                            + "WHERE id = ? AND status = 'PENDING'");
+        }
+    }
+
     /** Statements on the inbox and dead-letter tables of one consumer. */
     public record Inbox(
             String claim,

@@ -19,7 +19,8 @@ public final class Transactions {
 
     /**
      * Runs {@code work} in a new transaction: commit on return, rollback on any throwable, which is
-     * rethrown unchanged (SQLException wrapped in {@link OutboxException}).
+     * rethrown unchanged (SQLException wrapped in {@link OutboxException}). What the work registered with
+     * {@link AfterCommit} runs after the commit, before this returns.
      */
     public static <R, X extends Exception> R inTransaction(DataSource dataSource, Work<R, X> work) throws X {
         try (Connection connection = dataSource.getConnection()) {
@@ -27,9 +28,12 @@ public final class Transactions {
             if (autoCommit) {
                 connection.setAutoCommit(false);
             }
+            AfterCommit.open(connection);
+            boolean committed = false;
             try {
                 R result = work.apply(connection);
                 connection.commit();
+                committed = true;
                 return result;
             } catch (Throwable failure) {
                 rollbackQuietly(connection, failure);
@@ -38,6 +42,7 @@ public final class Transactions {
                 }
                 throw failure;
             } finally {
+                AfterCommit.close(committed);
                 if (autoCommit) {
                     connection.setAutoCommit(true);
                 }

@@ -29,8 +29,16 @@ public final class BatchPublisher {
     private static final Logger LOG = LoggerFactory.getLogger(BatchPublisher.class);
     private static final Duration MAX_BACKOFF = Duration.ofSeconds(5);
 
-    /** One row of a batch: its record (or why it has none), where it came from and its position. */
-    public record Entry(OutboxRow row, ProducerRecord<byte[], byte[]> record, String unpublishable, Position position) {
+    /**
+     * One row of a batch: its record (or why it has none), where it came from, its position, and the span of its
+     * publishing (null when not traced).
+     */
+    public record Entry(OutboxRow row, ProducerRecord<byte[], byte[]> record, String unpublishable, Position position,
+            RelayTracing.Publish span) {
+
+        public Entry(OutboxRow row, ProducerRecord<byte[], byte[]> record, String unpublishable, Position position) {
+            this(row, record, unpublishable, position, null);
+        }
     }
 
     private final RelayConfig config;
@@ -106,6 +114,7 @@ public final class BatchPublisher {
             Position base = committed;
             pending.removeIf(entry -> base.covers(entry.position()));
             if (base.covers(last)) {
+                endSpans(entries, pending);
                 return true;
             }
             long oldestCommit = oldestCommit(pending);
@@ -132,6 +141,7 @@ public final class BatchPublisher {
                 publisher.publish(records, positions.record(last));
                 committed(last);
                 metrics.published(records.size(), parked, oldestCommit);
+                endSpans(entries, pending);
                 if (!refusing.isEmpty()) {
                     records.forEach(record -> refusing.remove(topicKey(record.topic())));
                 }
@@ -196,7 +206,7 @@ public final class BatchPublisher {
                 if (candidate == entry || (refusal.topicWide() && candidate.record() != null
                         && candidate.record().topic().equals(refusal.topic()))) {
                     Entry parked = new Entry(candidate.row(), null, "Kafka refused it for " + refusedMillis + " ms: "
-                            + refusal.reason(), candidate.position());
+                            + refusal.reason(), candidate.position(), candidate.span());
                     pending.set(i, parked);
                     parkReasons.put(parked, refusal.kind());
                     parking = true;
@@ -204,6 +214,24 @@ public final class BatchPublisher {
             }
         }
         return parking;
+    }
+
+    /**
+     * The batch committed: ends the publish spans of its entries, those parked with an error. {@code pending} holds
+     * the parked entries (made in {@link #parkRefused}, with their original's span); entries a commit of unknown
+     * outcome had covered are only in {@code entries}.
+     */
+    private static void endSpans(List<Entry> entries, List<Entry> pending) {
+        for (Entry entry : pending) {
+            if (entry.span() != null && entry.record() == null) {
+                entry.span().parked(entry.unpublishable());
+            }
+        }
+        for (Entry entry : entries) {
+            if (entry.span() != null) {
+                entry.span().end();
+            }
+        }
     }
 
     private static String topicKey(String topic) {

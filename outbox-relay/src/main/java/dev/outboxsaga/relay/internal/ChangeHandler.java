@@ -72,12 +72,7 @@ public final class ChangeHandler implements DebeziumEngine.ChangeConsumer<Record
             if (!"c".equals(envelope.getString("op")) || table.equals(heartbeatTable) || !outboxTables.contains(table)) {
                 continue;
             }
-            OutboxRow row = OutboxRow.of(table, envelope.getStruct("after"), source);
-            try {
-                entries.add(new BatchPublisher.Entry(row, mapper.toRecord(row), null, position));
-            } catch (RecordMapper.Unpublishable unpublishable) {
-                entries.add(new BatchPublisher.Entry(row, null, unpublishable.getMessage(), position));
-            }
+            entries.add(mapper.entry(OutboxRow.of(table, envelope.getStruct("after"), source), position));
         }
         if (last != null && !publisher.publish(entries, last)) {
             // Closing: leave the batch unmarked; the next leader reads it again from the slot.

@@ -31,10 +31,29 @@ public final class RecordMapper {
 
     private final RelayConfig config;
     private final int maxRecordBytes;
+    /** Null without the OpenTelemetry API. */
+    private final RelayTracing tracing;
 
     public RecordMapper(RelayConfig config, int maxRecordBytes) {
+        this(config, maxRecordBytes, null);
+    }
+
+    public RecordMapper(RelayConfig config, int maxRecordBytes, RelayTracing tracing) {
         this.config = config;
         this.maxRecordBytes = maxRecordBytes;
+        this.tracing = tracing;
+    }
+
+    /** The batch entry of {@code row}: its record and publish span, or why it has no record. */
+    public BatchPublisher.Entry entry(OutboxRow row, Position position) {
+        ProducerRecord<byte[], byte[]> record;
+        try {
+            record = toRecord(row);
+        } catch (Unpublishable unpublishable) {
+            return new BatchPublisher.Entry(row, null, unpublishable.getMessage(), position);
+        }
+        RelayTracing.Publish span = tracing == null ? null : tracing.start(record, row.get("id"));
+        return new BatchPublisher.Entry(row, record, null, position, span);
     }
 
     public ProducerRecord<byte[], byte[]> toRecord(OutboxRow row) throws Unpublishable {

@@ -4,6 +4,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.outboxsaga.relay.RelayConfig;
+import io.opentelemetry.api.trace.SpanKind;
+import io.opentelemetry.sdk.OpenTelemetrySdk;
+import io.opentelemetry.sdk.testing.exporter.InMemorySpanExporter;
+import io.opentelemetry.sdk.trace.SdkTracerProvider;
+import io.opentelemetry.sdk.trace.data.SpanData;
+import io.opentelemetry.sdk.trace.export.SimpleSpanProcessor;
 import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -74,5 +80,32 @@ class RecordMapperTest {
                 .hasMessageContaining("more than the producer's max.request.size of 600 bytes");
         assertThatThrownBy(() -> mapper.toRecord(row("a", "{}", "[1]")))
                 .hasMessageContaining("column headers is not a JSON object");
+    }
+
+    @Test
+    void aTracedRecordCarriesItsPublishSpanWhichContinuesTheRowsTraceAndEndsWhenTold() {
+        InMemorySpanExporter exported = InMemorySpanExporter.create();
+        try (OpenTelemetrySdk sdk = OpenTelemetrySdk.builder().setTracerProvider(SdkTracerProvider.builder()
+                .addSpanProcessor(SimpleSpanProcessor.create(exported)).build()).build()) {
+            RecordMapper mapper = new RecordMapper(config().build(), 1 << 20, RelayTracing.create(sdk, "r"));
+            String rowTrace = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+            BatchPublisher.Entry entry = mapper.entry(row("account", "{}", "{\"traceparent\": \"" + rowTrace + "\"}"),
+                    Position.START);
+            assertThat(exported.getFinishedSpanItems()).as("open until the batch commits").isEmpty();
+            entry.span().end();
+
+            SpanData publish = exported.getFinishedSpanItems().get(0);
+            assertThat(publish.getName()).isEqualTo("publish outbox.event.account");
+            assertThat(publish.getKind()).isEqualTo(SpanKind.PRODUCER);
+            assertThat(publish.getTraceId()).isEqualTo("0af7651916cd43dd8448eb211c80319c");
+            assertThat(publish.getParentSpanId()).isEqualTo("b7ad6b7169203331");
+            assertThat(header(entry.record(), "traceparent"))
+                    .isEqualTo("00-0af7651916cd43dd8448eb211c80319c-" + publish.getSpanId() + "-01");
+            assertThat(entry.record().headers().headers("traceparent")).hasSize(1);
+
+            BatchPublisher.Entry unpublishable = mapper.entry(row(" ", "{}", "{}"), Position.START);
+            assertThat(unpublishable.record()).isNull();
+            assertThat(unpublishable.span()).as("no record, no publish span").isNull();
+        }
     }
 }

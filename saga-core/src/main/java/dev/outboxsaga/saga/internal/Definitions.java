@@ -4,6 +4,7 @@ import dev.outboxsaga.saga.SagaDefinition;
 import dev.outboxsaga.saga.SagaException;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 
 /** The saga definitions an orchestrator knows, by type and version. */
@@ -40,6 +41,11 @@ public final class Definitions {
         return byType.entrySet().stream()
                 .flatMap(e -> e.getValue().keySet().stream().map(v -> e.getKey() + ":" + v))
                 .toArray(String[]::new);
+    }
+
+    /** The registered saga types. */
+    public Set<String> types() {
+        return Set.copyOf(byType.keySet());
     }
 
     public boolean contains(SagaDefinition<?> definition) {

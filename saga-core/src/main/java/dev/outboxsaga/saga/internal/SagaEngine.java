@@ -113,6 +113,47 @@ public final class SagaEngine {
         return work.transition();
     }
 
+    /**
+     * Operator: stop a RUNNING saga and undo what it did. Records {@code CANCELLED} with the reason, then gives
+     * up on the step in hand exactly as a timeout with no attempts left does, because its outcome is just as
+     * unknown (its command may have taken effect, or may still be queued at the participant):
+     * <ul>
+     * <li>a step with compensation is compensated, then the earlier ones, in reverse order (the path of a
+     * failed step), ending COMPENSATED; the participant's record of the compensation refuses the step's forward
+     * command whenever it comes, and a compensation of a step that never ran there succeeds without effect;</li>
+     * <li>a step without compensation (only the last may lack one) cannot be undone, so it is
+     * {@linkplain SagaMessages#ABANDON abandoned}: the participant decides. A refusal (the command had not run,
+     * and now never will) compensates the earlier steps; a success means the cancel came too late, and the saga
+     * completes. The attempts are counted past the retry policy's, so a timeout sends the abandon again rather
+     * than the command. When an abandon is out already, the cancel only records itself.</li>
+     * </ul>
+     * A reply to the command that was awaited arrives late from now on (the awaited command changed) and is
+     * recorded and ignored. The caller holds the saga's row lock, so a reply is applied wholly before or after.
+     *
+     * @throws IllegalArgumentException when {@code reason} is blank
+     * @throws IllegalStateException    when the saga is not RUNNING: a COMPENSATING or PARKED saga is undoing its
+     *                                  steps already (a cancel could add nothing but a misleading entry), an
+     *                                  ended one has nothing left to stop
+     */
+    public <D> Transition cancel(SagaDefinition<D> definition, State state, String reason, Connection connection) {
+        if (reason == null || reason.isBlank()) {
+            throw new IllegalArgumentException("reason must say why the saga is cancelled, but was "
+                    + (reason == null ? "null" : "'" + reason + "'"));
+        }
+        if (state.state() != SagaState.RUNNING) {
+            throw new IllegalStateException("saga " + state.id() + " is " + state.state() + ", not RUNNING: "
+                    + switch (state.state()) {
+                        case COMPENSATING -> "it is undoing its steps already";
+                        case PARKED -> "it is undoing its steps already and waits for an operator to retry or mark "
+                                + "the parked compensation";
+                        default -> "it has ended";
+                    });
+        }
+        Work<D> work = new Work<>(definition, connection, state);
+        work.cancel(reason);
+        return work.transition();
+    }
+
     private static void requireParked(State state) {
         if (state.state() != SagaState.PARKED) {
             throw new IllegalStateException("saga " + state.id() + " is " + state.state() + ", not PARKED");
@@ -277,6 +318,19 @@ public final class SagaEngine {
             } else {
                 abandon();
             }
+        }
+
+        /** See {@link SagaEngine#cancel}. */
+        void cancel(String reason) {
+            lastError = "cancelled: " + reason;
+            log(step, "CANCELLED", reason);
+            if (settling()) {
+                return;
+            }
+            // As a step whose last attempt timed out: a step without compensation is settled by an abandon, and
+            // settling() must hold from now on so that a timeout re-sends the abandon, never the command.
+            attempt = Math.max(attempt, stepAt(step).retry().maxAttempts());
+            giveUpForward();
         }
 
         void send(Command command, Duration timeout) {

@@ -44,6 +44,17 @@ final class Sql {
 
     static final String COUNT_BY_STATE = "SELECT state, count(*) FROM saga_instance GROUP BY state";
 
+    /** The gauges of sagas not ended: through saga_instance_state_idx, touching only sagas in flight. */
+    static final String COUNT_IN_FLIGHT = "SELECT saga_type, state, count(*) FROM saga_instance "
+            + "WHERE state IN ('RUNNING', 'COMPENSATING', 'PARKED') AND saga_type = ANY (?) GROUP BY saga_type, state";
+
+    /** A saga's age in seconds, on the database's clock (created_at is its transaction's start). */
+    static final String AGE_SECONDS = "SELECT EXTRACT(EPOCH FROM clock_timestamp() - created_at)::float8 "
+            + "FROM saga_instance WHERE id = ?";
+
+    /** Which of these sagas are committed, for the meters of sagas begun in a caller's own transaction. */
+    static final String EXISTING = "SELECT id FROM saga_instance WHERE id = ANY (?)";
+
     static final String INSERT_EVENT = "INSERT INTO saga_event (saga_id, step_index, step_name, event, detail) "
             + "VALUES (?, ?, ?, ?, ?)";
 

@@ -9,6 +9,10 @@ import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.Callable;
 import org.apache.kafka.clients.admin.Admin;
+import dev.outboxsaga.console.OperatorConsole;
+import dev.outboxsaga.console.Passwords;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -63,6 +67,14 @@ public final class BankTransferDemo implements Callable<Integer> {
             + "(default ${DEFAULT-VALUE}).", defaultValue = "60")
     long maxWaitSeconds;
 
+    @Option(names = "--console", description = "After the run, keep its services running and serve the operator console "
+            + "on them (with a login printed here) until Ctrl-C.")
+    boolean console;
+
+    @Option(names = "--console-port", description = "The console's port with --console (default ${DEFAULT-VALUE}; 0: any free one).",
+            defaultValue = "8089")
+    int consolePort;
+
     private final PrintStream out;
 
     BankTransferDemo(PrintStream out) {
@@ -92,7 +104,41 @@ public final class BankTransferDemo implements Callable<Integer> {
             Report.writeHtml(result, options, options.report());
             out.println("report written to " + options.report().toAbsolutePath());
             out.println(result.resultLine());
+            if (console) {
+                serveConsole(run);
+            }
             return result.invariantsHold() ? 0 : 1;
+        }
+    }
+
+    /**
+     * Serves the console on the run's services, which go on meanwhile, until the process is stopped; then stops the
+     * console and the run (its embedded servers with it) before the JVM exits.
+     */
+    private void serveConsole(DemoRun run) throws InterruptedException {
+        String password = Passwords.randomPassword();
+        CountDownLatch stopRequested = new CountDownLatch(1);
+        CountDownLatch stopped = new CountDownLatch(1);
+        OperatorConsole console = OperatorConsole.start(run.consoleConfig(consolePort, "operator", Passwords.hash(password)));
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            stopRequested.countDown();
+            try {
+                stopped.await(60, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }, "demo-console-shutdown"));
+        out.printf("%nOperator console: %s  (user operator, password %s; valid for this run only)%n", console.url(),
+                password);
+        out.println("The services keep running: browse the sagas above, repair the parked ones, replay dead letters. "
+                + "Ctrl-C stops everything.");
+        out.flush();
+        try {
+            stopRequested.await();
+        } finally {
+            console.close();
+            run.close();
+            stopped.countDown();
         }
     }
 

@@ -3,6 +3,7 @@ package dev.outboxsaga.sample.bank;
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import dev.outboxsaga.relay.OutboxRelay;
+import dev.outboxsaga.console.ConsoleConfig;
 import dev.outboxsaga.relay.RelayConfig;
 import dev.outboxsaga.saga.SagaState;
 import dev.outboxsaga.testkit.KafkaServer;
@@ -42,6 +43,7 @@ public final class DemoRun implements AutoCloseable {
     private final PrintStream out;
     private final String runId = UUID.randomUUID().toString().substring(0, 6);
     private final List<AutoCloseable> closeables = new ArrayList<>();
+    private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
     private final List<Thread> relayThreads = new ArrayList<>();
     private final Map<String, OutboxRelay> relays = new LinkedHashMap<>();
     private PostgresServer postgres;
@@ -192,6 +194,26 @@ public final class DemoRun implements AutoCloseable {
         closeables.add(0, pool);
         closeables.add(0, database);
         return pool;
+    }
+
+    /**
+     * The operator console's view of this run: its three services on their databases and Kafka, with the consumer
+     * groups whose lag it shows, and one user.
+     */
+    public ConsoleConfig consoleConfig(int port, String user, String passwordHash) {
+        ConsoleConfig.Builder config = ConsoleConfig.builder().set(ConsoleConfig.PORT, port)
+                .user(user, passwordHash, ConsoleConfig.Role.OPERATOR);
+        Map<String, String> consumers = Map.of("transfers", transfers.name() + "-saga-replies",
+                "bank_a", bankA.name() + "-saga-commands", "bank_b", bankB.name() + "-saga-commands");
+        consumers.forEach((database, consumer) -> {
+            TestDatabase db = databases.get(database);
+            String service = database.replace('_', '-');
+            config.service(service, db.jdbcUrl(), db.username(), db.password())
+                    .set(ConsoleConfig.SERVICE_PREFIX + service + "." + ConsoleConfig.KAFKA_BOOTSTRAP_SERVERS,
+                            kafka.bootstrapServers())
+                    .set(ConsoleConfig.SERVICE_PREFIX + service + "." + ConsoleConfig.CONSUMERS, consumer);
+        });
+        return config.build();
     }
 
     private final Map<String, RelayConfig> launchedRelays = new LinkedHashMap<>();
@@ -566,6 +588,9 @@ public final class DemoRun implements AutoCloseable {
 
     @Override
     public void close() {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
         relays.values().forEach(OutboxRelay::close);
         for (Thread thread : relayThreads) {
             try {

@@ -22,6 +22,7 @@ import javax.sql.DataSource;
  */
 final class TransferService implements AutoCloseable {
 
+    private final String service;
     private final DataSource dataSource;
     private final SagaDefinition<Transfer> saga;
     private final SagaOrchestrator orchestrator;
@@ -33,6 +34,7 @@ final class TransferService implements AutoCloseable {
     /** As above, with further Kafka consumer properties for the orchestrator's reply consumer. */
     TransferService(String service, DataSource dataSource, String bootstrapServers, Duration stepTimeout,
             Map<String, ?> kafkaProperties) {
+        this.service = service;
         this.dataSource = dataSource;
         Schema.migrate(dataSource, "V1__transfers.sql");
         RetryPolicy retry = RetryPolicy.exponential(4, Duration.ofMillis(100), Duration.ofSeconds(1));
@@ -65,6 +67,11 @@ final class TransferService implements AutoCloseable {
 
     SagaOrchestrator orchestrator() {
         return orchestrator;
+    }
+
+    /** The service's name, which names its orchestrator's consumers. */
+    String name() {
+        return service;
     }
 
     DataSource dataSource() {

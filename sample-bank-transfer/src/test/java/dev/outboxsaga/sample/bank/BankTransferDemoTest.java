@@ -14,6 +14,13 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import dev.outboxsaga.console.ConsoleConfig;
+import dev.outboxsaga.console.OperatorConsole;
+import dev.outboxsaga.console.Passwords;
+import dev.outboxsaga.console.internal.ServiceDatabase;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
@@ -34,6 +41,7 @@ class BankTransferDemoTest {
         try (DemoRun run = new DemoRun(options(150, "refusal=20,crash=10,late=3,duplicate=20", report), System.out,
                 infra.postgres(), infra.kafka()).start()) {
             result = run.run();
+            assertTheConsoleServesTheRun(run, 150);
         }
         assertThat(result.stuck()).isZero();
         assertThat(result.count("COMPLETED") + result.count("COMPENSATED") + result.count("FAILED")).isEqualTo(150);
@@ -49,6 +57,20 @@ class BankTransferDemoTest {
         Report.writeHtml(result, options(150, "none", report), report);
         String html = Files.readString(report);
         assertThat(html).contains("all invariants hold").contains("<svg").contains("Some sagas, step by step");
+    }
+
+    /** What {@code --console} serves: a console that asks for a login and watches the run's three services. */
+    private static void assertTheConsoleServesTheRun(DemoRun run, int transfers) throws Exception {
+        ConsoleConfig config = run.consoleConfig(0, "operator", Passwords.hash("demo password"));
+        assertThat(config.services()).containsOnlyKeys("transfers", "bank-a", "bank-b");
+        try (OperatorConsole console = OperatorConsole.start(config);
+                ServiceDatabase transfersDatabase = ServiceDatabase.open(config.service("transfers"))) {
+            HttpResponse<String> page = HttpClient.newHttpClient().send(HttpRequest.newBuilder(console.url()).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertThat(page.statusCode()).isEqualTo(303);
+            assertThat(page.headers().firstValue("Location")).hasValueSatisfying(location -> assertThat(location).contains("/login"));
+            assertThat(transfersDatabase.sagaOverview(Duration.ofMinutes(15)).total()).isEqualTo(transfers);
+        }
     }
 
     /**

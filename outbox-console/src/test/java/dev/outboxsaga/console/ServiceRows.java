@@ -1,0 +1,103 @@
+package dev.outboxsaga.console;
+
+import dev.outboxsaga.testkit.TestDatabase;
+import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.temporal.ChronoUnit;
+import java.util.Base64;
+import java.util.UUID;
+
+/** Rows of a service's tables written by hand as its orchestrator and consumers write them, for the console's tests. */
+public final class ServiceRows {
+
+    private final TestDatabase db;
+
+    public ServiceRows(TestDatabase db) {
+        this.db = db;
+    }
+
+    /** A saga row as an orchestrator writes it, last changed when it was created. */
+    public UUID saga(String type, int version, String state, Instant createdAt, String key) {
+        UUID id = UUID.randomUUID();
+        boolean ended = state.equals("COMPLETED") || state.equals("COMPENSATED") || state.equals("FAILED");
+        try (Connection c = db.openConnection(); PreparedStatement ps = c.prepareStatement(
+                "INSERT INTO saga_instance (id, saga_type, saga_version, state, step_index, attempt, data, created_at, "
+                        + "updated_at, ended_at, saga_key) VALUES (?, ?, ?, ?, 1, 1, '{\"amount\": 100}', ?, ?, ?, ?)")) {
+            ps.setObject(1, id);
+            ps.setString(2, type);
+            ps.setInt(3, version);
+            ps.setString(4, state);
+            ps.setObject(5, createdAt.atOffset(ZoneOffset.UTC));
+            ps.setObject(6, createdAt.atOffset(ZoneOffset.UTC));
+            ps.setObject(7, ended ? createdAt.plus(1, ChronoUnit.SECONDS).atOffset(ZoneOffset.UTC) : null);
+            ps.setString(8, key);
+            ps.executeUpdate();
+        } catch (SQLException e) {
+            throw new IllegalStateException(e);
+        }
+        return id;
+    }
+
+    /** A saga history entry. */
+    public void event(UUID sagaId, int step, String stepName, String event, String detail) {
+        try (Connection c = db.openConnection(); PreparedStatement ps = c.prepareStatement(
+                "INSERT INTO saga_event (saga_id, step_index, step_name, event, detail) VALUES (?, ?, ?, ?, ?)")) {
+            ps.setObject(1, sagaId);
+            ps.setInt(2, step);
+            ps.setString(3, stepName);
+            ps.setString(4, event);
+            ps.setString(5, detail);
+            ps.executeUpdate();
+        } catch (SQLException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** A dead letter as an inbox consumer parks it, with a message id unless {@code withMessageId} is false. */
+    public long deadLetter(String consumer, String topic, String errorClass, String message, Instant parkedAt,
+            boolean withMessageId) {
+        String headers = "[{\"key\": \"id\", \"value\": \""
+                + Base64.getEncoder().encodeToString("m-1".getBytes(StandardCharsets.UTF_8))
+                + "\"}, {\"key\": \"empty\", \"value\": null}]";
+        try (Connection c = db.openConnection(); PreparedStatement ps = c.prepareStatement(
+                "INSERT INTO dead_letter (consumer, message_id, topic, kafka_partition, kafka_offset, record_key, "
+                        + "record_value, record_headers, error_class, error_message, error_stack, attempts, parked_at) "
+                        + "VALUES (?, ?, ?, 0, nextval('dead_letter_id_seq'), ?, ?, ?::jsonb, ?, ?, ?, 3, ?) RETURNING id")) {
+            ps.setString(1, consumer);
+            ps.setObject(2, withMessageId ? UUID.randomUUID() : null);
+            ps.setString(3, topic);
+            ps.setBytes(4, "acc-1".getBytes(StandardCharsets.UTF_8));
+            ps.setBytes(5, "{\"amount\":5}".getBytes(StandardCharsets.UTF_8));
+            ps.setString(6, headers);
+            ps.setString(7, errorClass);
+            ps.setString(8, message);
+            ps.setString(9, errorClass + ": " + message + "\n\tat Handler.handle(Handler.java:12)");
+            ps.setObject(10, parkedAt.atOffset(ZoneOffset.UTC));
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return rs.getLong(1);
+            }
+        } catch (SQLException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** One value from a query. */
+    public Object scalar(String sql, Object... parameters) {
+        try (Connection c = db.openConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
+            for (int i = 0; i < parameters.length; i++) {
+                ps.setObject(i + 1, parameters[i]);
+            }
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? rs.getObject(1) : null;
+            }
+        } catch (SQLException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}
