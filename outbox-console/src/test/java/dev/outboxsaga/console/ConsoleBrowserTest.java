@@ -79,9 +79,8 @@ import org.openqa.selenium.support.ui.WebDriverWait;
  * Screenshots of the main pages go to {@code target/screenshots} ({@code -Dconsole.screenshots.dir=../docs/img} for
  * the README's).
  *
- * <p>Saga and replay actions are carried out by the services (their orchestrator and consumer poll
- * {@code operator_action}). Where this build's saga-core and outbox-core have no such executor yet, a stand-in in
- * this test does what they will ({@link StandInExecutor}); the assertions are the same either way.
+ * <p>Saga and replay actions are carried out by the services themselves: their orchestrator and consumer poll
+ * {@code operator_action} (every 200 ms here).
  */
 @ExtendWith(OutboxSagaExtension.class)
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
@@ -142,7 +141,6 @@ class ConsoleBrowserTest {
         String leaderHealth = startRelay(relayName, "relay-1");
         String standbyHealth = startRelay(relayName, "relay-2");
 
-        boolean executor = executorPresent();
         participant("bank-a");
         participant("bank-b");
         transfer = SagaDefinition.builder("transfer", 1, Transfer.class)
@@ -158,20 +156,16 @@ class ConsoleBrowserTest {
                 .build();
         SagaOrchestrator.Builder sagas = SagaOrchestrator.builder().service(SERVICE).dataSource(transfersDb.dataSource())
                 .bootstrapServers(kafka.bootstrapServers()).timerInterval(Duration.ofMillis(100)).definition(transfer);
-        quickOperatorActions(sagas);
+        sagas.operatorActionPollInterval(Duration.ofMillis(200));
         orchestrator = sagas.build().start();
         closeables.add(orchestrator);
 
         String auditTopic = kafka.uniqueTopic("audit-events");
         InboxConsumer.Builder auditBuilder = InboxConsumer.builder().name("audit").dataSource(transfersDb.dataSource())
                 .bootstrapServers(kafka.bootstrapServers()).topics(auditTopic).retryPolicy(RetryPolicy.noRetries())
-                .handler(this::recordAudit);
-        quickOperatorActions(auditBuilder);
+                .handler(this::recordAudit).operatorActionPollInterval(Duration.ofMillis(200));
         audit = auditBuilder.build().start();
         closeables.add(audit);
-        if (!executor) {
-            closeables.add(new StandInExecutor().start());
-        }
 
         // Completed, compensated (unknown account at bank b), parked twice (the refund keeps failing), running (bank c
         // never answers).
@@ -383,8 +377,6 @@ class ConsoleBrowserTest {
     @Test
     @Order(5)
     void anOperatorCancelsARunningSagaWithAReasonAndItsStepsAreCompensated() {
-        Assumptions.assumeTrue(executorPresent(), "saga cancel is carried out by the orchestrator's operator actions "
-                + "(SagaAdmin.cancel), which this build of saga-core does not have yet");
         logIn("olivia", OPERATOR_PASSWORD);
         driver.get(console.url() + "sagas?service=" + SERVICE + "&state=RUNNING");
         clickAndWait(By.linkText(running.toString()));
@@ -553,102 +545,6 @@ class ConsoleBrowserTest {
     private void createTopics(String... names) throws Exception {
         kafka.admin().createTopics(java.util.Arrays.stream(names).map(n -> new NewTopic(n, 3, (short) 1)).toList())
                 .all().get(30, TimeUnit.SECONDS);
-    }
-
-    /** With the services' executor of operator actions (saga-core, outbox-core), poll every 200 ms, not every second. */
-    private static void quickOperatorActions(Object builder) {
-        try {
-            builder.getClass().getMethod("operatorActionPollInterval", Duration.class).invoke(builder, Duration.ofMillis(200));
-        } catch (NoSuchMethodException absent) {
-            // no executor in this build: StandInExecutor does its work
-        } catch (ReflectiveOperationException e) {
-            throw new IllegalStateException(e);
-        }
-    }
-
-    private static boolean executorPresent() {
-        try {
-            SagaOrchestrator.Builder.class.getMethod("operatorActionPollInterval", Duration.class);
-            InboxConsumer.Builder.class.getMethod("operatorActionPollInterval", Duration.class);
-            return true;
-        } catch (NoSuchMethodException e) {
-            return false;
-        }
-    }
-
-    /**
-     * Until the services carry out queued operator actions themselves, this does it for the test: what the
-     * orchestrator and the consumer will do, through the same public APIs (without their one-transaction guarantee).
-     */
-    private final class StandInExecutor implements AutoCloseable {
-        private final AtomicBoolean stopped = new AtomicBoolean();
-        private final Thread thread = new Thread(this::run, "stand-in-operator-actions");
-
-        StandInExecutor start() {
-            thread.setDaemon(true);
-            thread.start();
-            return this;
-        }
-
-        private void run() {
-            while (!stopped.get()) {
-                try (Connection c = transfersDb.openConnection(); PreparedStatement ps = c.prepareStatement(
-                        "SELECT id, action, target_id, note FROM operator_action WHERE status = 'PENDING' ORDER BY id");
-                        ResultSet rs = ps.executeQuery()) {
-                    while (rs.next()) {
-                        String outcome;
-                        String status = "DONE";
-                        try {
-                            outcome = carryOut(rs.getString(2), rs.getString(3), rs.getString(4));
-                        } catch (RuntimeException e) {
-                            status = "FAILED";
-                            outcome = e.getMessage();
-                        }
-                        try (PreparedStatement done = c.prepareStatement("UPDATE operator_action SET status = ?, "
-                                + "outcome = ?, done_at = now() WHERE id = ? AND status = 'PENDING'")) {
-                            done.setString(1, status);
-                            done.setString(2, outcome);
-                            done.setLong(3, rs.getLong(1));
-                            done.executeUpdate();
-                        }
-                    }
-                    TimeUnit.MILLISECONDS.sleep(200);
-                } catch (SQLException e) {
-                    // the database went away at the end of the class
-                } catch (InterruptedException e) {
-                    return;
-                }
-            }
-        }
-
-        private String carryOut(String action, String target, String note) {
-            return switch (action) {
-                case "RETRY_COMPENSATION" -> {
-                    orchestrator.admin().retryCompensation(UUID.fromString(target));
-                    yield "compensation sent again";
-                }
-                case "MARK_COMPENSATED" -> {
-                    orchestrator.admin().markCompensated(UUID.fromString(target), note);
-                    yield "marked compensated";
-                }
-                case "REPLAY" -> {
-                    audit.deadLetters().replay(Long.parseLong(target));
-                    yield "replayed";
-                }
-                default -> throw new IllegalStateException(action + " is not available in this build");
-            };
-        }
-
-        @Override
-        public void close() {
-            stopped.set(true);
-            thread.interrupt();
-            try {
-                thread.join(5_000);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }
     }
 
     private String state(UUID saga) {
