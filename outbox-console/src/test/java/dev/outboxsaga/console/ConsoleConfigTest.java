@@ -144,6 +144,13 @@ class ConsoleConfigTest {
                 .containsExactly("viewer", "operator");
     }
 
+    @Test
+    void theConsoleRefusesToStartWithoutUsers() {
+        ConsoleConfig noUsers = ConsoleConfig.load(minimal(), Map.of());
+        assertThatThrownBy(() -> OperatorConsole.start(noUsers)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageStartingWith("the console needs at least one user (no anonymous access)");
+    }
+
     private static void assertRefused(String key, String value, String message) {
         Properties p = minimal();
         p.setProperty(key, value);

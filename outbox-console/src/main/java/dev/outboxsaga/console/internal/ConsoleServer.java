@@ -69,7 +69,8 @@ public final class ConsoleServer implements AutoCloseable {
         this.http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
         AtomicInteger threads = new AtomicInteger();
         this.requests = Executors.newFixedThreadPool(8, runnable -> daemon(runnable, "outbox-console-http-" + threads.incrementAndGet()));
-        this.gathering = Executors.newFixedThreadPool(Math.min(8, Math.max(2, config.services().size() * 2)),
+        // Cached, not fixed: a card's task waits for its probes, which must never queue behind other cards.
+        this.gathering = Executors.newCachedThreadPool(
                 runnable -> daemon(runnable, "outbox-console-gather-" + threads.incrementAndGet()));
         this.decoyHash = config.users().values().iterator().next().passwordHash();
         STATIC.keySet().forEach(path -> staticFiles.put(path,
@@ -123,15 +124,6 @@ public final class ConsoleServer implements AutoCloseable {
         return URI.create("http://" + host + ":" + port() + "/");
     }
 
-    /** The database of a watched service; for embedding and tests. */
-    public ServiceDatabase database(String service) {
-        ServiceDatabase database = databases.get(service);
-        if (database == null) {
-            throw new IllegalArgumentException("no service '" + service + "' is configured");
-        }
-        return database;
-    }
-
     @Override
     public void close() {
         if (closed.getAndSet(true)) {
@@ -161,6 +153,9 @@ public final class ConsoleServer implements AutoCloseable {
             if (path.equals("/login")) {
                 login(request);
                 return;
+            }
+            if (path.equals("/favicon.ico")) {
+                throw new WebRequest.Refused(404, "no icon");
             }
             session = sessions.find(request.cookies.get(SESSION_COOKIE)).orElse(null);
             if (session == null) {
@@ -382,7 +377,7 @@ public final class ConsoleServer implements AutoCloseable {
                 redirect(exchange, "/");
                 return;
             }
-            loginForm(exchange, 200, safeNext(request.param("next")), null);
+            loginForm(request, 200, safeNext(request.param("next")), null);
             return;
         }
         if (!request.method.equals("POST")) {
@@ -393,7 +388,7 @@ public final class ConsoleServer implements AutoCloseable {
         String given = request.form.get("login_token");
         if (expected == null || given == null || !MessageDigest.isEqual(expected.getBytes(StandardCharsets.UTF_8),
                 given.getBytes(StandardCharsets.UTF_8))) {
-            loginForm(exchange, 403, safeNext(request.field("next")), "The login form expired; please log in again.");
+            loginForm(request, 403, safeNext(request.field("next")), "The login form expired; please log in again.");
             return;
         }
         String name = request.form.getOrDefault("username", "");
@@ -401,22 +396,34 @@ public final class ConsoleServer implements AutoCloseable {
         ConsoleConfig.User user = config.users().get(name);
         boolean matches = Passwords.matches(password, user == null ? decoyHash : user.passwordHash()) && user != null;
         if (!matches) {
-            LOG.warn("failed console login for user name {}", name.length() > 64 ? name.substring(0, 64) + "..." : name);
-            loginForm(exchange, 401, safeNext(request.field("next")), "Wrong user name or password.");
+            String shown = name.replaceAll("\\p{Cntrl}", "?");
+            LOG.warn("failed console login for user name {}", shown.length() > 64 ? shown.substring(0, 64) + "..." : shown);
+            loginForm(request, 401, safeNext(request.field("next")), "Wrong user name or password.");
             return;
         }
         sessions.find(request.cookies.get(SESSION_COOKIE)).ifPresent(sessions::end);
         Sessions.Session session = sessions.create(user.name(), user.role());
         LOG.info("console login: {} ({})", user.name(), user.role().key());
-        exchange.getResponseHeaders().add("Set-Cookie", SESSION_COOKIE + "=" + session.id + "; Path=/; HttpOnly; SameSite=Strict");
+        // Behind a TLS-terminating proxy the browser must never send the cookie over plain HTTP.
+        String secure = "https".equalsIgnoreCase(request.header("X-Forwarded-Proto")) ? "; Secure" : "";
+        exchange.getResponseHeaders().add("Set-Cookie", SESSION_COOKIE + "=" + session.id + "; Path=/; HttpOnly; "
+                + "SameSite=Strict" + secure);
         exchange.getResponseHeaders().add("Set-Cookie", LOGIN_COOKIE + "=; Path=/login; Max-Age=0; HttpOnly; SameSite=Strict");
         redirect(exchange, safeNext(request.field("next")));
     }
 
-    private void loginForm(HttpExchange exchange, int status, String next, String error) {
-        String token = Sessions.token();
-        exchange.getResponseHeaders().add("Set-Cookie", LOGIN_COOKIE + "=" + token + "; Path=/login; HttpOnly; SameSite=Strict");
-        html(exchange, status, Pages.login(token, next, error));
+    /**
+     * The login form with a token that its POST must bring back in the login cookie too. A token the browser holds
+     * already is kept, so that a second login page (another tab, a stray request) does not spoil the first.
+     */
+    private void loginForm(WebRequest request, int status, String next, String error) {
+        String token = request.cookies.get(LOGIN_COOKIE);
+        if (token == null || !token.matches("[A-Za-z0-9_-]{43}")) {
+            token = Sessions.token();
+            request.exchange.getResponseHeaders().add("Set-Cookie", LOGIN_COOKIE + "=" + token
+                    + "; Path=/login; HttpOnly; SameSite=Strict");
+        }
+        html(request.exchange, status, Pages.login(token, next, error));
     }
 
     /** Only a path of this console: never another site ({@code //host}, {@code /\host}, {@code https:}). */
@@ -435,10 +442,14 @@ public final class ConsoleServer implements AutoCloseable {
             return;
         }
         String host = request.header("Host");
+        // Behind a reverse proxy the Host header may name this server and the forwarded one the public address.
+        String forwardedHost = request.header("X-Forwarded-Host");
         try {
             URI uri = URI.create(origin);
             String authority = uri.getAuthority();
-            if (host == null || authority == null || !authority.equalsIgnoreCase(host)) {
+            boolean same = authority != null && (authority.equalsIgnoreCase(host)
+                    || forwardedHost != null && authority.equalsIgnoreCase(forwardedHost.split(",")[0].trim()));
+            if (!same) {
                 throw new WebRequest.Refused(403, "a form of another site (" + origin + ") was refused");
             }
         } catch (IllegalArgumentException e) {
@@ -459,14 +470,29 @@ public final class ConsoleServer implements AutoCloseable {
 
     private ServiceCard card(String service, boolean withLags) {
         ServiceDatabase database = databases.get(service);
+        // The probes wait on other hosts: ask them while the database is read.
+        CompletableFuture<List<RelayProcess>> relays = CompletableFuture.supplyAsync(probes.get(service)::relays, gathering);
+        CompletableFuture<List<ConsumerLag>> lags = withLags
+                ? CompletableFuture.supplyAsync(probes.get(service)::consumerLags, gathering)
+                : CompletableFuture.completedFuture(List.of());
         List<String> failures = new ArrayList<>();
         SagaOverview sagas = attempt(failures, "sagas", () -> database.sagaOverview(config.stuckAfter()));
-        Map<String, Map<String, Long>> deadLetters = attempt(failures, "dead letters", database::deadLetterCounts);
-        RelayTables relayTables = attempt(failures, "relay tables", () -> database.relayTables(50));
-        List<RelayProcess> relays = probes.get(service).relays();
-        List<ConsumerLag> lags = withLags ? probes.get(service).consumerLags() : List.of();
-        return new ServiceCard(service, config.service(service).displayUrl(), sagas, deadLetters, relays, relayTables,
-                lags, failures);
+        Map<String, Map<String, Long>> deadLetters = null;
+        RelayTables relayTables = null;
+        if (sagas != null || !unreachable(failures)) {
+            deadLetters = attempt(failures, "dead letters", database::deadLetterCounts);
+            relayTables = attempt(failures, "relay tables", () -> database.relayTables(50));
+        }
+        return new ServiceCard(service, config.service(service).displayUrl(), sagas, deadLetters, relays.join(),
+                relayTables, lags.join(), failures);
+    }
+
+    /** Whether the last failure was the database not answering: then each further part would wait as long again. */
+    private static boolean unreachable(List<String> failures) {
+        String last = failures.isEmpty() ? "" : failures.get(failures.size() - 1);
+        return last.contains("SQLTransientConnectionException") || last.contains("ConnectException")
+                || last.contains("Connection is not available") || last.contains("Connection refused")
+                || last.contains("PSQLException: The connection attempt failed");
     }
 
     private static <T> T attempt(List<String> failures, String part, Supplier<T> read) {

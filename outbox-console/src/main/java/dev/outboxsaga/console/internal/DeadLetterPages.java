@@ -152,7 +152,7 @@ final class DeadLetterPages {
         }
         String base = "/dead-letters/" + Html.url(service) + "/" + row.id();
         StringBuilder out = new StringBuilder("<section class=\"actions\" aria-labelledby=\"actions-h\">")
-                .append("<h2 id=\"actions-h\">Actions</h2>");
+                .append("<h2 id=\"actions-h\">Actions</h2><div class=\"forms\">");
         if (detail.actionPending()) {
             out.append("<p>A replay waits for consumer ").append(esc(row.consumer())).append(".</p>");
         } else if (row.messageId() == null) {
@@ -163,14 +163,14 @@ final class DeadLetterPages {
                     .append(Pages.csrf(session)).append("<p class=\"explain\">Runs consumer ").append(esc(row.consumer()))
                     .append("'s handler on the message once more, in one transaction with marking it replayed.</p>")
                     .append("<label for=\"note-replay\">Note (optional)</label><textarea id=\"note-replay\" name=\"note\" ")
-                    .append("rows=\"2\" maxlength=\"2000\"></textarea> <button type=\"submit\" id=\"do-replay\">Replay</button></form>");
+                    .append("rows=\"2\" maxlength=\"2000\"></textarea><p><button type=\"submit\" id=\"do-replay\">Replay</button></p></form>");
         }
         out.append("<form method=\"post\" class=\"action\" action=\"").append(esc(base)).append("/discard\">")
                 .append(Pages.csrf(session)).append("<p class=\"explain\">Marks it discarded; it stays in the table with ")
                 .append("your note.</p><label for=\"note-discard\">Note (required)</label><textarea id=\"note-discard\" ")
-                .append("name=\"note\" rows=\"2\" maxlength=\"2000\" required></textarea> <button type=\"submit\" ")
-                .append("id=\"do-discard\">Discard</button></form>");
-        return out.append("</section>").toString();
+                .append("name=\"note\" rows=\"2\" maxlength=\"2000\" required></textarea><p><button type=\"submit\" ")
+                .append("id=\"do-discard\">Discard</button></p></form>");
+        return out.append("</div></section>").toString();
     }
 
     static String bulkPreview(ListForm form, DeadLetterAction action, BulkPreview preview, Sessions.Session session) {

@@ -34,7 +34,8 @@ final class Pages {
             nav(out, "/sagas", "Sagas", "s", active);
             nav(out, "/dead-letters", "Dead letters", "d", active);
             nav(out, "/relays", "Relays", "r", active);
-            out.append("</ul></nav><form class=\"logout\" method=\"post\" action=\"/logout\">")
+            out.append("</ul></nav><span class=\"zone\" id=\"zone\">times in UTC</span>")
+                    .append("<form class=\"logout\" method=\"post\" action=\"/logout\">")
                     .append(csrf(session)).append("<span class=\"who\">").append(esc(session.user)).append(" (")
                     .append(esc(session.role.key())).append(")</span> <button type=\"submit\">Log out</button></form>");
         }
@@ -80,6 +81,7 @@ final class Pages {
             case 403 -> "Not allowed";
             case 404 -> "Not found";
             case 409 -> "Refused";
+            case 503 -> "Database unavailable";
             default -> "Error";
         };
         return layout(title, null, session, "<h1>" + esc(title) + "</h1><p class=\"error\" role=\"alert\">" + esc(message)

@@ -31,9 +31,16 @@ final class RelayPages {
                 card.failures().forEach(failure -> out.append("<li>").append(esc(failure)).append("</li>"));
                 out.append("</ul>");
             }
+            RelayTables tables = card.relayTables();
+            if (card.relays().isEmpty() && tables != null && tables.leases().isEmpty() && tables.slots().isEmpty()
+                    && tables.parkedByRelay().isEmpty()) {
+                out.append("<p class=\"muted\">No relay configured (<code>service.").append(esc(service))
+                        .append(".relays</code>) or recorded in this database.</p></section>");
+                continue;
+            }
             processes(out, card.relays());
-            if (card.relayTables() != null) {
-                tables(out, card.relayTables());
+            if (tables != null) {
+                tables(out, tables, card.relays());
             }
             out.append("</section>");
         }
@@ -68,21 +75,26 @@ final class RelayPages {
         out.append("</tbody></table>");
     }
 
-    private static void tables(StringBuilder out, RelayTables tables) {
+    private static void tables(StringBuilder out, RelayTables tables, List<RelayProcess> processes) {
         out.append("<h3>Leases (<code>outbox_relay_lease</code>)</h3>");
         if (tables.leases().isEmpty()) {
             out.append("<p class=\"muted\">none</p>");
         } else {
             out.append("<table class=\"compact\"><thead><tr><th scope=\"col\">Relay</th><th scope=\"col\">Leader</th>")
-                    .append("<th scope=\"col\">Epoch</th><th scope=\"col\">Since</th><th scope=\"col\">Expires</th></tr>")
-                    .append("</thead><tbody>");
+                    .append("<th scope=\"col\">Standbys (from <code>/health</code>)</th><th scope=\"col\">Epoch</th>")
+                    .append("<th scope=\"col\">Since</th><th scope=\"col\">Expires</th></tr></thead><tbody>");
             for (RelayTables.Lease lease : tables.leases()) {
+                List<String> standbys = processes.stream().filter(p -> "STANDBY".equals(p.role()))
+                        .filter(p -> p.relay() == null || p.relay().equals(lease.relay()))
+                        .map(p -> p.instanceId() == null ? p.url() : p.instanceId()).toList();
                 out.append("<tr><td>").append(esc(lease.relay())).append("</td><td>").append(esc(lease.instanceId()))
-                        .append(lease.expired() ? " " + badge("expired: no leader") : "").append("</td><td class=\"num\">")
-                        .append(lease.epoch()).append("</td><td>").append(Html.time(lease.acquiredAt())).append("</td><td>")
-                        .append(Html.time(lease.expiresAt())).append("</td></tr>");
+                        .append(lease.expired() ? " " + badge("expired: no leader") : "").append("</td><td>")
+                        .append(standbys.isEmpty() ? "<span class=\"none\">none seen</span>" : esc(String.join(", ", standbys)))
+                        .append("</td><td class=\"num\">").append(lease.epoch()).append("</td><td>")
+                        .append(Html.time(lease.acquiredAt())).append("</td><td>").append(Html.time(lease.expiresAt()))
+                        .append("</td></tr>");
             }
-            out.append("</tbody></table><p class=\"muted\">Standbys are the processes above whose role is STANDBY.</p>");
+            out.append("</tbody></table>");
         }
         out.append("<h3>Replication slots</h3>");
         if (tables.slots().isEmpty()) {

@@ -75,7 +75,7 @@ final class SagaPages {
                         .append(row.attempt() > 1 ? " <span class=\"muted\">#" + row.attempt() + "</span>" : "")
                         .append("</td><td>").append(Html.shortened(row.key(), 24)).append("</td><td>")
                         .append(Html.time(row.createdAt())).append("</td><td>").append(Html.time(row.updatedAt()))
-                        .append("</td><td>").append(Html.shortened(row.lastError(), 60)).append("</td></tr>");
+                        .append("</td><td>").append(Html.shortened(row.lastError(), 48)).append("</td></tr>");
             }
             out.append("</tbody></table></div>");
         }
@@ -137,6 +137,7 @@ final class SagaPages {
                     .append("'s orchestrator; the next one can be asked for once it is carried out.</p></section>").toString();
         }
         String action = "/sagas/" + Html.url(service) + "/" + detail.saga().id() + "/action";
+        out.append("<div class=\"forms\">");
         for (SagaAction each : allowed) {
             String id = each.name().toLowerCase(java.util.Locale.ROOT).replace('_', '-');
             out.append("<form method=\"post\" action=\"").append(esc(action)).append("\" class=\"action\">")
@@ -145,10 +146,10 @@ final class SagaPages {
                     .append("<label for=\"note-").append(id).append("\">")
                     .append(each == SagaAction.CANCEL ? "Reason" : "Note").append(each.noteRequired() ? " (required)" : " (optional)")
                     .append("</label><textarea id=\"note-").append(id).append("\" name=\"note\" rows=\"2\" maxlength=\"2000\"")
-                    .append(each.noteRequired() ? " required" : "").append("></textarea> <button type=\"submit\" id=\"do-")
-                    .append(id).append("\">").append(esc(each.label())).append("</button></form>");
+                    .append(each.noteRequired() ? " required" : "").append("></textarea><p><button type=\"submit\" id=\"do-")
+                    .append(id).append("\">").append(esc(each.label())).append("</button></p></form>");
         }
-        return out.append("</section>").toString();
+        return out.append("</div></section>").toString();
     }
 
     private static String explanation(SagaAction action) {

@@ -71,11 +71,11 @@ public final class ServiceDatabase implements AutoCloseable {
         config.setPassword(service.password());
         config.setMaximumPoolSize(service.poolSize());
         config.setMinimumIdle(0);
-        config.setConnectionTimeout(5_000);
+        config.setConnectionTimeout(3_000);
         config.setInitializationFailTimeout(-1);
         config.setPoolName("outbox-console-" + service.name());
         config.addDataSourceProperty("ApplicationName", "outbox-console");
-        config.addDataSourceProperty("connectTimeout", "5");
+        config.addDataSourceProperty("connectTimeout", "3");
         // A list or bulk action that takes longer is a bug (a missing index), not something to wait for.
         config.setConnectionInitSql("SET statement_timeout = 30000");
         HikariDataSource pool = new HikariDataSource(config);

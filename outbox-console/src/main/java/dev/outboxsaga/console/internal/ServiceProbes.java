@@ -138,7 +138,7 @@ public final class ServiceProbes implements AutoCloseable {
         }
         List<RelayProcess> processes = new ArrayList<>();
         if (root.has("relays") && root.get("relays").isObject()) {
-            root.get("relays").fields().forEachRemaining(entry ->
+            root.get("relays").properties().forEach(entry ->
                     processes.add(process(url, entry.getKey(), httpStatus, entry.getValue())));
         } else {
             processes.add(process(url, null, httpStatus, root));

@@ -118,6 +118,12 @@ class ConsoleSecurityTest {
         assertThat(cookie).contains("HttpOnly", "SameSite=Strict", "Path=/");
         assertThat(alice.cookies.get(ConsoleServer.SESSION_COOKIE)).matches("[A-Za-z0-9_-]{43}");
         assertThat(alice.get("/").statusCode()).isEqualTo(200);
+        WebClient proxied = new WebClient(console.url());
+        String loginToken = proxied.get("/login").body().replaceAll("(?s).*name=\"login_token\" value=\"([^\"]+)\".*", "$1");
+        HttpResponse<String> overTls = proxied.post("/login", Map.of("login_token", loginToken, "username", "alice",
+                "password", ALICE_PASSWORD), Map.of("X-Forwarded-Proto", "https"));
+        assertThat(overTls.headers().allValues("Set-Cookie")).anySatisfy(value ->
+                assertThat(value).startsWith(ConsoleServer.SESSION_COOKIE + "=").endsWith("; Secure"));
         // Open redirects after login are refused.
         WebClient bob = new WebClient(console.url());
         String token = bob.get("/login").body().replaceAll("(?s).*name=\"login_token\" value=\"([^\"]+)\".*", "$1");
@@ -140,8 +146,12 @@ class ConsoleSecurityTest {
                 Map.of("Origin", "https://evil.example")).statusCode()).isEqualTo(403);
         assertThat(actionCount()).isEqualTo(before);
         assertThat(status(dead)).isEqualTo("PARKED");
+        // Behind a reverse proxy: the public origin is the forwarded host.
+        assertThat(alice.post(discard, Map.of("note", "via proxy, other site", "csrf", csrf),
+                Map.of("Origin", "https://evil.example", "X-Forwarded-Host", "console.example")).statusCode()).isEqualTo(403);
 
-        HttpResponse<String> done = alice.post(discard, Map.of("note", "fixed by hand", "csrf", csrf));
+        HttpResponse<String> done = alice.post(discard, Map.of("note", "fixed by hand", "csrf", csrf),
+                Map.of("Origin", "https://console.example", "X-Forwarded-Host", "console.example"));
         assertThat(done.statusCode()).isEqualTo(303);
         assertThat(done.headers().firstValue("Location")).contains(discard.replace("/discard", "") + "#audit");
         assertThat(status(dead)).isEqualTo("DISCARDED");

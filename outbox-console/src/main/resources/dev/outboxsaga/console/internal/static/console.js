@@ -8,6 +8,7 @@
     if (isNaN(date.getTime())) { return; }
     element.textContent = date.getFullYear() + "-" + pad(date.getMonth() + 1) + "-" + pad(date.getDate()) + " "
       + pad(date.getHours()) + ":" + pad(date.getMinutes()) + ":" + pad(date.getSeconds());
-    if (zone) { element.setAttribute("data-zone", zone); }
   });
+  var label = document.getElementById("zone");
+  if (label && zone) { label.textContent = "times in " + zone + " (UTC on hover)"; }
 })();
