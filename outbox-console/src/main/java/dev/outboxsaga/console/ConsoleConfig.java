@@ -130,6 +130,21 @@ public final class ConsoleConfig {
             consumers = List.copyOf(consumers);
         }
 
+        /**
+         * Properties for a Kafka client of this service: its further {@code kafka.*} keys and {@code bootstrap.servers}.
+         *
+         * @throws IllegalArgumentException when the service has no Kafka cluster configured
+         */
+        public Map<String, Object> kafkaClientProperties() {
+            if (kafkaBootstrapServers == null) {
+                throw new IllegalArgumentException("service " + name + " has no Kafka cluster: set " + SERVICE_PREFIX + name
+                        + "." + KAFKA_BOOTSTRAP_SERVERS);
+            }
+            Map<String, Object> properties = new TreeMap<>(kafkaProperties);
+            properties.put("bootstrap.servers", kafkaBootstrapServers);
+            return properties;
+        }
+
         /** The JDBC URL without its query string, which may carry a password: safe to show. */
         public String displayUrl() {
             return withoutQuery(jdbcUrl);

@@ -47,6 +47,8 @@ import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import dev.outboxsaga.console.internal.WebClient;
+import java.net.http.HttpResponse;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -163,6 +165,7 @@ class ReconciliationAuditTest {
         StringWriter out = new StringWriter();
         assertThat(cli(out, "--from", from.toString(), "--to", to.toString(), "--json")).isEqualTo(OutboxSagaCli.OK);
         assertThat(new ObjectMapper().readTree(out.toString()).get("verdict").asText()).isEqualTo("PROVEN");
+        assertThat(consolePage(from, to)).contains("PROVEN", "Exceptions (0)");
     }
 
     @Test
@@ -203,6 +206,26 @@ class ReconciliationAuditTest {
         StringWriter out = new StringWriter();
         assertThat(cli(out, "--from", from.toString(), "--to", to.toString())).isEqualTo(OutboxSagaCli.FAILED);
         assertThat(out.toString()).contains("VIOLATED", "DUPLICATED_IN_KAFKA", twice.toString());
+
+        // The console's audit page runs the same audit and shows the exception with its id.
+        String page = consolePage(from, to);
+        assertThat(page).contains("VIOLATED", "DUPLICATED_IN_KAFKA", twice.toString(), "Exceptions (1)");
+    }
+
+    /** The console's audit page for this class's service, relay and consumer, as an operator sees it. */
+    private String consolePage(Instant from, Instant to) {
+        ConsoleConfig config = ConsoleConfig.builder().set(ConsoleConfig.PORT, 0)
+                .service("orders", db.jdbcUrl(), db.username(), db.password())
+                .set("service.orders.kafka.bootstrap.servers", kafka.bootstrapServers())
+                .user("ada", Passwords.hash("audit pages", Passwords.MIN_ITERATIONS), ConsoleConfig.Role.VIEWER).build();
+        try (OperatorConsole console = OperatorConsole.start(config)) {
+            WebClient browser = new WebClient(console.url());
+            assertThat(browser.login("ada", "audit pages").statusCode()).isEqualTo(303);
+            HttpResponse<String> page = browser.get("/audit?service=orders&relay=" + relayName + "&consumer=" + consumerName
+                    + "&from=" + from + "&to=" + to + "&run=1");
+            assertThat(page.statusCode()).isEqualTo(200);
+            return page.body();
+        }
     }
 
     /** {@code outbox-saga audit} on this class's service, relay and consumer; returns the exit code. */

@@ -2,8 +2,10 @@ package dev.outboxsaga.console.internal;
 
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
+import dev.outboxsaga.console.AuditReport;
 import dev.outboxsaga.console.ConsoleConfig;
 import dev.outboxsaga.console.Passwords;
+import dev.outboxsaga.console.ReconciliationAudit;
 import dev.outboxsaga.core.OutboxException;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -15,11 +17,14 @@ import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
@@ -246,7 +251,52 @@ public final class ConsoleServer implements AutoCloseable {
                 }
             }
             case "relays" -> html(exchange, 200, RelayPages.relays(cards(false), session));
+            case "audit" -> audit(request, session);
             default -> throw notFound();
+        }
+    }
+
+    /** The audit page: its form, and with {@code run=1} the report of the window it names. */
+    private void audit(WebRequest request, Sessions.Session session) {
+        String service = service(blank(request.param("service")) == null ? firstService() : request.param("service"));
+        ServiceDatabase database = databases.get(service);
+        RelayTables tables = database.relayTables(1);
+        List<String> relays = java.util.stream.Stream.concat(tables.leases().stream().map(RelayTables.Lease::relay),
+                tables.slots().stream().map(RelayTables.Slot::relay)).filter(Objects::nonNull).distinct().sorted().toList();
+        List<String> consumers = new ArrayList<>(database.deadLetterCounts().keySet());
+        config.service(service).consumers().stream().filter(c -> !consumers.contains(c)).forEach(consumers::add);
+        Instant now = Instant.now().truncatedTo(ChronoUnit.SECONDS);
+        AuditPages.Form form = new AuditPages.Form(service,
+                blank(request.param("relay")) != null ? request.param("relay").strip() : relays.isEmpty() ? null : relays.get(0),
+                blank(request.param("consumer")), blank(request.param("from")) != null ? request.param("from").strip()
+                        : now.minus(Duration.ofHours(1)).toString(),
+                blank(request.param("to")) != null ? request.param("to").strip() : now.toString());
+        AuditReport report = null;
+        String failure = null;
+        if ("1".equals(request.param("run"))) {
+            try {
+                ReconciliationAudit.Builder audit = ReconciliationAudit.builder().dataSource(database.dataSource())
+                        .kafkaProperties(config.service(service).kafkaClientProperties()).patience(AUDIT_PATIENCE)
+                        .relay(Objects.requireNonNull(form.relay(), "name the relay whose topics to read"));
+                if (form.consumer() != null) {
+                    audit.consumer(form.consumer());
+                }
+                report = audit.build().run(instant("from", form.from()), instant("to", form.to()));
+                LOG.info("{} ran the audit of {} (relay {}, consumer {}) from {} to {}: {}", session.actor(), service,
+                        form.relay(), form.consumer(), form.from(), form.to(), report.verdict());
+            } catch (IllegalArgumentException | NullPointerException | IllegalStateException refused) {
+                failure = "The audit did not run: " + refused.getMessage();
+            }
+        }
+        html(request.exchange, 200, AuditPages.page(List.copyOf(databases.keySet()), relays, consumers, form, report, failure,
+                session));
+    }
+
+    private static Instant instant(String field, String text) {
+        try {
+            return Instant.parse(text);
+        } catch (RuntimeException e) {
+            throw new IllegalArgumentException(field + " must be a UTC time such as 2026-11-30T08:00:00Z, but was '" + text + "'");
         }
     }
 
@@ -506,6 +556,9 @@ public final class ConsoleServer implements AutoCloseable {
 
     // ---------------------------------------------------------------------------------------------
     // Parameters and responses
+
+    /** How long the audit page waits for a relay to pass the audit's snapshot; the page waits that long at most. */
+    private static final Duration AUDIT_PATIENCE = Duration.ofSeconds(10);
 
     private String firstService() {
         return databases.keySet().iterator().next();

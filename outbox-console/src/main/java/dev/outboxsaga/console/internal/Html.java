@@ -112,9 +112,9 @@ final class Html {
             return "";
         }
         String kind = switch (state) {
-            case "COMPLETED", "DONE", "REPLAYED", "UP", "LEADER" -> "ok";
-            case "PARKED", "FAILED", "DOWN", "lost" -> "bad";
-            case "RUNNING", "COMPENSATING", "PENDING", "STANDBY" -> "busy";
+            case "COMPLETED", "DONE", "REPLAYED", "UP", "LEADER", "PROVEN" -> "ok";
+            case "PARKED", "FAILED", "DOWN", "lost", "VIOLATED" -> "bad";
+            case "RUNNING", "COMPENSATING", "PENDING", "STANDBY", "INCOMPLETE" -> "busy";
             default -> "neutral";
         };
         return "<span class=\"badge " + kind + "\">" + esc(state) + "</span>";

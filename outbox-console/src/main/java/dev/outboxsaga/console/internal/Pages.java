@@ -34,6 +34,7 @@ final class Pages {
             nav(out, "/sagas", "Sagas", "s", active);
             nav(out, "/dead-letters", "Dead letters", "d", active);
             nav(out, "/relays", "Relays", "r", active);
+            nav(out, "/audit", "Audit", "a", active);
             out.append("</ul></nav><span class=\"zone\" id=\"zone\">times in UTC</span>")
                     .append("<form class=\"logout\" method=\"post\" action=\"/logout\">")
                     .append(csrf(session)).append("<span class=\"who\">").append(esc(session.user)).append(" (")

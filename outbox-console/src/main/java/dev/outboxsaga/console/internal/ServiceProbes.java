@@ -105,8 +105,7 @@ public final class ServiceProbes implements AutoCloseable {
     private synchronized Admin admin() {
         if (admin == null) {
             Properties properties = new Properties();
-            properties.putAll(service.kafkaProperties());
-            properties.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, service.kafkaBootstrapServers());
+            properties.putAll(service.kafkaClientProperties());
             properties.put(AdminClientConfig.CLIENT_ID_CONFIG, "outbox-console-" + service.name());
             properties.putIfAbsent(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, (int) TIMEOUT.toMillis());
             properties.putIfAbsent(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, (int) TIMEOUT.toMillis());

@@ -15,7 +15,7 @@ import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 
 /** A minimal browser for HTTP-level tests: keeps cookies, follows no redirects, posts forms. */
-final class WebClient {
+public final class WebClient {
 
     private static final Pattern CSRF = Pattern.compile("name=\"csrf\" value=\"([^\"]+)\"");
     private static final Pattern LOGIN_TOKEN = Pattern.compile("name=\"login_token\" value=\"([^\"]+)\"");
@@ -24,11 +24,11 @@ final class WebClient {
     private final HttpClient http = HttpClient.newBuilder().followRedirects(HttpClient.Redirect.NEVER).build();
     final Map<String, String> cookies = new LinkedHashMap<>();
 
-    WebClient(URI base) {
+    public WebClient(URI base) {
         this.base = base;
     }
 
-    HttpResponse<String> get(String path) {
+    public HttpResponse<String> get(String path) {
         return send(HttpRequest.newBuilder(base.resolve(path)).GET(), null);
     }
 
@@ -49,7 +49,7 @@ final class WebClient {
     }
 
     /** Logs in through the form; returns the final response of the POST (a 303 on success). */
-    HttpResponse<String> login(String user, String password) {
+    public HttpResponse<String> login(String user, String password) {
         HttpResponse<String> form = get("/login");
         return post("/login", Map.of("login_token", token(LOGIN_TOKEN, form.body()), "next", "/", "username", user,
                 "password", password));

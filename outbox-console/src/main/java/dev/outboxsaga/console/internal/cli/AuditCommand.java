@@ -1,7 +1,6 @@
 package dev.outboxsaga.console.internal.cli;
 
 import dev.outboxsaga.console.AuditReport;
-import dev.outboxsaga.console.ConsoleConfig;
 import dev.outboxsaga.console.ReconciliationAudit;
 import dev.outboxsaga.console.internal.ServiceDatabase;
 import java.io.IOException;
@@ -12,7 +11,6 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
@@ -74,13 +72,7 @@ public final class AuditCommand implements Callable<Integer> {
         if (relays.isEmpty() && relayConfigs.isEmpty()) {
             throw new IllegalArgumentException("name the service's relay: --relay NAME or --relay-config FILE");
         }
-        ConsoleConfig.Service settings = root.config().service(service);
-        if (settings.kafkaBootstrapServers() == null) {
-            throw new IllegalArgumentException("the audit reads Kafka: set " + ConsoleConfig.SERVICE_PREFIX + service + "."
-                    + ConsoleConfig.KAFKA_BOOTSTRAP_SERVERS + " in the configuration");
-        }
-        Map<String, Object> kafka = new HashMap<>(settings.kafkaProperties());
-        kafka.put("bootstrap.servers", settings.kafkaBootstrapServers());
+        Map<String, Object> kafka = root.config().service(service).kafkaClientProperties();
         AuditReport report;
         try (ServiceDatabase database = Cli.open(root, service)) {
             ReconciliationAudit.Builder audit = ReconciliationAudit.builder().dataSource(database.dataSource())
