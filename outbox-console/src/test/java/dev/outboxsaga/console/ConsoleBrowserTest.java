@@ -332,7 +332,7 @@ class ConsoleBrowserTest {
 
     @Test
     @Order(3)
-    void theRelaysPageShowsLeaderStandbySlotAndTheRecoveryCommands() {
+    void theRelaysPageShowsLeaderStandbySlotAndTheRecoveryCommandsAndTheAuditRunsOnTheRelay() {
         clickAndWait(By.linkText("Relays"));
         String page = driver.findElement(By.tagName("main")).getText();
         assertThat(driver.findElement(By.cssSelector("section[aria-labelledby='transfers'] table")).getText())
@@ -340,6 +340,15 @@ class ConsoleBrowserTest {
         assertThat(page).contains("active", "reserved", "Recovery commands",
                 "outbox-relay reseed --config FILE");
         screenshot("console-relays.png");
+
+        clickAndWait(By.linkText("Reconciliation audit of transfers"));
+        assertThat(driver.findElement(By.id("relay")).getAttribute("value")).as("the relay recorded in the database")
+                .startsWith("transfers");
+        clickAndWait(By.xpath("//button[text()='Run the audit']"));
+        assertThat(driver.findElement(By.tagName("main")).getText()).contains("Verdict", "Outbox rows in the window",
+                "Published to Kafka exactly once", "What bounds the proof");
+        screenshot("console-audit.png");
+
         clickAndWait(By.linkText("Sagas"));
         driver.findElement(By.tagName("body")).sendKeys(Keys.TAB);
         assertThat(driver.switchTo().activeElement().getText()).as("the first Tab reaches the skip link")

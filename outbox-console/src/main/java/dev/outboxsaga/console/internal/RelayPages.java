@@ -42,7 +42,8 @@ final class RelayPages {
             if (tables != null) {
                 tables(out, tables, card.relays());
             }
-            out.append("</section>");
+            out.append("<p><a href=\"/audit").append(Html.query(Pages.params("service", service))).append("\">")
+                    .append("Reconciliation audit of ").append(esc(service)).append("</a></p></section>");
         }
         out.append("<section aria-labelledby=\"recovery\"><h2 id=\"recovery\">Recovery commands</h2>")
                 .append("<p>From the relay's README (<code>outbox-relay/README.md</code>, \"When the relay stops\"). ")
