@@ -1,5 +1,6 @@
 package dev.outboxsaga.console;
 
+import dev.outboxsaga.core.internal.Settings;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -9,7 +10,6 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -20,7 +20,6 @@ import java.util.Objects;
 import java.util.Properties;
 import java.util.Set;
 import java.util.TreeMap;
-import java.util.TreeSet;
 import java.util.regex.Pattern;
 
 /**
@@ -86,11 +85,11 @@ public final class ConsoleConfig {
     /** Required per user: {@code viewer} (reads) or {@code operator} (also acts). */
     public static final String ROLE = "role";
 
-    private static final String ENV_PREFIX = "OUTBOX_CONSOLE_";
-    private static final Set<String> CONSOLE_KEYS = Set.of(PORT, BIND, STUCK_AFTER, SESSION_TIMEOUT, ACTION_WAIT);
-    private static final List<String> SERVICE_KEYS = List.of(JDBC_URL, USERNAME, PASSWORD, KAFKA_BOOTSTRAP_SERVERS,
-            RELAYS, CONSUMERS, POOL_SIZE);
-    private static final List<String> USER_KEYS = List.of(PASSWORD_HASH, ROLE);
+    private static final Settings.Keys KEYS = Settings
+            .keys("OUTBOX_CONSOLE_", Set.of(PORT, BIND, STUCK_AFTER, SESSION_TIMEOUT, ACTION_WAIT))
+            .withFamily(SERVICE_PREFIX, List.of(JDBC_URL, USERNAME, PASSWORD, KAFKA_BOOTSTRAP_SERVERS, RELAYS, CONSUMERS,
+                    POOL_SIZE), KAFKA_PREFIX)
+            .withFamily(USER_PREFIX, List.of(PASSWORD_HASH, ROLE));
     private static final Pattern SERVICE_NAME = Pattern.compile("[A-Za-z0-9_-]{1,64}");
     private static final Pattern USER_NAME = Pattern.compile("[A-Za-z0-9._@-]{1,64}");
     private static final Pattern CONSUMER_NAME = Pattern.compile("[A-Za-z0-9._-]{1,255}");
@@ -198,8 +197,7 @@ public final class ConsoleConfig {
     private final Map<String, Service> services;
     private final Map<String, User> users;
 
-    private ConsoleConfig(Map<String, String> values) {
-        Reader in = new Reader(values);
+    private ConsoleConfig(Settings in) {
         this.port = in.integer(PORT, 8089, 0, 65535);
         this.bind = in.optional(BIND, "127.0.0.1");
         if (bind.isEmpty()) {
@@ -213,11 +211,11 @@ public final class ConsoleConfig {
                     + actionWait);
         }
         Map<String, Service> services = new TreeMap<>();
-        for (String name : namesUnder(values, SERVICE_PREFIX)) {
+        for (String name : in.names(SERVICE_PREFIX)) {
             services.put(name, readService(in, name));
         }
         Map<String, User> users = new TreeMap<>();
-        for (String name : namesUnder(values, USER_PREFIX)) {
+        for (String name : in.names(USER_PREFIX)) {
             users.put(name, readUser(in, name));
         }
         if (services.isEmpty()) {
@@ -236,36 +234,7 @@ public final class ConsoleConfig {
      * @throws IllegalArgumentException naming the first missing, unknown or invalid key
      */
     public static ConsoleConfig load(Properties properties, Map<String, String> environment) {
-        Map<String, String> values = new TreeMap<>();
-        properties.stringPropertyNames().forEach(key -> values.put(key, properties.getProperty(key).trim()));
-        Map<String, String> byEnvName = new LinkedHashMap<>();
-        for (String key : CONSOLE_KEYS) {
-            byEnvName.put(envName(key), key);
-        }
-        for (String name : namesUnder(values, SERVICE_PREFIX)) {
-            SERVICE_KEYS.forEach(key -> byEnvName.put(envName(SERVICE_PREFIX + name + "." + key), SERVICE_PREFIX + name + "." + key));
-        }
-        for (String name : namesUnder(values, USER_PREFIX)) {
-            USER_KEYS.forEach(key -> byEnvName.put(envName(USER_PREFIX + name + "." + key), USER_PREFIX + name + "." + key));
-        }
-        for (String key : values.keySet()) {
-            byEnvName.putIfAbsent(envName(key), key);
-        }
-        new TreeMap<>(environment).forEach((variable, value) -> {
-            if (!variable.startsWith(ENV_PREFIX)) {
-                return;
-            }
-            String key = byEnvName.get(variable);
-            if (key == null) {
-                key = keyOfEnvironmentOnly(variable.substring(ENV_PREFIX.length()));
-            }
-            if (key == null) {
-                throw new IllegalArgumentException("unknown environment override " + variable + "; known keys: "
-                        + knownKeys());
-            }
-            values.put(key, value.trim());
-        });
-        return new ConsoleConfig(values);
+        return new ConsoleConfig(Settings.read(KEYS, properties, environment));
     }
 
     /**
@@ -288,7 +257,7 @@ public final class ConsoleConfig {
 
     /** The environment variable that overrides {@code key}. */
     public static String envName(String key) {
-        return ENV_PREFIX + key.toUpperCase(Locale.ROOT).replace('.', '_').replace('-', '_');
+        return KEYS.envName(key);
     }
 
     /** A builder over the same keys, for use in code; {@link Builder#build()} validates. */
@@ -359,7 +328,7 @@ public final class ConsoleConfig {
         return "ConsoleConfig" + shown;
     }
 
-    private static Service readService(Reader in, String name) {
+    private static Service readService(Settings in, String name) {
         if (!SERVICE_NAME.matcher(name).matches()) {
             throw new IllegalArgumentException("service name '" + name + "' (in " + SERVICE_PREFIX + name
                     + ".*) must be 1 to 64 letters, digits, _ or -");
@@ -373,13 +342,7 @@ public final class ConsoleConfig {
         String username = in.required(prefix + USERNAME);
         String password = in.optional(prefix + PASSWORD, "");
         String bootstrap = in.optional(prefix + KAFKA_BOOTSTRAP_SERVERS, "");
-        Map<String, String> kafka = new TreeMap<>();
-        in.values.forEach((key, value) -> {
-            if (key.startsWith(prefix + KAFKA_PREFIX) && !key.equals(prefix + KAFKA_BOOTSTRAP_SERVERS)) {
-                in.used.add(key);
-                kafka.put(key.substring((prefix + KAFKA_PREFIX).length()), value);
-            }
-        });
+        Map<String, String> kafka = in.unreadUnder(prefix + KAFKA_PREFIX);
         List<URI> relays = new ArrayList<>();
         for (String url : list(in.optional(prefix + RELAYS, ""))) {
             relays.add(healthUri(prefix + RELAYS, url));
@@ -404,7 +367,7 @@ public final class ConsoleConfig {
                 consumers, poolSize);
     }
 
-    private static User readUser(Reader in, String name) {
+    private static User readUser(Settings in, String name) {
         if (!USER_NAME.matcher(name).matches()) {
             throw new IllegalArgumentException("user name '" + name + "' (in " + USER_PREFIX + name
                     + ".*) must be 1 to 64 letters, digits, ., _, @ or -");
@@ -476,60 +439,6 @@ public final class ConsoleConfig {
         return lower.contains("password") || lower.contains("jaas") || lower.contains("secret");
     }
 
-    /** The names {@code n} of keys {@code <prefix>n.<rest>}, sorted; a key without the second dot is an unknown key. */
-    private static Set<String> namesUnder(Map<String, String> values, String prefix) {
-        Set<String> names = new TreeSet<>();
-        for (String key : values.keySet()) {
-            if (key.startsWith(prefix)) {
-                int dot = key.indexOf('.', prefix.length());
-                if (dot > prefix.length()) {
-                    names.add(key.substring(prefix.length(), dot));
-                }
-            }
-        }
-        return names;
-    }
-
-    /**
-     * The key of an override whose service or user the file does not name, e.g. {@code SERVICE_ORDERS_JDBC_URL}:
-     * the known key endings tell the name from the key; the name is taken in lower case.
-     */
-    private static String keyOfEnvironmentOnly(String variable) {
-        if (variable.startsWith("SERVICE_")) {
-            String rest = variable.substring("SERVICE_".length());
-            for (String key : SERVICE_KEYS) {
-                String ending = "_" + key.toUpperCase(Locale.ROOT).replace('.', '_').replace('-', '_');
-                if (rest.endsWith(ending) && rest.length() > ending.length()) {
-                    return SERVICE_PREFIX + rest.substring(0, rest.length() - ending.length()).toLowerCase(Locale.ROOT)
-                            + "." + key;
-                }
-            }
-            int kafka = rest.indexOf("_KAFKA_");
-            if (kafka > 0) {
-                return SERVICE_PREFIX + rest.substring(0, kafka).toLowerCase(Locale.ROOT) + "." + KAFKA_PREFIX
-                        + rest.substring(kafka + "_KAFKA_".length()).toLowerCase(Locale.ROOT).replace('_', '.');
-            }
-        } else if (variable.startsWith("USER_")) {
-            String rest = variable.substring("USER_".length());
-            for (String key : USER_KEYS) {
-                String ending = "_" + key.toUpperCase(Locale.ROOT).replace('-', '_');
-                if (rest.endsWith(ending) && rest.length() > ending.length()) {
-                    return USER_PREFIX + rest.substring(0, rest.length() - ending.length()).toLowerCase(Locale.ROOT)
-                            + "." + key;
-                }
-            }
-        }
-        return null;
-    }
-
-    private static String knownKeys() {
-        List<String> known = new ArrayList<>(new TreeSet<>(CONSOLE_KEYS));
-        SERVICE_KEYS.forEach(key -> known.add(SERVICE_PREFIX + "<name>." + key));
-        known.add(SERVICE_PREFIX + "<name>." + KAFKA_PREFIX + "*");
-        USER_KEYS.forEach(key -> known.add(USER_PREFIX + "<name>." + key));
-        return known.toString();
-    }
-
     /** Builds a {@link ConsoleConfig} in code, with the same keys and validation as the file. */
     public static final class Builder {
         private final Properties properties = new Properties();
@@ -558,66 +467,6 @@ public final class ConsoleConfig {
 
         public ConsoleConfig build() {
             return load(properties, Map.of());
-        }
-    }
-
-    private static final class Reader {
-        private final Map<String, String> values;
-        private final Set<String> used = new TreeSet<>();
-
-        Reader(Map<String, String> values) {
-            this.values = values;
-        }
-
-        String required(String key) {
-            String value = optional(key, null);
-            if (value == null || value.isEmpty()) {
-                throw new IllegalArgumentException("missing required setting " + key + " (or environment variable "
-                        + envName(key) + ")");
-            }
-            return value;
-        }
-
-        String optional(String key, String defaultValue) {
-            used.add(key);
-            String value = values.get(key);
-            return value == null ? defaultValue : value;
-        }
-
-        int integer(String key, int defaultValue, int min, int max) {
-            String value = optional(key, Integer.toString(defaultValue));
-            try {
-                int parsed = Integer.parseInt(value);
-                if (parsed < min || parsed > max) {
-                    throw new IllegalArgumentException(key + " must be between " + min + " and " + max + ", but was " + parsed);
-                }
-                return parsed;
-            } catch (NumberFormatException e) {
-                throw new IllegalArgumentException(key + " must be a whole number, but was '" + value + "'");
-            }
-        }
-
-        Duration duration(String key, Duration defaultValue, Duration min) {
-            String value = optional(key, defaultValue.toString());
-            Duration parsed;
-            try {
-                parsed = Duration.parse(value);
-            } catch (DateTimeParseException e) {
-                throw new IllegalArgumentException(key + " must be an ISO-8601 duration such as PT15M or PT30S, but was '"
-                        + value + "'");
-            }
-            if (parsed.compareTo(min) < 0) {
-                throw new IllegalArgumentException(key + " must be at least " + min + ", but was " + parsed);
-            }
-            return parsed;
-        }
-
-        void refuseUnknown() {
-            for (String key : values.keySet()) {
-                if (!used.contains(key)) {
-                    throw new IllegalArgumentException("unknown setting " + key + "; known settings: " + knownKeys());
-                }
-            }
         }
     }
 }

@@ -1,5 +1,6 @@
 package dev.outboxsaga.relay;
 
+import dev.outboxsaga.core.internal.Settings;
 import dev.outboxsaga.core.internal.SqlIdentifiers;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -11,7 +12,6 @@ import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
 import java.util.TreeMap;
-import java.util.TreeSet;
 import java.util.UUID;
 
 /**
@@ -119,12 +119,11 @@ public final class RelayConfig {
     /** This process's name in the lease table; default host name and a random suffix. */
     public static final String INSTANCE_ID = "instance.id";
 
-    private static final String ENV_PREFIX = "OUTBOX_RELAY_";
-    private static final Set<String> KEYS = Set.of(NAME, DATABASE_URL, DATABASE_USER, DATABASE_PASSWORD, OUTBOX_TABLES,
+    private static final Settings.Keys KEYS = Settings.keys("OUTBOX_RELAY_", Set.of(NAME, DATABASE_URL, DATABASE_USER, DATABASE_PASSWORD, OUTBOX_TABLES,
             SLOT_NAME, PUBLICATION_NAME, PUBLICATION_CREATE, KAFKA_BOOTSTRAP_SERVERS, TOPIC_PATTERN, TOPIC_COLUMN,
             HEADER_COLUMNS, HEADERS_JSON_COLUMN, POSITIONS_TOPIC, LEASE_TTL_MS, LEASE_RENEW_MS, HEARTBEAT_INTERVAL_MS,
             MAX_BATCH_SIZE, POLL_INTERVAL_MS, BATCH_LINGER_MS, INITIAL_SNAPSHOT, SNAPSHOT_MAX_ROWS, METRICS_PORT, HEALTH_MAX_LAG_MS,
-            INSTANCE_ID, PUBLISH_REFUSAL_TIMEOUT_MS);
+            INSTANCE_ID, PUBLISH_REFUSAL_TIMEOUT_MS)).withPassThrough(KAFKA_PREFIX, "producer properties");
     /** Producer settings the relay owns; setting them under kafka.* would break exactly-once. */
     private static final Set<String> RESERVED_KAFKA = Set.of("transactional.id", "enable.idempotence", "acks",
             "key.serializer", "value.serializer");
@@ -170,8 +169,7 @@ public final class RelayConfig {
     private final Duration publishRefusalTimeout;
     private final String instanceId;
 
-    private RelayConfig(Map<String, String> values) {
-        Reader in = new Reader(values);
+    private RelayConfig(Settings in) {
         this.name = in.required(NAME);
         if (name.length() > 200) {
             throw new IllegalArgumentException(NAME + " must be at most 200 characters");
@@ -189,17 +187,13 @@ public final class RelayConfig {
         this.publicationName = SqlIdentifiers.require(PUBLICATION_NAME, in.optional(PUBLICATION_NAME, slotName + "_pub"));
         this.publicationCreate = in.bool(PUBLICATION_CREATE, true);
         this.bootstrapServers = in.required(KAFKA_BOOTSTRAP_SERVERS);
-        Map<String, String> kafka = new TreeMap<>();
-        values.forEach((key, value) -> {
-            if (key.startsWith(KAFKA_PREFIX) && !key.equals(KAFKA_BOOTSTRAP_SERVERS)) {
-                String property = key.substring(KAFKA_PREFIX.length());
-                if (RESERVED_KAFKA.contains(property)) {
-                    throw new IllegalArgumentException(key + " is set by the relay itself (exactly-once needs it) and "
-                            + "cannot be configured");
-                }
-                kafka.put(property, value);
+        Map<String, String> kafka = in.unreadUnder(KAFKA_PREFIX);
+        for (String property : kafka.keySet()) {
+            if (RESERVED_KAFKA.contains(property)) {
+                throw new IllegalArgumentException(KAFKA_PREFIX + property + " is set by the relay itself (exactly-once "
+                        + "needs it) and cannot be configured");
             }
-        });
+        }
         this.kafkaProperties = Collections.unmodifiableMap(kafka);
         this.topicPattern = in.optional(TOPIC_PATTERN, "outbox.event.${aggregatetype}");
         String topicColumnValue = in.optional(TOPIC_COLUMN, "");
@@ -241,36 +235,12 @@ public final class RelayConfig {
      * @throws IllegalArgumentException naming the first missing, unknown or invalid key
      */
     public static RelayConfig load(Properties properties, Map<String, String> environment) {
-        Map<String, String> values = new TreeMap<>();
-        properties.stringPropertyNames().forEach(key -> values.put(key, properties.getProperty(key).trim()));
-        Map<String, String> byEnvName = new LinkedHashMap<>();
-        for (String key : KEYS) {
-            byEnvName.put(envName(key), key);
-        }
-        for (String key : values.keySet()) {
-            byEnvName.putIfAbsent(envName(key), key);
-        }
-        environment.forEach((variable, value) -> {
-            if (!variable.startsWith(ENV_PREFIX)) {
-                return;
-            }
-            String key = byEnvName.get(variable);
-            if (key == null && variable.startsWith(ENV_PREFIX + "KAFKA_")) {
-                // A producer property that only the environment sets: OUTBOX_RELAY_KAFKA_SASL_MECHANISM -> kafka.sasl.mechanism
-                key = variable.substring(ENV_PREFIX.length()).toLowerCase(Locale.ROOT).replace('_', '.');
-            }
-            if (key == null) {
-                throw new IllegalArgumentException("unknown environment override " + variable
-                        + "; known keys: " + new TreeSet<>(KEYS));
-            }
-            values.put(key, value.trim());
-        });
-        return new RelayConfig(values);
+        return new RelayConfig(Settings.read(KEYS, properties, environment));
     }
 
     /** The environment variable that overrides {@code key}. */
     public static String envName(String key) {
-        return ENV_PREFIX + key.toUpperCase(Locale.ROOT).replace('.', '_').replace('-', '_');
+        return KEYS.envName(key);
     }
 
     /** A builder over the same keys, for use in code; {@link Builder#build()} validates. */
@@ -472,64 +442,6 @@ public final class RelayConfig {
 
         public RelayConfig build() {
             return load(properties, Map.of());
-        }
-    }
-
-    private static final class Reader {
-        private final Map<String, String> values;
-        private final Set<String> used = new TreeSet<>();
-
-        Reader(Map<String, String> values) {
-            this.values = values;
-        }
-
-        String required(String key) {
-            String value = optional(key, null);
-            if (value == null || value.isEmpty()) {
-                throw new IllegalArgumentException("missing required setting " + key + " (or environment variable "
-                        + envName(key) + ")");
-            }
-            return value;
-        }
-
-        String optional(String key, String defaultValue) {
-            used.add(key);
-            String value = values.get(key);
-            return value == null ? defaultValue : value;
-        }
-
-        boolean bool(String key, boolean defaultValue) {
-            String value = optional(key, Boolean.toString(defaultValue));
-            if (!value.equals("true") && !value.equals("false")) {
-                throw new IllegalArgumentException(key + " must be true or false, but was '" + value + "'");
-            }
-            return Boolean.parseBoolean(value);
-        }
-
-        int integer(String key, int defaultValue, int min, int max) {
-            String value = optional(key, Integer.toString(defaultValue));
-            try {
-                int parsed = Integer.parseInt(value);
-                if (parsed < min || parsed > max) {
-                    throw new IllegalArgumentException(key + " must be between " + min + " and " + max + ", but was " + parsed);
-                }
-                return parsed;
-            } catch (NumberFormatException e) {
-                throw new IllegalArgumentException(key + " must be a whole number, but was '" + value + "'");
-            }
-        }
-
-        Duration millis(String key, int defaultValue, int min) {
-            return Duration.ofMillis(integer(key, defaultValue, min, Integer.MAX_VALUE));
-        }
-
-        void refuseUnknown() {
-            for (String key : values.keySet()) {
-                if (!used.contains(key) && !key.startsWith(KAFKA_PREFIX)) {
-                    throw new IllegalArgumentException("unknown setting " + key + "; known settings: " + new TreeSet<>(KEYS)
-                            + " and kafka.* producer properties");
-                }
-            }
         }
     }
 }

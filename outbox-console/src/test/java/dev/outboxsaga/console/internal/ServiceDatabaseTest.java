@@ -3,20 +3,13 @@ package dev.outboxsaga.console.internal;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.outboxsaga.console.ServiceRows;
 import dev.outboxsaga.core.OutboxSchema;
 import dev.outboxsaga.testkit.OutboxSagaExtension;
 import dev.outboxsaga.testkit.TestDatabase;
-import java.nio.charset.StandardCharsets;
-import java.sql.Connection;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
-import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneOffset;
-import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
-import java.util.Base64;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
@@ -40,12 +33,14 @@ class ServiceDatabaseTest {
     private static final Instant T0 = Instant.parse("2024-05-01T10:00:00.123456Z");
 
     private TestDatabase db;
+    private ServiceRows rows;
     private ServiceDatabase service;
     private String suffix;
 
     @BeforeAll
     void migrate(TestDatabase db) {
         this.db = db;
+        rows = new ServiceRows(db);
         OutboxSchema.migrate(db.dataSource());
         service = ServiceDatabase.over("orders", db.dataSource());
     }
@@ -69,7 +64,7 @@ class ServiceDatabaseTest {
         List<UUID> ids = new ArrayList<>();
         for (int i = 0; i < 25; i++) {
             // Two sagas share each creation time, so the id decides their order within it.
-            ids.add(saga(type, 1, "COMPLETED", T0.plusSeconds(i / 2), null));
+            ids.add(rows.saga(type, 1, "COMPLETED", T0.plusSeconds(i / 2), null));
         }
         SagaFilter filter = SagaFilter.none().withType(type);
         List<SagaRow> seen = new ArrayList<>();
@@ -101,10 +96,10 @@ class ServiceDatabaseTest {
     void filtersByStateTypeVersionAgeStuckAndIdOrKey() {
         String type = "filters-" + suffix;
         Instant now = Instant.now();
-        UUID oldParked = saga(type, 1, "PARKED", now.minus(Duration.ofHours(2)), "key-a-" + suffix);
-        UUID running = saga(type, 2, "RUNNING", now.minus(Duration.ofMinutes(1)), "key-b-" + suffix);
-        UUID completed = saga(type, 2, "COMPLETED", now.minus(Duration.ofHours(3)), null);
-        UUID otherType = saga("other-" + suffix, 1, "PARKED", now, "key-a-" + suffix);
+        UUID oldParked = rows.saga(type, 1, "PARKED", now.minus(Duration.ofHours(2)), "key-a-" + suffix);
+        UUID running = rows.saga(type, 2, "RUNNING", now.minus(Duration.ofMinutes(1)), "key-b-" + suffix);
+        UUID completed = rows.saga(type, 2, "COMPLETED", now.minus(Duration.ofHours(3)), null);
+        UUID otherType = rows.saga("other-" + suffix, 1, "PARKED", now, "key-a-" + suffix);
 
         assertThat(ids(SagaFilter.none().withType(type))).containsExactly(running, oldParked, completed);
         assertThat(ids(SagaFilter.none().withType(type).withVersion(2))).containsExactly(running, completed);
@@ -124,13 +119,13 @@ class ServiceDatabaseTest {
     }
 
     @Test
-    void aSagaPageHasItsDataTimelineAndActions() throws SQLException {
+    void aSagaPageHasItsDataTimelineAndActions() {
         String type = "detail-" + suffix;
-        UUID id = saga(type, 1, "PARKED", T0, null);
-        event(id, 0, "debit", "STARTED", null);
-        event(id, 0, "debit", "COMMAND_SENT", "command 1");
-        event(id, 1, "credit", "COMPENSATION_FAILED", "B frozen");
-        event(id, 1, "credit", "PARKED", "compensation failed after 2 attempt(s)");
+        UUID id = rows.saga(type, 1, "PARKED", T0, null);
+        rows.event(id, 0, "debit", "STARTED", null);
+        rows.event(id, 0, "debit", "COMMAND_SENT", "command 1");
+        rows.event(id, 1, "credit", "COMPENSATION_FAILED", "B frozen");
+        rows.event(id, 1, "credit", "PARKED", "compensation failed after 2 attempt(s)");
         OperatorAction retry = service.queueSagaAction(id, SagaAction.RETRY_COMPENSATION, "console:alice", "fixed B");
 
         SagaDetail detail = service.saga(id).orElseThrow();
@@ -157,9 +152,9 @@ class ServiceDatabaseTest {
     @Test
     void queuesOnlyTheActionsASagaStateAllowsOneAtATime() {
         String type = "actions-" + suffix;
-        UUID parked = saga(type, 1, "PARKED", T0, null);
-        UUID running = saga(type, 1, "RUNNING", T0, null);
-        UUID completed = saga(type, 1, "COMPLETED", T0, null);
+        UUID parked = rows.saga(type, 1, "PARKED", T0, null);
+        UUID running = rows.saga(type, 1, "RUNNING", T0, null);
+        UUID completed = rows.saga(type, 1, "COMPLETED", T0, null);
 
         assertThatThrownBy(() -> service.queueSagaAction(parked, SagaAction.MARK_COMPENSATED, "console:alice", " "))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("MARK_COMPENSATED needs a note");
@@ -183,7 +178,7 @@ class ServiceDatabaseTest {
 
     @Test
     void awaitsTheOutcomeTheServiceRecords() {
-        UUID parked = saga("await-" + suffix, 1, "PARKED", T0, null);
+        UUID parked = rows.saga("await-" + suffix, 1, "PARKED", T0, null);
         OperatorAction queued = service.queueSagaAction(parked, SagaAction.RETRY_COMPENSATION, "console:alice", null);
 
         assertThat(service.awaitOutcome(queued.id(), Duration.ofMillis(300)).status()).isEqualTo("PENDING");
@@ -202,10 +197,10 @@ class ServiceDatabaseTest {
         Instant now = Instant.now();
         SagaOverview before = service.sagaOverview(Duration.ofMinutes(15));
         String type = "overview-" + suffix;
-        saga(type, 1, "RUNNING", now.minus(Duration.ofHours(1)), null);
-        saga(type, 1, "PARKED", now.minus(Duration.ofHours(1)), null);
-        saga(type, 1, "RUNNING", now, null);
-        saga(type, 1, "COMPLETED", now.minus(Duration.ofHours(1)), null);
+        rows.saga(type, 1, "RUNNING", now.minus(Duration.ofHours(1)), null);
+        rows.saga(type, 1, "PARKED", now.minus(Duration.ofHours(1)), null);
+        rows.saga(type, 1, "RUNNING", now, null);
+        rows.saga(type, 1, "COMPLETED", now.minus(Duration.ofHours(1)), null);
 
         SagaOverview after = service.sagaOverview(Duration.ofMinutes(15));
         assertThat(after.countByState().get("RUNNING")).isEqualTo(before.countByState().getOrDefault("RUNNING", 0L) + 2);
@@ -220,11 +215,12 @@ class ServiceDatabaseTest {
     @Test
     void listsAndFiltersDeadLettersNewestFirst() {
         String consumer = "dl-list-" + suffix;
-        long a = deadLetter(consumer, "orders", "java.lang.IllegalStateException", "account frozen", T0);
-        long b = deadLetter(consumer, "payments", "java.sql.SQLException", "deadlock detected", T0.plusSeconds(60));
-        long c = deadLetter(consumer, "orders", "java.lang.IllegalStateException", "Account FROZEN again",
-                T0.plusSeconds(120));
-        deadLetter("other-" + suffix, "orders", "X", "account frozen", T0);
+        long a = rows.deadLetter(consumer, "orders", "java.lang.IllegalStateException", "account frozen", T0, true);
+        long b = rows.deadLetter(consumer, "payments", "java.sql.SQLException", "deadlock detected", T0.plusSeconds(60),
+                true);
+        long c = rows.deadLetter(consumer, "orders", "java.lang.IllegalStateException", "Account FROZEN again",
+                T0.plusSeconds(120), true);
+        rows.deadLetter("other-" + suffix, "orders", "X", "account frozen", T0, true);
         DeadLetterFilter mine = DeadLetterFilter.none().withConsumer(consumer);
 
         DeadLetterPage first = service.deadLetters(mine, null, 2);
@@ -243,7 +239,7 @@ class ServiceDatabaseTest {
     @Test
     void aDeadLetterPageHasItsRecordFailureAndActions() {
         String consumer = "dl-detail-" + suffix;
-        long id = deadLetter(consumer, "orders", "java.lang.IllegalStateException", "account frozen", T0);
+        long id = rows.deadLetter(consumer, "orders", "java.lang.IllegalStateException", "account frozen", T0, true);
         service.discard(id, "console:alice", "fixed by hand, ticket 7");
 
         DeadLetterDetail detail = service.deadLetter(id).orElseThrow();
@@ -268,8 +264,8 @@ class ServiceDatabaseTest {
     @Test
     void replayIsQueuedForParkedLettersWithAMessageIdAndDiscardNeedsANote() {
         String consumer = "dl-act-" + suffix;
-        long parked = deadLetter(consumer, "orders", "X", "boom", T0);
-        long noId = deadLetter(consumer, "orders", "X", "unreadable", T0, false);
+        long parked = rows.deadLetter(consumer, "orders", "X", "boom", T0, true);
+        long noId = rows.deadLetter(consumer, "orders", "X", "unreadable", T0, false);
 
         OperatorAction replay = service.queueReplay(parked, "console:alice", null);
         assertThat(replay.pending()).isTrue();
@@ -294,15 +290,15 @@ class ServiceDatabaseTest {
     void bulkActionsTakeWhatThePreviewCountedAndNothingParkedAfterIt() {
         String consumer = "dl-bulk-" + suffix;
         DeadLetterFilter frozen = DeadLetterFilter.parked().withConsumer(consumer).withErrorText("frozen");
-        long a = deadLetter(consumer, "orders", "X", "frozen 1", T0);
-        long b = deadLetter(consumer, "orders", "X", "frozen 2", T0);
-        long noId = deadLetter(consumer, "orders", "X", "frozen, no id", T0, false);
-        deadLetter(consumer, "orders", "X", "other failure", T0);
+        long a = rows.deadLetter(consumer, "orders", "X", "frozen 1", T0, true);
+        long b = rows.deadLetter(consumer, "orders", "X", "frozen 2", T0, true);
+        long noId = rows.deadLetter(consumer, "orders", "X", "frozen, no id", T0, false);
+        rows.deadLetter(consumer, "orders", "X", "other failure", T0, true);
 
         BulkPreview replayPreview = service.previewBulk(frozen, DeadLetterAction.REPLAY);
         assertThat(replayPreview.count()).isEqualTo(2);
         assertThat(service.previewBulk(frozen, DeadLetterAction.DISCARD).count()).isEqualTo(3);
-        long late = deadLetter(consumer, "orders", "X", "frozen later", T0);
+        long late = rows.deadLetter(consumer, "orders", "X", "frozen later", T0, true);
 
         assertThat(service.replayAll(frozen, replayPreview.maxId(), "console:alice", "fixed")).isEqualTo(2);
         assertThat(service.actionsOn(OperatorAction.DEAD_LETTER, Long.toString(a))).singleElement()
@@ -370,72 +366,5 @@ class ServiceDatabaseTest {
 
     private List<Long> ids(DeadLetterFilter filter) {
         return service.deadLetters(filter, null, 100).rows().stream().map(DeadLetterRow::id).toList();
-    }
-
-    /** A saga row as an orchestrator writes it, last changed when it was created. */
-    private UUID saga(String type, int version, String state, Instant createdAt, String key) {
-        UUID id = UUID.randomUUID();
-        boolean ended = state.equals("COMPLETED") || state.equals("COMPENSATED") || state.equals("FAILED");
-        try (Connection c = db.openConnection(); PreparedStatement ps = c.prepareStatement(
-                "INSERT INTO saga_instance (id, saga_type, saga_version, state, step_index, attempt, data, created_at, "
-                        + "updated_at, ended_at, saga_key) VALUES (?, ?, ?, ?, 1, 1, '{\"amount\": 100}', ?, ?, ?, ?)")) {
-            ps.setObject(1, id);
-            ps.setString(2, type);
-            ps.setInt(3, version);
-            ps.setString(4, state);
-            ps.setObject(5, createdAt.atOffset(ZoneOffset.UTC));
-            ps.setObject(6, createdAt.atOffset(ZoneOffset.UTC));
-            ps.setObject(7, ended ? createdAt.plus(1, ChronoUnit.SECONDS).atOffset(ZoneOffset.UTC) : null);
-            ps.setString(8, key);
-            ps.executeUpdate();
-        } catch (SQLException e) {
-            throw new IllegalStateException(e);
-        }
-        return id;
-    }
-
-    private void event(UUID sagaId, int step, String stepName, String event, String detail) throws SQLException {
-        try (Connection c = db.openConnection(); PreparedStatement ps = c.prepareStatement(
-                "INSERT INTO saga_event (saga_id, step_index, step_name, event, detail) VALUES (?, ?, ?, ?, ?)")) {
-            ps.setObject(1, sagaId);
-            ps.setInt(2, step);
-            ps.setString(3, stepName);
-            ps.setString(4, event);
-            ps.setString(5, detail);
-            ps.executeUpdate();
-        }
-    }
-
-    private long deadLetter(String consumer, String topic, String errorClass, String message, Instant parkedAt) {
-        return deadLetter(consumer, topic, errorClass, message, parkedAt, true);
-    }
-
-    /** A dead letter as an inbox consumer parks it. */
-    private long deadLetter(String consumer, String topic, String errorClass, String message, Instant parkedAt,
-            boolean withMessageId) {
-        String headers = "[{\"key\": \"id\", \"value\": \""
-                + Base64.getEncoder().encodeToString("m-1".getBytes(StandardCharsets.UTF_8))
-                + "\"}, {\"key\": \"empty\", \"value\": null}]";
-        try (Connection c = db.openConnection(); PreparedStatement ps = c.prepareStatement(
-                "INSERT INTO dead_letter (consumer, message_id, topic, kafka_partition, kafka_offset, record_key, "
-                        + "record_value, record_headers, error_class, error_message, error_stack, attempts, parked_at) "
-                        + "VALUES (?, ?, ?, 0, nextval('dead_letter_id_seq'), ?, ?, ?::jsonb, ?, ?, ?, 3, ?) RETURNING id")) {
-            ps.setString(1, consumer);
-            ps.setObject(2, withMessageId ? UUID.randomUUID() : null);
-            ps.setString(3, topic);
-            ps.setBytes(4, "acc-1".getBytes(StandardCharsets.UTF_8));
-            ps.setBytes(5, "{\"amount\":5}".getBytes(StandardCharsets.UTF_8));
-            ps.setString(6, headers);
-            ps.setString(7, errorClass);
-            ps.setString(8, message);
-            ps.setString(9, errorClass + ": " + message + "\n\tat Handler.handle(Handler.java:12)");
-            ps.setObject(10, parkedAt.atOffset(ZoneOffset.UTC));
-            try (ResultSet rs = ps.executeQuery()) {
-                rs.next();
-                return rs.getLong(1);
-            }
-        } catch (SQLException e) {
-            throw new IllegalStateException(e);
-        }
     }
 }
