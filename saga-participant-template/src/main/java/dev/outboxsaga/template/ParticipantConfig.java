@@ -1,6 +1,5 @@
 package dev.outboxsaga.template;
 
-import dev.outboxsaga.core.internal.Settings;
 import dev.outboxsaga.saga.SagaMessages;
 import java.io.IOException;
 import java.io.InputStream;
@@ -11,10 +10,12 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.Collections;
 import java.util.LinkedHashMap;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
 
 /**
  * The participant's settings, validated once. Read from a properties file with environment
@@ -54,9 +55,9 @@ public final class ParticipantConfig {
     /** The default configuration file, on the class path. */
     public static final String DEFAULT_RESOURCE = "participant.properties";
 
-    private static final Settings.Keys KEYS = Settings.keys("PARTICIPANT_", Set.of(PARTICIPANT_NAME, DATABASE_URL,
-            DATABASE_USER, DATABASE_PASSWORD, KAFKA_BOOTSTRAP_SERVERS, RELAY_EMBEDDED, DB_POOL_SIZE))
-            .withPassThrough(KAFKA_PREFIX, "client properties");
+    private static final String ENV_PREFIX = "PARTICIPANT_";
+    private static final Set<String> KEYS = Set.of(PARTICIPANT_NAME, DATABASE_URL, DATABASE_USER, DATABASE_PASSWORD,
+            KAFKA_BOOTSTRAP_SERVERS, RELAY_EMBEDDED, DB_POOL_SIZE);
 
     private final String participantName;
     private final String databaseUrl;
@@ -67,7 +68,8 @@ public final class ParticipantConfig {
     private final boolean relayEmbedded;
     private final int poolSize;
 
-    private ParticipantConfig(Settings in) {
+    private ParticipantConfig(Map<String, String> values) {
+        Values in = new Values(values);
         String name = in.required(PARTICIPANT_NAME);
         try {
             this.participantName = SagaMessages.requireName("participant", name);
@@ -82,7 +84,13 @@ public final class ParticipantConfig {
         this.databaseUser = in.required(DATABASE_USER);
         this.databasePassword = in.optional(DATABASE_PASSWORD, "");
         this.bootstrapServers = in.required(KAFKA_BOOTSTRAP_SERVERS);
-        this.kafkaProperties = Collections.unmodifiableMap(in.unreadUnder(KAFKA_PREFIX));
+        Map<String, String> kafka = new TreeMap<>();
+        values.forEach((key, value) -> {
+            if (key.startsWith(KAFKA_PREFIX) && !key.equals(KAFKA_BOOTSTRAP_SERVERS)) {
+                kafka.put(key.substring(KAFKA_PREFIX.length()), value);
+            }
+        });
+        this.kafkaProperties = Collections.unmodifiableMap(kafka);
         this.relayEmbedded = in.bool(RELAY_EMBEDDED, false);
         this.poolSize = in.integer(DB_POOL_SIZE, 5, 1, 1000);
         in.refuseUnknown();
@@ -95,7 +103,31 @@ public final class ParticipantConfig {
      * @throws IllegalArgumentException naming the first missing, unknown or invalid key
      */
     public static ParticipantConfig load(Properties properties, Map<String, String> environment) {
-        return new ParticipantConfig(Settings.read(KEYS, properties, environment));
+        Map<String, String> values = new TreeMap<>();
+        properties.stringPropertyNames().forEach(key -> values.put(key, properties.getProperty(key).trim()));
+        Map<String, String> byEnvName = new LinkedHashMap<>();
+        for (String key : KEYS) {
+            byEnvName.put(envName(key), key);
+        }
+        for (String key : values.keySet()) {
+            byEnvName.putIfAbsent(envName(key), key);
+        }
+        environment.forEach((variable, value) -> {
+            if (!variable.startsWith(ENV_PREFIX)) {
+                return;
+            }
+            String key = byEnvName.get(variable);
+            if (key == null && variable.startsWith(ENV_PREFIX + "KAFKA_")) {
+                // A client property only the environment sets: PARTICIPANT_KAFKA_SASL_MECHANISM -> kafka.sasl.mechanism
+                key = variable.substring(ENV_PREFIX.length()).toLowerCase(Locale.ROOT).replace('_', '.');
+            }
+            if (key == null) {
+                throw new IllegalArgumentException("unknown environment override " + variable + "; known keys: "
+                        + new TreeSet<>(KEYS));
+            }
+            values.put(key, value.trim());
+        });
+        return new ParticipantConfig(values);
     }
 
     /**
@@ -136,7 +168,7 @@ public final class ParticipantConfig {
 
     /** The environment variable that overrides {@code key}. */
     public static String envName(String key) {
-        return KEYS.envName(key);
+        return ENV_PREFIX + key.toUpperCase(Locale.ROOT).replace('.', '_').replace('-', '_');
     }
 
     /** A builder over the same keys, for use in code (tests); {@link Builder#build()} validates. */
@@ -212,6 +244,62 @@ public final class ParticipantConfig {
         /** @throws IllegalArgumentException naming the first missing, unknown or invalid key */
         public ParticipantConfig build() {
             return load(properties, Map.of());
+        }
+    }
+
+    /** Reads values, remembering which keys were asked for, so that the rest can be refused. */
+    private static final class Values {
+        private final Map<String, String> values;
+        private final Set<String> used = new TreeSet<>();
+
+        Values(Map<String, String> values) {
+            this.values = values;
+        }
+
+        String required(String key) {
+            String value = optional(key, null);
+            if (value == null || value.isEmpty()) {
+                throw new IllegalArgumentException("missing required setting " + key + " (or environment variable "
+                        + envName(key) + ")");
+            }
+            return value;
+        }
+
+        String optional(String key, String defaultValue) {
+            used.add(key);
+            String value = values.get(key);
+            return value == null ? defaultValue : value;
+        }
+
+        boolean bool(String key, boolean defaultValue) {
+            String value = optional(key, Boolean.toString(defaultValue));
+            if (!value.equals("true") && !value.equals("false")) {
+                throw new IllegalArgumentException(key + " must be true or false, but was '" + value + "'");
+            }
+            return Boolean.parseBoolean(value);
+        }
+
+        int integer(String key, int defaultValue, int min, int max) {
+            String value = optional(key, Integer.toString(defaultValue));
+            int parsed;
+            try {
+                parsed = Integer.parseInt(value);
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException(key + " must be a whole number, but was '" + value + "'");
+            }
+            if (parsed < min || parsed > max) {
+                throw new IllegalArgumentException(key + " must be between " + min + " and " + max + ", but was " + parsed);
+            }
+            return parsed;
+        }
+
+        void refuseUnknown() {
+            for (String key : values.keySet()) {
+                if (!used.contains(key) && !key.startsWith(KAFKA_PREFIX)) {
+                    throw new IllegalArgumentException("unknown setting " + key + "; known settings: "
+                            + new TreeSet<>(KEYS) + " and kafka.* client properties");
+                }
+            }
         }
     }
 }
