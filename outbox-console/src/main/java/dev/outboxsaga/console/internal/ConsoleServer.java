@@ -58,6 +58,7 @@ public final class ConsoleServer implements AutoCloseable {
     private final ConsoleConfig config;
     private final Map<String, ServiceDatabase> databases = new LinkedHashMap<>();
     private final Map<String, ServiceProbes> probes = new LinkedHashMap<>();
+    private final LoginThrottle logins;
     private final Sessions sessions;
     private final HttpClient http;
     private final ExecutorService requests;
@@ -71,6 +72,7 @@ public final class ConsoleServer implements AutoCloseable {
     private ConsoleServer(ConsoleConfig config) {
         this.config = config;
         this.sessions = new Sessions(config.sessionTimeout(), Clock.systemUTC());
+        this.logins = new LoginThrottle(Clock.systemUTC());
         this.http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
         AtomicInteger threads = new AtomicInteger();
         this.requests = Executors.newFixedThreadPool(8, runnable -> daemon(runnable, "outbox-console-http-" + threads.incrementAndGet()));
@@ -443,14 +445,25 @@ public final class ConsoleServer implements AutoCloseable {
         }
         String name = request.form.getOrDefault("username", "");
         String password = request.form.getOrDefault("password", "");
+        String shown = name.replaceAll("\\p{Cntrl}", "?");
+        shown = shown.length() > 64 ? shown.substring(0, 64) + "..." : shown;
+        Duration wait = logins.wait(name);
+        if (!wait.isZero() && !wait.isNegative()) {
+            LOG.warn("console login for user name {} refused: {} failed logins in {}", shown, LoginThrottle.MAX_FAILURES,
+                    LoginThrottle.WINDOW);
+            loginForm(request, 429, safeNext(request.field("next")), "Too many failed logins for this user name; try "
+                    + "again in " + Math.max(1, (wait.toSeconds() + 59) / 60) + " minute(s).");
+            return;
+        }
         ConsoleConfig.User user = config.users().get(name);
         boolean matches = Passwords.matches(password, user == null ? decoyHash : user.passwordHash()) && user != null;
         if (!matches) {
-            String shown = name.replaceAll("\\p{Cntrl}", "?");
-            LOG.warn("failed console login for user name {}", shown.length() > 64 ? shown.substring(0, 64) + "..." : shown);
+            logins.failed(name);
+            LOG.warn("failed console login for user name {}", shown);
             loginForm(request, 401, safeNext(request.field("next")), "Wrong user name or password.");
             return;
         }
+        logins.succeeded(name);
         sessions.find(request.cookies.get(SESSION_COOKIE)).ifPresent(sessions::end);
         Sessions.Session session = sessions.create(user.name(), user.role());
         LOG.info("console login: {} ({})", user.name(), user.role().key());

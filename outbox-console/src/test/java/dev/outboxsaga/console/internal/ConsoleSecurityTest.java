@@ -59,6 +59,7 @@ class ConsoleSecurityTest {
                 .set("service.orders.relays", "http://relayuser:" + RELAY_SECRET + "@127.0.0.1:1/health")
                 .user("alice", ALICE_HASH, ConsoleConfig.Role.OPERATOR)
                 .user("victor", VICTOR_HASH, ConsoleConfig.Role.VIEWER)
+                .user("tess", ALICE_HASH, ConsoleConfig.Role.VIEWER)
                 .set(ConsoleConfig.PORT, 0)
                 .set(ConsoleConfig.ACTION_WAIT, "PT0.2S")
                 .build());
@@ -106,6 +107,22 @@ class ConsoleSecurityTest {
         HttpResponse<String> forged = noToken.post("/login", Map.of("username", "alice", "password", ALICE_PASSWORD,
                 "login_token", "guess"));
         assertThat(forged.statusCode()).as("a login form from elsewhere").isEqualTo(403);
+    }
+
+    @Test
+    void guessingIsStoppedAfterFiveFailedLoginsToANameWhetherOrNotItExists() {
+        for (String name : List.of("tess", "nobody-here")) {
+            for (int i = 0; i < 5; i++) {
+                assertThat(new WebClient(console.url()).login(name, "guess " + i).statusCode()).as(name).isEqualTo(401);
+            }
+            HttpResponse<String> refused = new WebClient(console.url()).login(name, ALICE_PASSWORD);
+            assertThat(refused.statusCode()).as(name + ", even with the right password").isEqualTo(429);
+            assertThat(refused.body()).contains("Too many failed logins for this user name");
+            assertThat(refused.headers().allValues("Set-Cookie"))
+                    .noneMatch(cookie -> cookie.startsWith(ConsoleServer.SESSION_COOKIE + "="));
+        }
+        assertThat(new WebClient(console.url()).login("alice", ALICE_PASSWORD).statusCode()).as("other names log in")
+                .isEqualTo(303);
     }
 
     @Test
