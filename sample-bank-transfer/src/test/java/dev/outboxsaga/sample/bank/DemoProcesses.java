@@ -161,8 +161,22 @@ final class DemoProcesses implements DemoRun.Launcher, AutoCloseable {
         }
     }
 
+    /**
+     * SIGKILLs every process still running, then waits for each. Called on the way out of a test, also one that
+     * timed out: JUnit interrupts its thread then, and an interrupt must not leave the remaining processes running
+     * (they would load the machine under the tests that follow), so the waits run with it cleared and it is set again.
+     */
     synchronized void killAll() {
-        running.values().stream().filter(JvmProcess::isAlive).forEach(JvmProcess::kill);
+        List<JvmProcess> alive = running.values().stream().filter(JvmProcess::isAlive).toList();
+        alive.forEach(JvmProcess::signalKill);
+        boolean interrupted = Thread.interrupted();
+        try {
+            alive.forEach(JvmProcess::kill);
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
     }
 
     /** Kills what still runs and closes the relays of this JVM. */

@@ -71,10 +71,17 @@ final class JvmProcess {
         return logFile;
     }
 
-    /** SIGKILL, and waits until the process is gone; returns its exit code (137). */
-    int kill() {
+    /** Sends SIGKILL without waiting; {@link #kill()} then waits. */
+    void signalKill() {
         note("SIGKILL");
         process.destroyForcibly();
+    }
+
+    /** SIGKILL, and waits until the process is gone; returns its exit code (137). */
+    int kill() {
+        if (process.isAlive()) {
+            signalKill();
+        }
         try {
             if (!process.waitFor(30, TimeUnit.SECONDS)) {
                 throw new IllegalStateException(this + " survived SIGKILL");

@@ -31,17 +31,18 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * transfer's outcome allows ({@link LedgerCheck}, which sees an extra leg), no saga transition
  * recorded twice, nothing stuck.
  *
- * <p>Kill counts are system properties, with defaults that keep each test well inside its 90 s budget on a
+ * <p>Kill counts are system properties, with defaults that keep each test well inside its time budget on a
  * small, busy machine (a kill costs a JVM start, 1.5 to 3 s on two loaded cores; 40 participant kills took 60 s on a
  * quiet machine and over 90 s on a loaded one) and the whole suite inside its 15 minutes: {@code -Dsaga.kill.count}
  * (orchestrator kills, default 15) and {@code -Dparticipant.kill.count} (default 20). Each kill comes once the process has
  * done work since its start (the orchestrator's reply inbox or the bank's inbox grew), 0 to 300 ms later.
- * Every test must end within 90 s; for higher counts (the issue asks for 50 and 100) lift that bound too:
+ * Every test must end within 150 s (about 50 s on a quiet machine; a JVM start, and so each kill, takes 3 to 8 s
+ * on two cores loaded by other builds); for higher counts (the issue asks for 50 and 100) lift that bound too:
  * {@code -Dsaga.kill.count=50 -Dparticipant.kill.count=100 -Dsaga.kill.transfers=2000
  * -Djunit.jupiter.execution.timeout.mode=disabled}.
  */
 @ExtendWith(OutboxSagaExtension.class)
-@Timeout(value = 90, unit = TimeUnit.SECONDS)
+@Timeout(value = 150, unit = TimeUnit.SECONDS)
 class SagaProcessKillTest {
 
     private static final int ORCHESTRATOR_KILLS = Integer.getInteger("saga.kill.count", 15);
