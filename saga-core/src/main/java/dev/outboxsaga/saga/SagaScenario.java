@@ -185,6 +185,16 @@ public final class SagaScenario<D> {
         return this;
     }
 
+    /** Expects the saga's last error (a failure's reason or code, a timeout) to be {@code expected}. */
+    public SagaScenario<D> expectLastError(String expected) {
+        requireStarted();
+        if (!java.util.Objects.equals(state.lastError(), expected)) {
+            throw new AssertionError("expected last error '" + expected + "' but it is '" + state.lastError()
+                    + "'; history: " + historyText());
+        }
+        return this;
+    }
+
     /** The id of the command awaiting a reply, to reply to it late later. */
     public UUID awaitedCommand() {
         requireStarted();
@@ -194,6 +204,12 @@ public final class SagaScenario<D> {
     /** The history so far, as {@code step:EVENT} strings. */
     public List<String> history() {
         return history.stream().map(entry -> entry.stepName() + ":" + entry.event()).toList();
+    }
+
+    /** The history so far, as {@code step:EVENT detail} strings ({@code step:EVENT} when there is no detail). */
+    public List<String> historyDetails() {
+        return history.stream().map(entry -> entry.stepName() + ":" + entry.event()
+                + (entry.detail() == null ? "" : " " + entry.detail())).toList();
     }
 
     private SagaScenario<D> expectSent(String participant, String type, String kind, Consumer<String> payload) {

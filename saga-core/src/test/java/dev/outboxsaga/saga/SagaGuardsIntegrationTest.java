@@ -581,6 +581,65 @@ class SagaGuardsIntegrationTest {
                         + "ticket 42 (console:alice, operator action " + marked.id() + ")");
     }
 
+    // ---------------------------------------------------------------------------------------------
+    // Issue 13: a command whose payload cannot be decoded
+
+    /** A credit command whose amount is not a number: bank b cannot read it as a Movement. */
+    private SagaDefinition<Transfer> debitThenUndecodableCredit() {
+        return SagaDefinition.builder(type, 1, Transfer.class)
+                .step("debit")
+                    .invoke(Transfer::fromBank, "Debit", t -> new Movement(t.fromAccount(), t.amount(), null))
+                    .compensateWith("Refund", t -> new Movement(t.fromAccount(), t.amount(), null))
+                .step("credit")
+                    .invoke(Transfer::toBank, "Credit", t -> Map.of("account", t.toAccount(), "amount", "lots"))
+                    .timeout(Duration.ofSeconds(2))
+                    .retry(ONCE)
+                .build();
+    }
+
+    /** By default the participant refuses it with the reason at once: no retries, no dead letter, the saga compensates. */
+    @Test
+    void aCommandThatCannotBeDecodedIsRefusedWithTheReasonInsteadOfRetriedAndParked() throws Exception {
+        Bank a = bank("a").start();
+        Bank b = bank("b").start();
+        SagaDefinition<Transfer> definition = debitThenUndecodableCredit();
+        SagaOrchestrator orchestrator = orchestrator(definition);
+        Transfer transfer = transfer(a, 1000, b, 0L, 100);
+
+        UUID id = orchestrator.begin(db.dataSource(), definition, transfer);
+        SagaInstance ended = awaitState(orchestrator, id, SagaState.COMPENSATED);
+
+        assertThat(ended.lastError()).startsWith("command Credit (step credit) cannot be decoded as Movement: ");
+        assertThat(b.participant.consumer().stats().retries()).isZero();
+        assertThat(b.participant.consumer().stats().parked()).isZero();
+        assertThat(storedReply(b.name, id, 1, "FORWARD")).startsWith("FAILURE command Credit (step credit) cannot");
+        assertThat(a.ledger(id)).isEqualTo(Map.of("Debit", 1L, "Refund", 1L));
+        assertThat(b.ledger(id)).isEmpty();
+    }
+
+    /** With {@code PARK} it goes to the dead letters at once, unanswered: the saga gives up on the step after its timeout. */
+    @Test
+    void aParticipantSetToParkUndecodableCommandsParksThemAtOnce() throws Exception {
+        Bank a = bank("a").start();
+        Bank b = bank("b");
+        b.undecodable = SagaParticipant.UndecodableCommands.PARK;
+        b.start();
+        SagaDefinition<Transfer> definition = debitThenUndecodableCredit();
+        SagaOrchestrator orchestrator = orchestrator(definition);
+        Transfer transfer = transfer(a, 1000, b, 0L, 100);
+
+        UUID id = orchestrator.begin(db.dataSource(), definition, transfer);
+        await().atMost(WAIT).until(() -> b.participant.consumer().stats().parked() == 1);
+
+        assertThat(b.participant.consumer().stats().retries()).isZero();
+        assertThat(b.participant.consumer().deadLetters().parked(10)).singleElement()
+                .satisfies(parked -> {
+                    assertThat(parked.errorMessage()).contains("cannot be decoded as Movement");
+                    assertThat(parked.attempts()).isEqualTo(1);
+                });
+        assertThat(storedReply(b.name, id, 1, "FORWARD")).isNull();
+    }
+
     /** An {@code operator_action} row. */
     record Action(long id, String status, String outcome, java.time.Instant doneAt) {
     }
@@ -713,6 +772,7 @@ class SagaGuardsIntegrationTest {
         /** Handler calls that got past the interceptor (committed or not). */
         final AtomicInteger handled = new AtomicInteger();
         RetryPolicy retry = RetryPolicy.defaults();
+        SagaParticipant.UndecodableCommands undecodable;
         SagaParticipant participant;
 
         Bank(String name) {
@@ -725,6 +785,9 @@ class SagaGuardsIntegrationTest {
                     .dataSource(db.dataSource())
                     .bootstrapServers(kafka.bootstrapServers())
                     .retry(retry);
+            if (undecodable != null) {
+                builder.undecodableCommands(undecodable);
+            }
             for (String command : List.of("Debit", "Refund", "Credit", "ReverseCredit", "ChargeFee", "RefundFee")) {
                 builder.handle(command, this::handle);
             }

@@ -82,7 +82,7 @@ public final class SagaEngine {
     public <D> Transition onReply(SagaDefinition<D> definition, State state, UUID commandId, Integer stepIndex,
             String kind, Reply reply, Connection connection) {
         Work<D> work = new Work<>(definition, connection, state);
-        work.reply(commandId, stepIndex, kind, reply);
+        work.reply(commandId, stepIndex, kind, reply.encodedWith(codec));
         return work.transition();
     }
 
@@ -450,7 +450,8 @@ public final class SagaEngine {
                     giveUpForward();
                 } else {
                     lastError = reply.reason();
-                    log(step, "FAILED", reply.reason());
+                    log(step, "FAILED", "{}".equals(reply.payload()) ? reply.reason()
+                            : reply.reason() + " " + reply.payload());
                     // The failed step took no effect: compensate the ones before it.
                     startCompensation(step - 1);
                 }

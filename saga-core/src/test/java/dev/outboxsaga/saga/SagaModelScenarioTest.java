@@ -1,0 +1,146 @@
+package dev.outboxsaga.saga;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.outboxsaga.core.JacksonPayloadCodec;
+import dev.outboxsaga.core.PayloadCodec;
+import dev.outboxsaga.core.RetryPolicy;
+import java.time.Duration;
+import org.junit.jupiter.api.Nested;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The modelling constructs of sagas through the unit-test DSL: typed replies, saga data updated from
+ * replies, conditional steps. No database, no broker.
+ */
+class SagaModelScenarioTest {
+
+    /** An order: reserve stock, charge the card, ship (with the reservation the stock service returned). */
+    record Order(String id, long amount, boolean express, String reservation, String charge) {
+
+        Order withReservation(String reservation) {
+            return new Order(id, amount, express, reservation, charge);
+        }
+
+        Order withCharge(String charge) {
+            return new Order(id, amount, express, reservation, charge);
+        }
+    }
+
+    record Reserve(String order) {
+    }
+
+    record Reserved(String id, int items) {
+    }
+
+    record Charge(String order, long amount, String reservation) {
+    }
+
+    record Charged(String chargeId) {
+    }
+
+    record Refused(long available, long requested) {
+    }
+
+    record Ship(String order, String reservation, String charge) {
+    }
+
+    private static final Order ORDER = new Order("o-1", 100, false, null, null);
+    private static final RetryPolicy ONCE = RetryPolicy.exponential(1, Duration.ZERO, Duration.ZERO);
+
+    private static SagaDefinition.StepBuilder<Order> reserve() {
+        return SagaDefinition.builder("order", 1, Order.class)
+                .step("reserve")
+                    .invoke("stock", "Reserve", o -> new Reserve(o.id()))
+                    .compensateWith("Release", o -> new Reserve(o.id()))
+                    .retry(ONCE);
+    }
+
+    @Nested
+    class TypedMessages {
+
+        private final SagaDefinition<Order> definition = reserve()
+                .onSuccess((order, reply) -> order.withReservation(
+                        JacksonPayloadCodec.create().decode(reply.payload(), Reserved.class).id()))
+                .step("charge")
+                    .invoke("payment", "Charge", o -> new Charge(o.id(), o.amount(), o.reservation()))
+                    .retry(ONCE)
+                .build();
+
+        @Test
+        void aReplyGivenAsAnObjectArrivesAsItsJsonThroughTheCodec() {
+            SagaScenario.given(definition).start(ORDER)
+                    .expectCommand("stock", "Reserve")
+                    .reply(Reply.success(new Reserved("r-7", 3)))
+                    .expectCommand("payment", "Charge", payload -> assertThat(payload)
+                            .isEqualTo("{\"order\":\"o-1\",\"amount\":100,\"reservation\":\"r-7\"}"))
+                    .expectData(order -> assertThat(order.reservation()).isEqualTo("r-7"));
+        }
+
+        @Test
+        void aReplyGivenAsJsonTextWorksAsBefore() {
+            SagaScenario.given(definition).start(ORDER)
+                    .expectCommand("stock", "Reserve")
+                    .reply(Reply.success("{\"id\": \"r-8\", \"items\": 1}"))
+                    .expectData(order -> assertThat(order.reservation()).isEqualTo("r-8"));
+        }
+
+        @Test
+        void aFailureWithACodeAndDetailsEndsWithTheCodeAndRecordsTheDetails() {
+            SagaScenario<Order> scenario = SagaScenario.given(definition).start(ORDER)
+                    .expectCommand("stock", "Reserve")
+                    .reply(Reply.success(new Reserved("r-7", 3)))
+                    .expectCommand("payment", "Charge")
+                    .reply(Reply.failure("insufficient-funds", new Refused(40, 100)))
+                    .expectCompensation("stock", "Release")
+                    .reply(Reply.success())
+                    .expectState(SagaState.COMPENSATED)
+                    .expectLastError("insufficient-funds");
+
+            assertThat(scenario.historyDetails()).contains(
+                    "charge:FAILED insufficient-funds {\"available\":40,\"requested\":100}");
+        }
+
+        @Test
+        void aReplyEncodesItsObjectOnceAndKeepsJsonTextAsItIs() {
+            PayloadCodec codec = JacksonPayloadCodec.create();
+
+            Reply typed = Reply.success(new Reserved("r-1", 2));
+            Reply encoded = typed.encodedWith(codec);
+            Reply text = Reply.success("{\"id\":\"r-1\"}");
+
+            assertThat(typed.payload()).isNull();
+            assertThat(encoded).isEqualTo(new Reply(true, false, null, "{\"id\":\"r-1\",\"items\":2}"));
+            assertThat(text.encodedWith(codec)).isSameAs(text);
+            assertThat(Reply.failure("no-stock", new Refused(0, 1)).encodedWith(codec))
+                    .isEqualTo(new Reply(false, false, "no-stock", "{\"available\":0,\"requested\":1}"));
+        }
+
+        @Test
+        void badTypedRepliesAreRefusedNamingTheInput() {
+            assertThatThrownBy(() -> Reply.success((Object) null)).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("result");
+            assertThatThrownBy(() -> Reply.failure(" ", new Refused(0, 1)))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("failure code");
+            assertThatThrownBy(() -> Reply.failure("no-stock", null))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("details");
+            assertThatThrownBy(() -> new Reply(true, false, null, "{}", new Reserved("r", 1)))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("not both");
+        }
+
+        @Test
+        void aCommandRefusedAsUndecodableCompensatesTheStepsBeforeIt() {
+            SagaScenario.given(definition).start(ORDER)
+                    .expectCommand("stock", "Reserve")
+                    .reply(Reply.success(new Reserved("r-7", 3)))
+                    .expectCommand("payment", "Charge")
+                    // what a participant answers by default when context.payload(type) cannot decode the command
+                    .reply(Reply.failure("command Charge (step charge) cannot be decoded as Charge: bad amount"))
+                    .expectCompensation("stock", "Release")
+                    .reply(Reply.success())
+                    .expectState(SagaState.COMPENSATED)
+                    .expectLastError("command Charge (step charge) cannot be decoded as Charge: bad amount");
+        }
+    }
+}
