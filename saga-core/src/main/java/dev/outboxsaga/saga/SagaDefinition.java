@@ -148,6 +148,8 @@ public final class SagaDefinition<D> {
         private String commandType;
         private Function<D, Object> command;
         private BiFunction<D, Reply, D> onSuccess = (data, reply) -> data;
+        private boolean onSuccessSet;
+        private SagaStep.ReplyUpdate<D, ?> onReply;
         private LocalAction<D> local;
         private String compensationType;
         private Function<D, Object> compensation;
@@ -177,9 +179,28 @@ public final class SagaDefinition<D> {
             return this;
         }
 
-        /** Updates the saga data from a successful reply; default: keeps the data. */
+        /**
+         * Updates the saga data from a successful reply, read as it came; default: keeps the data. See
+         * {@link #onReply(Class, BiFunction)} for the typed form; a step has one or the other.
+         */
         public StepBuilder<D> onSuccess(BiFunction<D, Reply, D> onSuccess) {
             this.onSuccess = Objects.requireNonNull(onSuccess, "onSuccess");
+            this.onSuccessSet = true;
+            return this;
+        }
+
+        /**
+         * Updates the saga data from a successful reply's payload, decoded to {@code replyType} by the
+         * orchestrator's payload codec, e.g. {@code .onReply(Reserved.class, (order, reserved) ->
+         * order.withReservation(reserved.id()))}; default: keeps the data. The new data is stored with the
+         * saga's move to the next step, in the reply's transaction, and the later steps' commands (and every
+         * compensation) are built from it. A success reply whose payload does not fit {@code replyType} counts
+         * as a failure of a step that took effect: the saga compensates it (when it has a compensation) and the
+         * steps before it, with the reason in its history and last error.
+         */
+        public <R> StepBuilder<D> onReply(Class<R> replyType, BiFunction<D, R, D> update) {
+            this.onReply = new SagaStep.ReplyUpdate<>(Objects.requireNonNull(replyType, "replyType"),
+                    Objects.requireNonNull(update, "update"));
             return this;
         }
 
@@ -240,10 +261,17 @@ public final class SagaDefinition<D> {
             if (local != null && compensationType != null) {
                 throw new IllegalArgumentException("local step " + name + " compensates locally, not with a command");
             }
+            if (onReply != null && onSuccessSet) {
+                throw new IllegalArgumentException("step " + name + " of saga " + saga.type
+                        + " updates the data with both onSuccess and onReply; keep one");
+            }
+            if (local != null && onReply != null) {
+                throw new IllegalArgumentException("local step " + name + " gets no reply; its action returns the data");
+            }
             if (local == null && localCompensation != null) {
                 throw new IllegalArgumentException("step " + name + " commands a participant; compensate it with a command");
             }
-            return new SagaStep<>(name, participant, commandType, command, onSuccess, local, compensationType,
+            return new SagaStep<>(name, participant, commandType, command, onSuccess, onReply, local, compensationType,
                     compensation, localCompensation, timeout, retry);
         }
 

@@ -81,6 +81,15 @@ public final class SagaScenario<D> {
         return expectSent(participant, type, SagaMessages.FORWARD, payload);
     }
 
+    /**
+     * As {@link #expectCommand(String, String)}, then decodes the command's payload to {@code payloadType} with the
+     * scenario's codec and checks it, e.g. that it carries what an earlier step's reply returned.
+     */
+    public <T> SagaScenario<D> expectCommand(String participant, String type, Class<T> payloadType, Consumer<T> check) {
+        return expectSent(participant, type, SagaMessages.FORWARD, payload -> check.accept(codec.decode(payload,
+                payloadType)));
+    }
+
     /** Expects the last event to have sent exactly one compensating command of {@code type} to {@code participant}. */
     public SagaScenario<D> expectCompensation(String participant, String type) {
         return expectSent(participant, type, SagaMessages.COMPENSATION, payload -> { });

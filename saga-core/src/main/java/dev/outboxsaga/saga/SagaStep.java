@@ -14,6 +14,7 @@ import java.util.function.Function;
  * @param commandType            the command's type
  * @param command                the command's payload, from the saga data
  * @param onSuccess              the saga data after a successful reply
+ * @param onReply                the saga data after a successful reply read as an object, or null
  * @param local                  the local work, for a local step
  * @param compensationType       the compensating command's type (to the same participant), or null
  * @param compensation           its payload, from the saga data
@@ -27,12 +28,22 @@ public record SagaStep<D>(
         String commandType,
         Function<D, Object> command,
         BiFunction<D, Reply, D> onSuccess,
+        ReplyUpdate<D, ?> onReply,
         LocalAction<D> local,
         String compensationType,
         Function<D, Object> compensation,
         LocalAction<D> localCompensation,
         Duration timeout,
         RetryPolicy retry) {
+
+    /**
+     * A typed update of the saga data from a step's success reply ({@link SagaDefinition.StepBuilder#onReply}).
+     *
+     * @param replyType what the reply's payload is decoded to
+     * @param update    the saga data after the reply
+     */
+    public record ReplyUpdate<D, R>(Class<R> replyType, BiFunction<D, R, D> update) {
+    }
 
     /** Whether the step runs locally rather than commanding a participant. */
     public boolean isLocal() {

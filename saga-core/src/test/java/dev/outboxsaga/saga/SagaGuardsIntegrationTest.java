@@ -5,11 +5,13 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import dev.outboxsaga.core.DeadLetter;
+import dev.outboxsaga.core.JacksonPayloadCodec;
 import dev.outboxsaga.core.MessageContext;
 import dev.outboxsaga.core.OutboxSchema;
 import dev.outboxsaga.core.RetryPolicy;
 import dev.outboxsaga.relay.OutboxRelay;
 import dev.outboxsaga.relay.RelayConfig;
+import dev.outboxsaga.saga.TransferSaga.DebitResult;
 import dev.outboxsaga.saga.TransferSaga.Movement;
 import dev.outboxsaga.saga.TransferSaga.Transfer;
 import dev.outboxsaga.testkit.OutboxSagaExtension;
@@ -640,6 +642,42 @@ class SagaGuardsIntegrationTest {
         assertThat(storedReply(b.name, id, 1, "FORWARD")).isNull();
     }
 
+    // ---------------------------------------------------------------------------------------------
+    // Issue 13: data from replies
+
+    /**
+     * Bank a answers the debit with a typed result (its reference); the saga keeps it in its data, in the
+     * reply's transaction, and the credit command to bank b carries it.
+     */
+    @Test
+    void aReferenceReturnedByOneParticipantIsStoredInTheSagaDataAndSentInTheNextCommand() throws Exception {
+        Bank a = bank("a").start();
+        Bank b = bank("b");
+        List<String> creditRefs = new java.util.concurrent.CopyOnWriteArrayList<>();
+        b.interceptors.put("Credit", command -> {
+            creditRefs.add(JacksonPayloadCodec.create().decode(command.payload(), Movement.class).ref());
+            return null;
+        });
+        b.start();
+        SagaDefinition<Transfer> definition = SagaDefinition.builder(type, 1, Transfer.class)
+                .step("debit")
+                    .invoke(Transfer::fromBank, "Debit", t -> new Movement(t.fromAccount(), t.amount(), null))
+                    .onReply(DebitResult.class, (t, debited) -> t.withDebitRef(debited.ref()))
+                    .compensateWith("Refund", t -> new Movement(t.fromAccount(), t.amount(), t.debitRef()))
+                .step("credit")
+                    .invoke(Transfer::toBank, "Credit", t -> new Movement(t.toAccount(), t.amount(), t.debitRef()))
+                .build();
+        SagaOrchestrator orchestrator = orchestrator(definition);
+        Transfer transfer = transfer(a, 1000, b, 0L, 100);
+
+        UUID id = orchestrator.begin(db.dataSource(), definition, transfer);
+        SagaInstance ended = awaitState(orchestrator, id, SagaState.COMPLETED);
+
+        assertThat(creditRefs).containsExactly("ref-" + id);
+        assertThat(JacksonPayloadCodec.create().decode(ended.data(), Transfer.class).debitRef()).isEqualTo("ref-" + id);
+        assertThat(b.ledger(id)).isEqualTo(Map.of("Credit", 1L));
+    }
+
     /** An {@code operator_action} row. */
     record Action(long id, String status, String outcome, java.time.Instant doneAt) {
     }
@@ -840,7 +878,7 @@ class SagaGuardsIntegrationTest {
             if (refuseAfterWriting.contains(command.type())) {
                 return Reply.failure("limit exceeded after writing");
             }
-            return command.type().equals("Debit") ? Reply.success("{\"ref\": \"ref-" + command.sagaId() + "\"}")
+            return command.type().equals("Debit") ? Reply.success(new DebitResult("ref-" + command.sagaId()))
                     : Reply.success();
         }
 

@@ -143,4 +143,108 @@ class SagaModelScenarioTest {
                     .expectLastError("command Charge (step charge) cannot be decoded as Charge: bad amount");
         }
     }
+
+    @Nested
+    class DataFromReplies {
+
+        private final SagaDefinition<Order> definition = reserve()
+                .onReply(Reserved.class, (order, reserved) -> order.withReservation(reserved.id()))
+                .step("charge")
+                    .invoke("payment", "Charge", o -> new Charge(o.id(), o.amount(), o.reservation()))
+                    .onReply(Charged.class, (order, charged) -> order.withCharge(charged.chargeId()))
+                    .compensateWith("Refund", o -> new Charge(o.id(), o.amount(), o.reservation()))
+                    .retry(ONCE)
+                .step("ship")
+                    .invoke("shipping", "Ship", o -> new Ship(o.id(), o.reservation(), o.charge()))
+                    .retry(ONCE)
+                .build();
+
+        @Test
+        void whatAParticipantReturnedIsInTheLaterStepsCommandsAndTheData() {
+            SagaScenario.given(definition).start(ORDER)
+                    .expectCommand("stock", "Reserve")
+                    .reply(Reply.success(new Reserved("r-7", 3)))
+                    .expectData(order -> assertThat(order.reservation()).isEqualTo("r-7"))
+                    .expectCommand("payment", "Charge", Charge.class,
+                            charge -> assertThat(charge).isEqualTo(new Charge("o-1", 100, "r-7")))
+                    .reply(Reply.success("{\"chargeId\": \"c-9\"}"))
+                    .expectCommand("shipping", "Ship", Ship.class,
+                            ship -> assertThat(ship).isEqualTo(new Ship("o-1", "r-7", "c-9")))
+                    .reply(Reply.success())
+                    .expectState(SagaState.COMPLETED)
+                    .expectData(order -> assertThat(order).isEqualTo(new Order("o-1", 100, false, "r-7", "c-9")));
+        }
+
+        @Test
+        void compensationsAreBuiltFromTheUpdatedData() {
+            SagaScenario.given(definition).start(ORDER)
+                    .expectCommand("stock", "Reserve")
+                    .reply(Reply.success(new Reserved("r-7", 3)))
+                    .expectCommand("payment", "Charge")
+                    .reply(Reply.success(new Charged("c-9")))
+                    .expectCommand("shipping", "Ship")
+                    .reply(Reply.failure("no courier"))
+                    .expectCompensation("payment", "Refund", payload -> assertThat(payload).contains("\"r-7\""))
+                    .reply(Reply.success())
+                    .expectCompensation("stock", "Release")
+                    .reply(Reply.success())
+                    .expectState(SagaState.COMPENSATED)
+                    .expectData(order -> assertThat(order.charge()).isEqualTo("c-9"));
+        }
+
+        @Test
+        void aSuccessReplyThatDoesNotFitTheReplyTypeCompensatesTheStepItselfAndTheOnesBefore() {
+            SagaScenario<Order> scenario = SagaScenario.given(definition).start(ORDER)
+                    .expectCommand("stock", "Reserve")
+                    .reply(Reply.success(new Reserved("r-7", 3)))
+                    .expectCommand("payment", "Charge")
+                    .reply(Reply.success("{\"chargeId\": [1, 2]}"))
+                    .expectCompensation("payment", "Refund")
+                    .reply(Reply.success())
+                    .expectCompensation("stock", "Release")
+                    .reply(Reply.success())
+                    .expectState(SagaState.COMPENSATED)
+                    .expectData(order -> assertThat(order.charge()).isNull());
+
+            assertThat(scenario.history()).containsSubsequence("charge:COMMAND_SENT", "charge:FAILED",
+                    "charge:COMPENSATION_SENT", "charge:COMPENSATED", "reserve:COMPENSATED");
+            assertThat(scenario.historyDetails()).anySatisfy(entry -> assertThat(entry)
+                    .startsWith("charge:FAILED the reply of step charge does not fit Charged: "));
+        }
+
+        @Test
+        void aSettledStepWithoutCompensationUpdatesTheDataFromItsReplyToo() {
+            SagaDefinition<Order> lastStepTyped = reserve()
+                    .onReply(Reserved.class, (order, reserved) -> order.withReservation(reserved.id()))
+                    .step("charge")
+                        .invoke("payment", "Charge", o -> new Charge(o.id(), o.amount(), o.reservation()))
+                        .onReply(Charged.class, (order, charged) -> order.withCharge(charged.chargeId()))
+                        .retry(ONCE)
+                    .build();
+
+            SagaScenario.given(lastStepTyped).start(ORDER)
+                    .expectCommand("stock", "Reserve")
+                    .reply(Reply.success(new Reserved("r-7", 3)))
+                    .expectCommand("payment", "Charge")
+                    .deadlinePasses()
+                    .expectAbandon("payment", "Charge")
+                    .reply(Reply.success(new Charged("c-1")))
+                    .expectState(SagaState.COMPLETED)
+                    .expectData(order -> assertThat(order.charge()).isEqualTo("c-1"));
+        }
+
+        @Test
+        void aStepUpdatesTheDataOneWayAndALocalStepNotFromAReply() {
+            assertThatThrownBy(() -> reserve()
+                    .onSuccess((order, reply) -> order)
+                    .onReply(Reserved.class, (order, reserved) -> order)
+                    .build())
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("both onSuccess and onReply");
+            assertThatThrownBy(() -> SagaDefinition.builder("order", 1, Order.class)
+                    .step("note").local((connection, order) -> order)
+                    .onReply(Reserved.class, (order, reserved) -> order)
+                    .build())
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("local step note gets no reply");
+        }
+    }
 }

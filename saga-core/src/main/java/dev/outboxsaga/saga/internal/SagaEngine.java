@@ -164,6 +164,13 @@ public final class SagaEngine {
         return codec.encode(data);
     }
 
+    /** A success reply whose payload does not decode to the step's reply type. */
+    private static final class UnreadableReply extends Exception {
+        UnreadableReply(String message) {
+            super(message, null, false, false);
+        }
+    }
+
     /** Mutable working copy of one transition. */
     private final class Work<D> {
         private final SagaDefinition<D> definition;
@@ -425,9 +432,7 @@ public final class SagaEngine {
             if (settling()) {
                 if (reply.succeeded()) {
                     log(step, "SETTLED", "took effect before the abandon");
-                    data = encode(current.onSuccess().apply(decoded(), reply));
-                    log(step, "SUCCEEDED", null);
-                    enterStep(step + 1);
+                    succeed(current, reply);
                 } else {
                     lastError = reply.reason();
                     log(step, "SETTLED", "not carried out: " + reply.reason());
@@ -437,9 +442,7 @@ public final class SagaEngine {
             }
             if (state == SagaState.RUNNING) {
                 if (reply.succeeded()) {
-                    data = encode(current.onSuccess().apply(decoded(), reply));
-                    log(step, "SUCCEEDED", null);
-                    enterStep(step + 1);
+                    succeed(current, reply);
                 } else if (reply.retryable() && attempt < maxAttempts) {
                     log(step, "FAILED", "retryable: " + reply.reason());
                     scheduleRetry(reply.reason());
@@ -467,6 +470,37 @@ public final class SagaEngine {
                 log(step, "COMPENSATION_FAILED", reply.reason());
                 park("compensation failed after " + attempt + " attempt(s): " + reply.reason());
             }
+        }
+
+        /** The step in hand succeeded: its reply updates the data, then the next step is entered. */
+        void succeed(SagaStep<D> current, Reply reply) {
+            D updated = current.onSuccess().apply(decoded(), reply);
+            if (current.onReply() != null) {
+                try {
+                    updated = updated(current.onReply(), updated, reply.payload());
+                } catch (UnreadableReply unreadable) {
+                    // The step took effect, but the saga cannot go on without what it returned: undo it.
+                    lastError = "the reply of step " + current.name() + " does not fit "
+                            + current.onReply().replyType().getSimpleName() + ": " + unreadable.getMessage();
+                    log(step, "FAILED", lastError);
+                    startCompensation(step);
+                    return;
+                }
+            }
+            data = encode(updated);
+            log(step, "SUCCEEDED", null);
+            enterStep(step + 1);
+        }
+
+        /** The data after a typed reply update; a failure of the update function itself propagates. */
+        <R> D updated(SagaStep.ReplyUpdate<D, R> onReply, D data, String payload) throws UnreadableReply {
+            R value;
+            try {
+                value = codec.decode(payload, onReply.replyType());
+            } catch (RuntimeException e) {
+                throw new UnreadableReply(e.getMessage());
+            }
+            return onReply.update().apply(data, value);
         }
 
         /**
