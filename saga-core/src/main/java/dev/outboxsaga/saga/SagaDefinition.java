@@ -9,6 +9,7 @@ import java.util.Objects;
 import java.util.Set;
 import java.util.function.BiFunction;
 import java.util.function.Function;
+import java.util.function.Predicate;
 
 /**
  * A saga, written as the business process reads: a sequence of steps, each commanding a participant
@@ -27,6 +28,9 @@ import java.util.function.Function;
  *         .invoke(t -> t.toBank(), "Credit", t -> new Credit(t.id(), t.toAccount(), t.amount()))
  *     .build();
  * }</pre>
+ *
+ * <p>A step may update the saga data from its reply, typed ({@link StepBuilder#onReply}), so later steps use what
+ * a participant returned, and may run only when a predicate of the data holds ({@link StepBuilder#when}).
  *
  * <p><b>Steps without compensation.</b> Only the last step may lack one: once such a step has taken
  * effect, nothing after it could fail without leaving the saga half undone, so the builder refuses a
@@ -156,6 +160,7 @@ public final class SagaDefinition<D> {
         private LocalAction<D> localCompensation;
         private Duration timeout = DEFAULT_TIMEOUT;
         private RetryPolicy retry = DEFAULT_RETRY;
+        private Predicate<D> condition;
 
         private StepBuilder(Builder<D> saga, String name) {
             if (name == null || name.isBlank()) {
@@ -241,6 +246,17 @@ public final class SagaDefinition<D> {
             return this;
         }
 
+        /**
+         * Runs the step only when {@code condition} holds for the saga data as it is on reaching the step (after
+         * the earlier steps' updates); default: always. A step whose condition does not hold is skipped
+         * (history {@code SKIPPED}) and the saga goes on with the next; as it never ran, compensation going
+         * backwards skips it too, whatever the data says by then.
+         */
+        public StepBuilder<D> when(Predicate<D> condition) {
+            this.condition = Objects.requireNonNull(condition, "condition");
+            return this;
+        }
+
         /** Ends this step and begins the next. */
         public StepBuilder<D> step(String nextName) {
             saga.steps.add(finish());
@@ -272,7 +288,7 @@ public final class SagaDefinition<D> {
                 throw new IllegalArgumentException("step " + name + " commands a participant; compensate it with a command");
             }
             return new SagaStep<>(name, participant, commandType, command, onSuccess, onReply, local, compensationType,
-                    compensation, localCompensation, timeout, retry);
+                    compensation, localCompensation, timeout, retry, condition);
         }
 
         private static String requireName(String what, String value) {

@@ -194,6 +194,15 @@ public final class SagaScenario<D> {
         return this;
     }
 
+    /** Expects step {@code step} to have been skipped: its condition did not hold when the saga reached it. */
+    public SagaScenario<D> expectSkipped(String step) {
+        requireStarted();
+        if (history.stream().noneMatch(entry -> step.equals(entry.stepName()) && entry.event().equals("SKIPPED"))) {
+            throw new AssertionError("expected step " + step + " to be skipped; history: " + historyText());
+        }
+        return this;
+    }
+
     /** Expects the saga's last error (a failure's reason or code, a timeout) to be {@code expected}. */
     public SagaScenario<D> expectLastError(String expected) {
         requireStarted();

@@ -4,6 +4,7 @@ import dev.outboxsaga.core.RetryPolicy;
 import java.time.Duration;
 import java.util.function.BiFunction;
 import java.util.function.Function;
+import java.util.function.Predicate;
 
 /**
  * One step of a {@link SagaDefinition}: a command to a participant (or local work), what to do with
@@ -21,6 +22,7 @@ import java.util.function.Function;
  * @param localCompensation      local compensating work, for a local step, or null
  * @param timeout                how long a reply may take before the attempt counts as failed
  * @param retry                  attempts and backoff for transient failures and timeouts (forward and compensation)
+ * @param condition              whether the step runs, asked of the saga data on reaching it; null: it always runs
  */
 public record SagaStep<D>(
         String name,
@@ -34,7 +36,8 @@ public record SagaStep<D>(
         Function<D, Object> compensation,
         LocalAction<D> localCompensation,
         Duration timeout,
-        RetryPolicy retry) {
+        RetryPolicy retry,
+        Predicate<D> condition) {
 
     /**
      * A typed update of the saga data from a step's success reply ({@link SagaDefinition.StepBuilder#onReply}).

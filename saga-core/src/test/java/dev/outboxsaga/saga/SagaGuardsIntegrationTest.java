@@ -678,6 +678,49 @@ class SagaGuardsIntegrationTest {
         assertThat(b.ledger(id)).isEqualTo(Map.of("Credit", 1L));
     }
 
+    // ---------------------------------------------------------------------------------------------
+    // Issue 13: conditional steps
+
+    /**
+     * A fee step whose condition does not hold is skipped when the saga begins; the credit fails (no such
+     * account) and the compensation passes the skipped step by. The skipped step is stored with the saga.
+     */
+    @Test
+    void aSkippedStepIsRecordedWithTheSagaAndPassedByWhenCompensating() throws Exception {
+        Bank a = bank("a").start();
+        Bank b = bank("b").start();
+        SagaDefinition<Transfer> definition = SagaDefinition.builder(type, 1, Transfer.class)
+                .step("fee")
+                    .invoke(Transfer::fromBank, "ChargeFee", t -> new Movement(t.fromAccount(), t.fee(), null))
+                    .compensateWith("RefundFee", t -> new Movement(t.fromAccount(), t.fee(), null))
+                    .when(t -> t.fee() > 1000)
+                .step("debit")
+                    .invoke(Transfer::fromBank, "Debit", t -> new Movement(t.fromAccount(), t.amount(), null))
+                    .compensateWith("Refund", t -> new Movement(t.fromAccount(), t.amount(), null))
+                .step("credit")
+                    .invoke(Transfer::toBank, "Credit", t -> new Movement(t.toAccount(), t.amount(), null))
+                .build();
+        SagaOrchestrator orchestrator = orchestrator(definition);
+        Transfer transfer = transfer(a, 1000, b, null, 100);
+
+        UUID id = orchestrator.begin(db.dataSource(), definition, transfer);
+        awaitState(orchestrator, id, SagaState.COMPENSATED);
+
+        assertThat(events(orchestrator, id)).containsExactly("fee:STARTED", "fee:SKIPPED", "debit:COMMAND_SENT",
+                "debit:SUCCEEDED", "credit:COMMAND_SENT", "credit:FAILED", "debit:COMPENSATION_SENT",
+                "debit:COMPENSATED", "debit:ENDED_COMPENSATED");
+        assertThat(a.ledger(id)).isEqualTo(Map.of("Debit", 1L, "Refund", 1L));
+        try (Connection connection = db.openConnection();
+             PreparedStatement query = connection.prepareStatement(
+                     "SELECT skipped_steps::text FROM saga_instance WHERE id = ?")) {
+            query.setObject(1, id);
+            try (ResultSet rows = query.executeQuery()) {
+                assertThat(rows.next()).isTrue();
+                assertThat(rows.getString(1)).isEqualTo("{0}");
+            }
+        }
+    }
+
     /** An {@code operator_action} row. */
     record Action(long id, String status, String outcome, java.time.Instant doneAt) {
     }

@@ -247,4 +247,168 @@ class SagaModelScenarioTest {
                     .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("local step note gets no reply");
         }
     }
+
+    @Nested
+    class ConditionalSteps {
+
+        /** Reserve; charge; insure only express orders (a local step: nothing to send); ship; a courier for express. */
+        private final SagaDefinition<Order> definition = reserve()
+                .onReply(Reserved.class, (order, reserved) -> order.withReservation(reserved.id()))
+                .step("charge")
+                    .invoke("payment", "Charge", o -> new Charge(o.id(), o.amount(), o.reservation()))
+                    .compensateWith("Refund", o -> new Charge(o.id(), o.amount(), o.reservation()))
+                    .when(o -> o.amount() > 0)
+                    .retry(ONCE)
+                .step("insure")
+                    .local((connection, o) -> o.withCharge("insured"))
+                    .compensateLocally((connection, o) -> o.withCharge("insurance undone"))
+                    .when(Order::express)
+                .step("express")
+                    .invoke("courier", "Book", o -> new Ship(o.id(), o.reservation(), o.charge()))
+                    .compensateWith("Unbook", o -> new Ship(o.id(), o.reservation(), o.charge()))
+                    .when(Order::express)
+                    .retry(ONCE)
+                .step("ship")
+                    .invoke("shipping", "Ship", o -> new Ship(o.id(), o.reservation(), o.charge()))
+                    .retry(ONCE)
+                .build();
+
+        @Test
+        void aStepWhoseConditionDoesNotHoldIsSkippedAndTheSagaGoesOn() {
+            SagaScenario<Order> scenario = SagaScenario.given(definition).start(ORDER)
+                    .expectCommand("stock", "Reserve")
+                    .reply(Reply.success(new Reserved("r-7", 3)))
+                    .expectCommand("payment", "Charge")
+                    .reply(Reply.success())
+                    .expectCommand("shipping", "Ship")
+                    .reply(Reply.success())
+                    .expectSkipped("insure")
+                    .expectSkipped("express")
+                    .expectState(SagaState.COMPLETED);
+
+            assertThat(scenario.history()).containsExactly("reserve:STARTED", "reserve:COMMAND_SENT",
+                    "reserve:SUCCEEDED", "charge:COMMAND_SENT", "charge:SUCCEEDED", "insure:SKIPPED", "express:SKIPPED",
+                    "ship:COMMAND_SENT", "ship:SUCCEEDED", "ship:COMPLETED");
+        }
+
+        @Test
+        void aStepWhoseConditionHoldsRuns() {
+            SagaScenario.given(definition).start(new Order("o-2", 100, true, null, null))
+                    .expectCommand("stock", "Reserve")
+                    .reply(Reply.success(new Reserved("r-7", 3)))
+                    .expectCommand("payment", "Charge")
+                    .reply(Reply.success())
+                    .expectCommand("courier", "Book", Ship.class, ship -> assertThat(ship.charge()).isEqualTo("insured"))
+                    .reply(Reply.success())
+                    .expectCommand("shipping", "Ship")
+                    .reply(Reply.success())
+                    .expectState(SagaState.COMPLETED);
+        }
+
+        @Test
+        void theConditionSeesTheDataAsEarlierRepliesLeftIt() {
+            SagaDefinition<Order> chargeOnlyWhenNotReservedForFree = reserve()
+                    .onReply(Reserved.class, (order, reserved) -> order.withReservation(reserved.id()))
+                    .step("charge")
+                        .invoke("payment", "Charge", o -> new Charge(o.id(), o.amount(), o.reservation()))
+                        .when(o -> !o.reservation().startsWith("free-"))
+                    .build();
+
+            SagaScenario.given(chargeOnlyWhenNotReservedForFree).start(ORDER)
+                    .expectCommand("stock", "Reserve")
+                    .reply(Reply.success(new Reserved("free-1", 1)))
+                    .expectNoCommand()
+                    .expectSkipped("charge")
+                    .expectState(SagaState.COMPLETED);
+        }
+
+        @Test
+        void compensationGoingBackwardsPassesSkippedStepsBy() {
+            SagaScenario<Order> scenario = SagaScenario.given(definition).start(ORDER)
+                    .expectCommand("stock", "Reserve")
+                    .reply(Reply.success(new Reserved("r-7", 3)))
+                    .expectCommand("payment", "Charge")
+                    .reply(Reply.success())
+                    .expectCommand("shipping", "Ship")
+                    .reply(Reply.failure("no courier"))
+                    .expectCompensation("payment", "Refund")
+                    .reply(Reply.success())
+                    .expectCompensation("stock", "Release")
+                    .reply(Reply.success())
+                    .expectState(SagaState.COMPENSATED)
+                    .expectData(order -> assertThat(order.charge()).as("the local compensation did not run").isNull());
+
+            assertThat(scenario.history()).doesNotContain("insure:COMPENSATED", "express:COMPENSATION_SENT");
+        }
+
+        @Test
+        void aSkippedStepIsNotCompensatedEvenWhenTheDataWouldNowLetItRun() {
+            // Charge is skipped: no reservation yet. The reservation step's reply would now let it run.
+            SagaDefinition<Order> skipFirst = SagaDefinition.builder("order", 1, Order.class)
+                    .step("charge")
+                        .invoke("payment", "Charge", o -> new Charge(o.id(), o.amount(), o.reservation()))
+                        .compensateWith("Refund", o -> new Charge(o.id(), o.amount(), o.reservation()))
+                        .when(o -> o.reservation() != null)
+                        .retry(ONCE)
+                    .step("reserve")
+                        .invoke("stock", "Reserve", o -> new Reserve(o.id()))
+                        .onReply(Reserved.class, (order, reserved) -> order.withReservation(reserved.id()))
+                        .compensateWith("Release", o -> new Reserve(o.id()))
+                        .retry(ONCE)
+                    .step("ship")
+                        .invoke("shipping", "Ship", o -> new Ship(o.id(), o.reservation(), o.charge()))
+                        .retry(ONCE)
+                    .build();
+
+            SagaScenario<Order> scenario = SagaScenario.given(skipFirst).start(ORDER)
+                    .expectSkipped("charge")
+                    .expectCommand("stock", "Reserve")
+                    .reply(Reply.success(new Reserved("r-7", 3)))
+                    .expectCommand("shipping", "Ship")
+                    .reply(Reply.failure("no courier"))
+                    .expectCompensation("stock", "Release")
+                    .reply(Reply.success())
+                    .expectNoCommand()
+                    .expectState(SagaState.COMPENSATED);
+
+            assertThat(scenario.history()).doesNotContain("charge:COMPENSATION_SENT");
+        }
+
+        @Test
+        void aSagaWhoseOnlyStepThatRanFailsEndsFailedWhenTheStepsBeforeWereSkipped() {
+            SagaDefinition<Order> definition = SagaDefinition.builder("order", 1, Order.class)
+                    .step("charge")
+                        .invoke("payment", "Charge", o -> new Charge(o.id(), o.amount(), o.reservation()))
+                        .compensateWith("Refund", o -> new Charge(o.id(), o.amount(), o.reservation()))
+                        .when(Order::express)
+                    .step("ship")
+                        .invoke("shipping", "Ship", o -> new Ship(o.id(), o.reservation(), o.charge()))
+                    .build();
+
+            SagaScenario.given(definition).start(ORDER)
+                    .expectSkipped("charge")
+                    .expectCommand("shipping", "Ship")
+                    .reply(Reply.failure("no courier"))
+                    .expectNoCommand()
+                    .expectState(SagaState.FAILED);
+        }
+
+        @Test
+        void aCancelCompensatesTheStepsThatRanAndPassesSkippedOnesBy() {
+            SagaScenario.given(definition).start(ORDER)
+                    .expectCommand("stock", "Reserve")
+                    .reply(Reply.success(new Reserved("r-7", 3)))
+                    .expectCommand("payment", "Charge")
+                    .reply(Reply.success())
+                    .expectCommand("shipping", "Ship")
+                    .operatorCancels("customer changed their mind")
+                    .expectAbandon("shipping", "Ship")
+                    .reply(Reply.failure("abandoned before it ran"))
+                    .expectCompensation("payment", "Refund")
+                    .reply(Reply.success())
+                    .expectCompensation("stock", "Release")
+                    .reply(Reply.success())
+                    .expectState(SagaState.COMPENSATED);
+        }
+    }
 }

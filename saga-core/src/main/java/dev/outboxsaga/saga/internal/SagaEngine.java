@@ -25,9 +25,22 @@ import java.util.UUID;
  */
 public final class SagaEngine {
 
-    /** The persisted state of one instance. */
+    /**
+     * The persisted state of one instance. {@code skippedSteps}: the indexes of the steps skipped because their
+     * condition did not hold, in order; compensation passes them by.
+     */
     public record State(UUID id, String type, int version, SagaState state, int stepIndex, int attempt,
-            UUID awaitingCommandId, Instant deadline, String data, String lastError) {
+            UUID awaitingCommandId, Instant deadline, String data, String lastError, List<Integer> skippedSteps) {
+
+        public State {
+            skippedSteps = skippedSteps == null ? List.of() : List.copyOf(skippedSteps);
+        }
+
+        /** A state with no skipped steps recorded. */
+        public State(UUID id, String type, int version, SagaState state, int stepIndex, int attempt,
+                UUID awaitingCommandId, Instant deadline, String data, String lastError) {
+            this(id, type, version, state, stepIndex, attempt, awaitingCommandId, deadline, data, lastError, List.of());
+        }
     }
 
     /**
@@ -184,6 +197,7 @@ public final class SagaEngine {
         private Instant deadline;
         private String data;
         private String lastError;
+        private final List<Integer> skipped;
         private final List<Command> commands = new ArrayList<>();
         private final List<Entry> history = new ArrayList<>();
 
@@ -198,11 +212,12 @@ public final class SagaEngine {
             this.deadline = initial.deadline();
             this.data = initial.data();
             this.lastError = initial.lastError();
+            this.skipped = new ArrayList<>(initial.skippedSteps());
         }
 
         Transition transition() {
             return new Transition(new State(id, definition.type(), definition.version(), state, step, attempt, awaiting,
-                    deadline, data, lastError), List.copyOf(commands), List.copyOf(history));
+                    deadline, data, lastError, skipped), List.copyOf(commands), List.copyOf(history));
         }
 
         SagaStep<D> stepAt(int index) {
@@ -229,6 +244,12 @@ public final class SagaEngine {
                 step = next;
                 attempt = 1;
                 SagaStep<D> current = stepAt(next);
+                if (current.condition() != null && !current.condition().test(decoded())) {
+                    skipped.add(next);
+                    log(next, "SKIPPED", "its condition does not hold");
+                    next++;
+                    continue;
+                }
                 if (!current.isLocal()) {
                     sendForward();
                     return;
@@ -390,7 +411,7 @@ public final class SagaEngine {
 
         int lastCompensable(int from) {
             for (int index = Math.min(from, definition.steps().size() - 1); index >= 0; index--) {
-                if (stepAt(index).hasCompensation()) {
+                if (stepAt(index).hasCompensation() && !skipped.contains(index)) {
                     return index;
                 }
             }
