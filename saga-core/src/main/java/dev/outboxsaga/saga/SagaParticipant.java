@@ -65,7 +65,8 @@ public final class SagaParticipant implements AutoCloseable {
         /**
          * Answer with a business failure whose reason says why the payload could not be read, as a handler's
          * {@link Reply#failure(String)}: the handler's work is rolled back, the refusal stored, the saga
-         * compensates the steps before.
+         * compensates the steps before. An undecodable compensation fails the same way, so the saga retries it
+         * per its policy and then parks for an operator.
          */
         FAIL,
         /**

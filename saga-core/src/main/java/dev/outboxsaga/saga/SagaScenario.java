@@ -10,6 +10,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.UUID;
 import java.util.function.Consumer;
 import java.util.stream.Collectors;
@@ -30,6 +31,10 @@ import java.util.stream.Collectors;
  *     .reply(Reply.success())
  *     .expectState(SagaState.COMPENSATED);
  * }</pre>
+ *
+ * Typed replies ({@code reply(Reply.success(new Reserved("r-1")))}) are encoded with the scenario's codec, as
+ * the participant would; {@link #expectCommand(String, String, Class, Consumer)} reads a command typed, and
+ * {@link #expectSkipped(String)} checks a conditional step that did not run.
  *
  * Each {@code expect...} method throws {@link AssertionError} with what happened instead.
  *
@@ -206,7 +211,7 @@ public final class SagaScenario<D> {
     /** Expects the saga's last error (a failure's reason or code, a timeout) to be {@code expected}. */
     public SagaScenario<D> expectLastError(String expected) {
         requireStarted();
-        if (!java.util.Objects.equals(state.lastError(), expected)) {
+        if (!Objects.equals(state.lastError(), expected)) {
             throw new AssertionError("expected last error '" + expected + "' but it is '" + state.lastError()
                     + "'; history: " + historyText());
         }

@@ -4,6 +4,7 @@ import dev.outboxsaga.saga.Reply;
 import dev.outboxsaga.saga.SagaEvent;
 import dev.outboxsaga.saga.SagaInstance;
 import dev.outboxsaga.saga.SagaState;
+import java.sql.Array;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -55,7 +56,7 @@ public final class SagaStore {
         insert.setArray(12, steps(insert.getConnection(), state.skippedSteps()));
     }
 
-    private static java.sql.Array steps(Connection connection, List<Integer> steps) throws SQLException {
+    private static Array steps(Connection connection, List<Integer> steps) throws SQLException {
         return connection.createArrayOf("integer", steps.toArray());
     }
 
@@ -259,7 +260,7 @@ public final class SagaStore {
                 instant(rows.getTimestamp(8)), rows.getString(9), rows.getString(10), skipped(rows.getArray(14)));
     }
 
-    private static List<Integer> skipped(java.sql.Array array) throws SQLException {
+    private static List<Integer> skipped(Array array) throws SQLException {
         if (array == null) {
             return List.of();
         }
