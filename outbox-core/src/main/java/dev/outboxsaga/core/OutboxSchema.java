@@ -27,7 +27,8 @@ public final class OutboxSchema {
             "V5__saga.sql",
             "V6__relay_slot.sql",
             "V7__saga_guards.sql",
-            "V8__operations.sql");
+            "V8__operations.sql",
+            "V9__saga_conditional_steps.sql");
 
     private static final String RESOURCE_FOLDER = "dev/outboxsaga/sql/";
     /** An arbitrary constant shared by every process that migrates: "outbox" in ASCII. */

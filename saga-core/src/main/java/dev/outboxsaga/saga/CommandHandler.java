@@ -11,7 +11,9 @@ import dev.outboxsaga.core.MessageContext;
  * when a retry may succeed. On either failure the participant rolls back everything the handler did
  * (a savepoint taken before the call: its writes and the messages it sent), then stores and sends the
  * refusal; a failed step never leaves a partial effect. Throwing is treated as a crash: the whole
- * transaction rolls back and the inbox retries the command, then parks it.
+ * transaction rolls back and the inbox retries the command, then parks it; except when the throw comes from
+ * {@code context.payload(type)} failing to decode the command, which retrying cannot mend (see
+ * {@link SagaParticipant.Builder#undecodableCommands}).
  */
 @FunctionalInterface
 public interface CommandHandler {

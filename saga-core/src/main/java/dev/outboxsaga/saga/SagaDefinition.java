@@ -9,6 +9,7 @@ import java.util.Objects;
 import java.util.Set;
 import java.util.function.BiFunction;
 import java.util.function.Function;
+import java.util.function.Predicate;
 
 /**
  * A saga, written as the business process reads: a sequence of steps, each commanding a participant
@@ -27,6 +28,9 @@ import java.util.function.Function;
  *         .invoke(t -> t.toBank(), "Credit", t -> new Credit(t.id(), t.toAccount(), t.amount()))
  *     .build();
  * }</pre>
+ *
+ * <p>A step may update the saga data from its reply, typed ({@link StepBuilder#onReply}), so later steps use what
+ * a participant returned, and may run only when a predicate of the data holds ({@link StepBuilder#when}).
  *
  * <p><b>Steps without compensation.</b> Only the last step may lack one: once such a step has taken
  * effect, nothing after it could fail without leaving the saga half undone, so the builder refuses a
@@ -148,12 +152,15 @@ public final class SagaDefinition<D> {
         private String commandType;
         private Function<D, Object> command;
         private BiFunction<D, Reply, D> onSuccess = (data, reply) -> data;
+        private boolean onSuccessSet;
+        private SagaStep.ReplyUpdate<D, ?> onReply;
         private LocalAction<D> local;
         private String compensationType;
         private Function<D, Object> compensation;
         private LocalAction<D> localCompensation;
         private Duration timeout = DEFAULT_TIMEOUT;
         private RetryPolicy retry = DEFAULT_RETRY;
+        private Predicate<D> condition;
 
         private StepBuilder(Builder<D> saga, String name) {
             if (name == null || name.isBlank()) {
@@ -177,9 +184,28 @@ public final class SagaDefinition<D> {
             return this;
         }
 
-        /** Updates the saga data from a successful reply; default: keeps the data. */
+        /**
+         * Updates the saga data from a successful reply, read as it came; default: keeps the data. See
+         * {@link #onReply(Class, BiFunction)} for the typed form; a step has one or the other.
+         */
         public StepBuilder<D> onSuccess(BiFunction<D, Reply, D> onSuccess) {
             this.onSuccess = Objects.requireNonNull(onSuccess, "onSuccess");
+            this.onSuccessSet = true;
+            return this;
+        }
+
+        /**
+         * Updates the saga data from a successful reply's payload, decoded to {@code replyType} by the
+         * orchestrator's payload codec, e.g. {@code .onReply(Reserved.class, (order, reserved) ->
+         * order.withReservation(reserved.id()))}; default: keeps the data. The new data is stored with the
+         * saga's move to the next step, in the reply's transaction, and the later steps' commands (and every
+         * compensation) are built from it. A success reply whose payload does not fit {@code replyType} counts
+         * as a failure of a step that took effect: the saga compensates it (when it has a compensation) and the
+         * steps before it, with the reason in its history and last error.
+         */
+        public <R> StepBuilder<D> onReply(Class<R> replyType, BiFunction<D, R, D> update) {
+            this.onReply = new SagaStep.ReplyUpdate<>(Objects.requireNonNull(replyType, "replyType"),
+                    Objects.requireNonNull(update, "update"));
             return this;
         }
 
@@ -220,6 +246,17 @@ public final class SagaDefinition<D> {
             return this;
         }
 
+        /**
+         * Runs the step only when {@code condition} holds for the saga data as it is on reaching the step (after
+         * the earlier steps' updates); default: always. A step whose condition does not hold is skipped
+         * (history {@code SKIPPED}) and the saga goes on with the next; as it never ran, compensation going
+         * backwards skips it too, whatever the data says by then.
+         */
+        public StepBuilder<D> when(Predicate<D> condition) {
+            this.condition = Objects.requireNonNull(condition, "condition");
+            return this;
+        }
+
         /** Ends this step and begins the next. */
         public StepBuilder<D> step(String nextName) {
             saga.steps.add(finish());
@@ -240,11 +277,18 @@ public final class SagaDefinition<D> {
             if (local != null && compensationType != null) {
                 throw new IllegalArgumentException("local step " + name + " compensates locally, not with a command");
             }
+            if (onReply != null && onSuccessSet) {
+                throw new IllegalArgumentException("step " + name + " of saga " + saga.type
+                        + " updates the data with both onSuccess and onReply; keep one");
+            }
+            if (local != null && onReply != null) {
+                throw new IllegalArgumentException("local step " + name + " gets no reply; its action returns the data");
+            }
             if (local == null && localCompensation != null) {
                 throw new IllegalArgumentException("step " + name + " commands a participant; compensate it with a command");
             }
-            return new SagaStep<>(name, participant, commandType, command, onSuccess, local, compensationType,
-                    compensation, localCompensation, timeout, retry);
+            return new SagaStep<>(name, participant, commandType, command, onSuccess, onReply, local, compensationType,
+                    compensation, localCompensation, timeout, retry, condition);
         }
 
         private static String requireName(String what, String value) {

@@ -38,6 +38,11 @@ import javax.sql.DataSource;
  * command ran, and otherwise stores a refusal that answers the command whenever it comes. A handler's
  * failure reply rolls back what the handler did before the refusal is stored (see {@link CommandHandler}).
  *
+ * <p>Typed messages: a handler reads the command with {@link MessageContext#payload(Class)} and may answer
+ * with an object ({@link Reply#success(Object)}, {@link Reply#failure(String, Object)}), both through the
+ * {@linkplain Builder#payloadCodec payload codec}. A command whose payload cannot be decoded is not retried:
+ * by default it is refused with the reason ({@link UndecodableCommands}).
+ *
  * <pre>{@code
  * SagaParticipant bank = SagaParticipant.builder()
  *         .name("bank-a").dataSource(dataSource).bootstrapServers(kafka)
@@ -51,13 +56,37 @@ public final class SagaParticipant implements AutoCloseable {
     private static final String FORWARD = SagaMessages.FORWARD;
     private static final String COMPENSATION = SagaMessages.COMPENSATION;
 
+    /**
+     * What becomes of a command whose payload the handler cannot decode through
+     * {@link MessageContext#payload(Class)} (a sender on another version of the command's type, a bug): retrying
+     * cannot help, so it is never retried.
+     */
+    public enum UndecodableCommands {
+        /**
+         * Answer with a business failure whose reason says why the payload could not be read, as a handler's
+         * {@link Reply#failure(String)}: the handler's work is rolled back, the refusal stored, the saga
+         * compensates the steps before. An undecodable compensation fails the same way, so the saga retries it
+         * per its policy and then parks for an operator.
+         */
+        FAIL,
+        /**
+         * Park the command in the inbox's dead letters at once, without a reply: the saga waits at the step
+         * until its timeout, and an operator can fix the handler and replay the command.
+         */
+        PARK
+    }
+
     private final String name;
     private final Map<String, CommandHandler> handlers;
+    private final PayloadCodec codec;
+    private final UndecodableCommands undecodable;
     private final InboxConsumer consumer;
 
     private SagaParticipant(Builder builder) {
         this.name = builder.name;
         this.handlers = Map.copyOf(builder.handlers);
+        this.codec = builder.payloadCodec;
+        this.undecodable = builder.undecodableCommands;
         InboxConsumer.Builder commands = InboxConsumer.builder()
                 .name(name + "-saga-commands")
                 .dataSource(builder.dataSource)
@@ -120,7 +149,7 @@ public final class SagaParticipant implements AutoCloseable {
                         FORWARD), command.type(), reply);
             }
         } else if (reply == null) {
-            reply = decide(command, context, connection);
+            reply = encoded(decide(command, context, connection), command);
             // A failed compensation is retried by the orchestrator and by operators: store only its success.
             if (reply.succeeded() || (!reply.retryable() && !command.compensation())) {
                 SagaStore.saveReply(connection, name, new SagaStore.SagaCommandKey(command.sagaId(), command.stepIndex(),
@@ -165,7 +194,20 @@ public final class SagaParticipant implements AutoCloseable {
         // inbox record, and store and send the refusal.
         Savepoint beforeHandler = connection.setSavepoint();
         int counted = AfterCommit.mark(connection);
-        Reply reply = handler.handle(command, context);
+        Reply reply;
+        try {
+            reply = handler.handle(command, new DecodingContext(context, command));
+        } catch (Exception | Error failure) {
+            UndecodableCommand cause = undecodableCause(failure);
+            if (cause == null) {
+                throw failure;
+            }
+            if (undecodable == UndecodableCommands.PARK) {
+                throw new SagaException(cause.getMessage() + "; parked (undecodable commands are parked, not retried)",
+                        failure);
+            }
+            reply = Reply.failure(cause.getMessage());
+        }
         if (reply == null) {
             throw new SagaException("the handler of " + command.type() + " returned no reply");
         }
@@ -176,6 +218,72 @@ public final class SagaParticipant implements AutoCloseable {
             AfterCommit.rollbackTo(connection, counted);
         }
         return reply;
+    }
+
+    private Reply encoded(Reply reply, SagaCommand command) {
+        try {
+            return reply.encodedWith(codec);
+        } catch (RuntimeException e) {
+            // Encoding the same object again cannot succeed: park the command at once rather than retry it.
+            throw new SagaException("the reply of " + command.type() + " cannot be encoded: " + e.getMessage(), e);
+        }
+    }
+
+    private static UndecodableCommand undecodableCause(Throwable failure) {
+        for (Throwable cause = failure; cause != null; cause = cause.getCause()) {
+            if (cause instanceof UndecodableCommand undecodable) {
+                return undecodable;
+            }
+        }
+        return null;
+    }
+
+    /** A command payload the codec could not decode to the type the handler asked for. */
+    private static final class UndecodableCommand extends RuntimeException {
+        UndecodableCommand(String message, Throwable cause) {
+            super(message, cause);
+        }
+    }
+
+    /** The handler's context: tells a payload that cannot be decoded from the handler's own failures. */
+    private static final class DecodingContext implements MessageContext {
+        private final MessageContext context;
+        private final SagaCommand command;
+
+        DecodingContext(MessageContext context, SagaCommand command) {
+            this.context = context;
+            this.command = command;
+        }
+
+        @Override
+        public Connection connection() {
+            return context.connection();
+        }
+
+        @Override
+        public void send(OutboxMessage message) {
+            context.send(message);
+        }
+
+        @Override
+        public OutboxMessage.Builder newMessage() {
+            return context.newMessage();
+        }
+
+        @Override
+        public <T> T payload(Class<T> type) {
+            try {
+                return context.payload(type);
+            } catch (RuntimeException e) {
+                throw new UndecodableCommand("command " + command.type() + " (step " + command.stepName()
+                        + ") cannot be decoded as " + type.getSimpleName() + ": " + e.getMessage(), e);
+            }
+        }
+
+        @Override
+        public int attempt() {
+            return context.attempt();
+        }
     }
 
     private static SagaCommand read(InboundMessage message) {
@@ -206,6 +314,7 @@ public final class SagaParticipant implements AutoCloseable {
         private int concurrency = 1;
         private int parallelism = 4;
         private String topicPrefix = SagaMessages.DEFAULT_TOPIC_PREFIX;
+        private UndecodableCommands undecodableCommands = UndecodableCommands.FAIL;
         // Object, not their types: a field of theirs would fail reflection on this class without them.
         private Object meterRegistry;
         private Object openTelemetry;
@@ -252,9 +361,23 @@ public final class SagaParticipant implements AutoCloseable {
             return this;
         }
 
-        /** Decodes payloads for {@link MessageContext#payload(Class)}; default {@link JacksonPayloadCodec#create()}. */
+        /**
+         * Decodes payloads for {@link MessageContext#payload(Class)} and encodes the results of replies given as
+         * objects ({@link Reply#success(Object)}, {@link Reply#failure(String, Object)}); default
+         * {@link JacksonPayloadCodec#create()}.
+         */
         public Builder payloadCodec(PayloadCodec payloadCodec) {
             this.payloadCodec = Objects.requireNonNull(payloadCodec, "payloadCodec");
+            return this;
+        }
+
+        /**
+         * What becomes of a command whose payload the handler cannot decode through
+         * {@link MessageContext#payload(Class)}; default {@link UndecodableCommands#FAIL} (a business failure
+         * whose reason says why). Either way it is not retried.
+         */
+        public Builder undecodableCommands(UndecodableCommands undecodableCommands) {
+            this.undecodableCommands = Objects.requireNonNull(undecodableCommands, "undecodableCommands");
             return this;
         }
 

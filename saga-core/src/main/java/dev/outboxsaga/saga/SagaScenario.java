@@ -10,6 +10,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.UUID;
 import java.util.function.Consumer;
 import java.util.stream.Collectors;
@@ -30,6 +31,10 @@ import java.util.stream.Collectors;
  *     .reply(Reply.success())
  *     .expectState(SagaState.COMPENSATED);
  * }</pre>
+ *
+ * Typed replies ({@code reply(Reply.success(new Reserved("r-1")))}) are encoded with the scenario's codec, as
+ * the participant would; {@link #expectCommand(String, String, Class, Consumer)} reads a command typed, and
+ * {@link #expectSkipped(String)} checks a conditional step that did not run.
  *
  * Each {@code expect...} method throws {@link AssertionError} with what happened instead.
  *
@@ -79,6 +84,15 @@ public final class SagaScenario<D> {
     /** As {@link #expectCommand(String, String)}, then checks the command's JSON payload. */
     public SagaScenario<D> expectCommand(String participant, String type, Consumer<String> payload) {
         return expectSent(participant, type, SagaMessages.FORWARD, payload);
+    }
+
+    /**
+     * As {@link #expectCommand(String, String)}, then decodes the command's payload to {@code payloadType} with the
+     * scenario's codec and checks it, e.g. that it carries what an earlier step's reply returned.
+     */
+    public <T> SagaScenario<D> expectCommand(String participant, String type, Class<T> payloadType, Consumer<T> check) {
+        return expectSent(participant, type, SagaMessages.FORWARD, payload -> check.accept(codec.decode(payload,
+                payloadType)));
     }
 
     /** Expects the last event to have sent exactly one compensating command of {@code type} to {@code participant}. */
@@ -185,6 +199,25 @@ public final class SagaScenario<D> {
         return this;
     }
 
+    /** Expects step {@code step} to have been skipped: its condition did not hold when the saga reached it. */
+    public SagaScenario<D> expectSkipped(String step) {
+        requireStarted();
+        if (history.stream().noneMatch(entry -> step.equals(entry.stepName()) && entry.event().equals("SKIPPED"))) {
+            throw new AssertionError("expected step " + step + " to be skipped; history: " + historyText());
+        }
+        return this;
+    }
+
+    /** Expects the saga's last error (a failure's reason or code, a timeout) to be {@code expected}. */
+    public SagaScenario<D> expectLastError(String expected) {
+        requireStarted();
+        if (!Objects.equals(state.lastError(), expected)) {
+            throw new AssertionError("expected last error '" + expected + "' but it is '" + state.lastError()
+                    + "'; history: " + historyText());
+        }
+        return this;
+    }
+
     /** The id of the command awaiting a reply, to reply to it late later. */
     public UUID awaitedCommand() {
         requireStarted();
@@ -194,6 +227,12 @@ public final class SagaScenario<D> {
     /** The history so far, as {@code step:EVENT} strings. */
     public List<String> history() {
         return history.stream().map(entry -> entry.stepName() + ":" + entry.event()).toList();
+    }
+
+    /** The history so far, as {@code step:EVENT detail} strings ({@code step:EVENT} when there is no detail). */
+    public List<String> historyDetails() {
+        return history.stream().map(entry -> entry.stepName() + ":" + entry.event()
+                + (entry.detail() == null ? "" : " " + entry.detail())).toList();
     }
 
     private SagaScenario<D> expectSent(String participant, String type, String kind, Consumer<String> payload) {

@@ -4,6 +4,7 @@ import dev.outboxsaga.core.RetryPolicy;
 import java.time.Duration;
 import java.util.function.BiFunction;
 import java.util.function.Function;
+import java.util.function.Predicate;
 
 /**
  * One step of a {@link SagaDefinition}: a command to a participant (or local work), what to do with
@@ -14,12 +15,14 @@ import java.util.function.Function;
  * @param commandType            the command's type
  * @param command                the command's payload, from the saga data
  * @param onSuccess              the saga data after a successful reply
+ * @param onReply                the saga data after a successful reply read as an object, or null
  * @param local                  the local work, for a local step
  * @param compensationType       the compensating command's type (to the same participant), or null
  * @param compensation           its payload, from the saga data
  * @param localCompensation      local compensating work, for a local step, or null
  * @param timeout                how long a reply may take before the attempt counts as failed
  * @param retry                  attempts and backoff for transient failures and timeouts (forward and compensation)
+ * @param condition              whether the step runs, asked of the saga data on reaching it; null: it always runs
  */
 public record SagaStep<D>(
         String name,
@@ -27,12 +30,23 @@ public record SagaStep<D>(
         String commandType,
         Function<D, Object> command,
         BiFunction<D, Reply, D> onSuccess,
+        ReplyUpdate<D, ?> onReply,
         LocalAction<D> local,
         String compensationType,
         Function<D, Object> compensation,
         LocalAction<D> localCompensation,
         Duration timeout,
-        RetryPolicy retry) {
+        RetryPolicy retry,
+        Predicate<D> condition) {
+
+    /**
+     * A typed update of the saga data from a step's success reply ({@link SagaDefinition.StepBuilder#onReply}).
+     *
+     * @param replyType what the reply's payload is decoded to
+     * @param update    the saga data after the reply
+     */
+    public record ReplyUpdate<D, R>(Class<R> replyType, BiFunction<D, R, D> update) {
+    }
 
     /** Whether the step runs locally rather than commanding a participant. */
     public boolean isLocal() {

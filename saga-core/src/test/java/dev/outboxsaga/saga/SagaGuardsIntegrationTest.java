@@ -5,11 +5,13 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import dev.outboxsaga.core.DeadLetter;
+import dev.outboxsaga.core.JacksonPayloadCodec;
 import dev.outboxsaga.core.MessageContext;
 import dev.outboxsaga.core.OutboxSchema;
 import dev.outboxsaga.core.RetryPolicy;
 import dev.outboxsaga.relay.OutboxRelay;
 import dev.outboxsaga.relay.RelayConfig;
+import dev.outboxsaga.saga.TransferSaga.DebitResult;
 import dev.outboxsaga.saga.TransferSaga.Movement;
 import dev.outboxsaga.saga.TransferSaga.Transfer;
 import dev.outboxsaga.testkit.OutboxSagaExtension;
@@ -581,6 +583,144 @@ class SagaGuardsIntegrationTest {
                         + "ticket 42 (console:alice, operator action " + marked.id() + ")");
     }
 
+    // ---------------------------------------------------------------------------------------------
+    // Issue 13: a command whose payload cannot be decoded
+
+    /** A credit command whose amount is not a number: bank b cannot read it as a Movement. */
+    private SagaDefinition<Transfer> debitThenUndecodableCredit() {
+        return SagaDefinition.builder(type, 1, Transfer.class)
+                .step("debit")
+                    .invoke(Transfer::fromBank, "Debit", t -> new Movement(t.fromAccount(), t.amount(), null))
+                    .compensateWith("Refund", t -> new Movement(t.fromAccount(), t.amount(), null))
+                .step("credit")
+                    .invoke(Transfer::toBank, "Credit", t -> Map.of("account", t.toAccount(), "amount", "lots"))
+                    .timeout(Duration.ofSeconds(2))
+                    .retry(ONCE)
+                .build();
+    }
+
+    /** By default the participant refuses it with the reason at once: no retries, no dead letter, the saga compensates. */
+    @Test
+    void aCommandThatCannotBeDecodedIsRefusedWithTheReasonInsteadOfRetriedAndParked() throws Exception {
+        Bank a = bank("a").start();
+        Bank b = bank("b").start();
+        SagaDefinition<Transfer> definition = debitThenUndecodableCredit();
+        SagaOrchestrator orchestrator = orchestrator(definition);
+        Transfer transfer = transfer(a, 1000, b, 0L, 100);
+
+        UUID id = orchestrator.begin(db.dataSource(), definition, transfer);
+        SagaInstance ended = awaitState(orchestrator, id, SagaState.COMPENSATED);
+
+        assertThat(ended.lastError()).startsWith("command Credit (step credit) cannot be decoded as Movement: ");
+        assertThat(b.participant.consumer().stats().retries()).isZero();
+        assertThat(b.participant.consumer().stats().parked()).isZero();
+        assertThat(storedReply(b.name, id, 1, "FORWARD")).startsWith("FAILURE command Credit (step credit) cannot");
+        assertThat(a.ledger(id)).isEqualTo(Map.of("Debit", 1L, "Refund", 1L));
+        assertThat(b.ledger(id)).isEmpty();
+    }
+
+    /** With {@code PARK} it goes to the dead letters at once, unanswered: the saga gives up on the step after its timeout. */
+    @Test
+    void aParticipantSetToParkUndecodableCommandsParksThemAtOnce() throws Exception {
+        Bank a = bank("a").start();
+        Bank b = bank("b");
+        b.undecodable = SagaParticipant.UndecodableCommands.PARK;
+        b.start();
+        SagaDefinition<Transfer> definition = debitThenUndecodableCredit();
+        SagaOrchestrator orchestrator = orchestrator(definition);
+        Transfer transfer = transfer(a, 1000, b, 0L, 100);
+
+        UUID id = orchestrator.begin(db.dataSource(), definition, transfer);
+        await().atMost(WAIT).until(() -> b.participant.consumer().stats().parked() == 1);
+
+        assertThat(b.participant.consumer().stats().retries()).isZero();
+        assertThat(b.participant.consumer().deadLetters().parked(10)).singleElement()
+                .satisfies(parked -> {
+                    assertThat(parked.errorMessage()).contains("cannot be decoded as Movement");
+                    assertThat(parked.attempts()).isEqualTo(1);
+                });
+        assertThat(storedReply(b.name, id, 1, "FORWARD")).isNull();
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Issue 13: data from replies
+
+    /**
+     * Bank a answers the debit with a typed result (its reference); the saga keeps it in its data, in the
+     * reply's transaction, and the credit command to bank b carries it.
+     */
+    @Test
+    void aReferenceReturnedByOneParticipantIsStoredInTheSagaDataAndSentInTheNextCommand() throws Exception {
+        Bank a = bank("a").start();
+        Bank b = bank("b");
+        List<String> creditRefs = new java.util.concurrent.CopyOnWriteArrayList<>();
+        b.interceptors.put("Credit", command -> {
+            creditRefs.add(JacksonPayloadCodec.create().decode(command.payload(), Movement.class).ref());
+            return null;
+        });
+        b.start();
+        SagaDefinition<Transfer> definition = SagaDefinition.builder(type, 1, Transfer.class)
+                .step("debit")
+                    .invoke(Transfer::fromBank, "Debit", t -> new Movement(t.fromAccount(), t.amount(), null))
+                    .onReply(DebitResult.class, (t, debited) -> t.withDebitRef(debited.ref()))
+                    .compensateWith("Refund", t -> new Movement(t.fromAccount(), t.amount(), t.debitRef()))
+                .step("credit")
+                    .invoke(Transfer::toBank, "Credit", t -> new Movement(t.toAccount(), t.amount(), t.debitRef()))
+                .build();
+        SagaOrchestrator orchestrator = orchestrator(definition);
+        Transfer transfer = transfer(a, 1000, b, 0L, 100);
+
+        UUID id = orchestrator.begin(db.dataSource(), definition, transfer);
+        SagaInstance ended = awaitState(orchestrator, id, SagaState.COMPLETED);
+
+        assertThat(creditRefs).containsExactly("ref-" + id);
+        assertThat(JacksonPayloadCodec.create().decode(ended.data(), Transfer.class).debitRef()).isEqualTo("ref-" + id);
+        assertThat(b.ledger(id)).isEqualTo(Map.of("Credit", 1L));
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Issue 13: conditional steps
+
+    /**
+     * A fee step whose condition does not hold is skipped when the saga begins; the credit fails (no such
+     * account) and the compensation passes the skipped step by. The skipped step is stored with the saga.
+     */
+    @Test
+    void aSkippedStepIsRecordedWithTheSagaAndPassedByWhenCompensating() throws Exception {
+        Bank a = bank("a").start();
+        Bank b = bank("b").start();
+        SagaDefinition<Transfer> definition = SagaDefinition.builder(type, 1, Transfer.class)
+                .step("fee")
+                    .invoke(Transfer::fromBank, "ChargeFee", t -> new Movement(t.fromAccount(), t.fee(), null))
+                    .compensateWith("RefundFee", t -> new Movement(t.fromAccount(), t.fee(), null))
+                    .when(t -> t.fee() > 1000)
+                .step("debit")
+                    .invoke(Transfer::fromBank, "Debit", t -> new Movement(t.fromAccount(), t.amount(), null))
+                    .compensateWith("Refund", t -> new Movement(t.fromAccount(), t.amount(), null))
+                .step("credit")
+                    .invoke(Transfer::toBank, "Credit", t -> new Movement(t.toAccount(), t.amount(), null))
+                .build();
+        SagaOrchestrator orchestrator = orchestrator(definition);
+        Transfer transfer = transfer(a, 1000, b, null, 100);
+
+        UUID id = orchestrator.begin(db.dataSource(), definition, transfer);
+        awaitState(orchestrator, id, SagaState.COMPENSATED);
+
+        assertThat(events(orchestrator, id)).containsExactly("fee:STARTED", "fee:SKIPPED", "debit:COMMAND_SENT",
+                "debit:SUCCEEDED", "credit:COMMAND_SENT", "credit:FAILED", "debit:COMPENSATION_SENT",
+                "debit:COMPENSATED", "debit:ENDED_COMPENSATED");
+        assertThat(a.ledger(id)).isEqualTo(Map.of("Debit", 1L, "Refund", 1L));
+        try (Connection connection = db.openConnection();
+             PreparedStatement query = connection.prepareStatement(
+                     "SELECT skipped_steps::text FROM saga_instance WHERE id = ?")) {
+            query.setObject(1, id);
+            try (ResultSet rows = query.executeQuery()) {
+                assertThat(rows.next()).isTrue();
+                assertThat(rows.getString(1)).isEqualTo("{0}");
+            }
+        }
+    }
+
     /** An {@code operator_action} row. */
     record Action(long id, String status, String outcome, java.time.Instant doneAt) {
     }
@@ -713,6 +853,7 @@ class SagaGuardsIntegrationTest {
         /** Handler calls that got past the interceptor (committed or not). */
         final AtomicInteger handled = new AtomicInteger();
         RetryPolicy retry = RetryPolicy.defaults();
+        SagaParticipant.UndecodableCommands undecodable;
         SagaParticipant participant;
 
         Bank(String name) {
@@ -725,6 +866,9 @@ class SagaGuardsIntegrationTest {
                     .dataSource(db.dataSource())
                     .bootstrapServers(kafka.bootstrapServers())
                     .retry(retry);
+            if (undecodable != null) {
+                builder.undecodableCommands(undecodable);
+            }
             for (String command : List.of("Debit", "Refund", "Credit", "ReverseCredit", "ChargeFee", "RefundFee")) {
                 builder.handle(command, this::handle);
             }
@@ -777,7 +921,7 @@ class SagaGuardsIntegrationTest {
             if (refuseAfterWriting.contains(command.type())) {
                 return Reply.failure("limit exceeded after writing");
             }
-            return command.type().equals("Debit") ? Reply.success("{\"ref\": \"ref-" + command.sagaId() + "\"}")
+            return command.type().equals("Debit") ? Reply.success(new DebitResult("ref-" + command.sagaId()))
                     : Reply.success();
         }
 

@@ -25,9 +25,22 @@ import java.util.UUID;
  */
 public final class SagaEngine {
 
-    /** The persisted state of one instance. */
+    /**
+     * The persisted state of one instance. {@code skippedSteps}: the indexes of the steps skipped because their
+     * condition did not hold, in order; compensation passes them by.
+     */
     public record State(UUID id, String type, int version, SagaState state, int stepIndex, int attempt,
-            UUID awaitingCommandId, Instant deadline, String data, String lastError) {
+            UUID awaitingCommandId, Instant deadline, String data, String lastError, List<Integer> skippedSteps) {
+
+        public State {
+            skippedSteps = skippedSteps == null ? List.of() : List.copyOf(skippedSteps);
+        }
+
+        /** A state with no skipped steps recorded. */
+        public State(UUID id, String type, int version, SagaState state, int stepIndex, int attempt,
+                UUID awaitingCommandId, Instant deadline, String data, String lastError) {
+            this(id, type, version, state, stepIndex, attempt, awaitingCommandId, deadline, data, lastError, List.of());
+        }
     }
 
     /**
@@ -82,7 +95,7 @@ public final class SagaEngine {
     public <D> Transition onReply(SagaDefinition<D> definition, State state, UUID commandId, Integer stepIndex,
             String kind, Reply reply, Connection connection) {
         Work<D> work = new Work<>(definition, connection, state);
-        work.reply(commandId, stepIndex, kind, reply);
+        work.reply(commandId, stepIndex, kind, reply.encodedWith(codec));
         return work.transition();
     }
 
@@ -164,6 +177,13 @@ public final class SagaEngine {
         return codec.encode(data);
     }
 
+    /** A success reply whose payload does not decode to the step's reply type. */
+    private static final class UnreadableReply extends Exception {
+        UnreadableReply(String message) {
+            super(message, null, false, false);
+        }
+    }
+
     /** Mutable working copy of one transition. */
     private final class Work<D> {
         private final SagaDefinition<D> definition;
@@ -177,6 +197,7 @@ public final class SagaEngine {
         private Instant deadline;
         private String data;
         private String lastError;
+        private final List<Integer> skipped;
         private final List<Command> commands = new ArrayList<>();
         private final List<Entry> history = new ArrayList<>();
 
@@ -191,11 +212,12 @@ public final class SagaEngine {
             this.deadline = initial.deadline();
             this.data = initial.data();
             this.lastError = initial.lastError();
+            this.skipped = new ArrayList<>(initial.skippedSteps());
         }
 
         Transition transition() {
             return new Transition(new State(id, definition.type(), definition.version(), state, step, attempt, awaiting,
-                    deadline, data, lastError), List.copyOf(commands), List.copyOf(history));
+                    deadline, data, lastError, skipped), List.copyOf(commands), List.copyOf(history));
         }
 
         SagaStep<D> stepAt(int index) {
@@ -222,6 +244,12 @@ public final class SagaEngine {
                 step = next;
                 attempt = 1;
                 SagaStep<D> current = stepAt(next);
+                if (current.condition() != null && !current.condition().test(decoded())) {
+                    skipped.add(next);
+                    log(next, "SKIPPED", "its condition does not hold");
+                    next++;
+                    continue;
+                }
                 if (!current.isLocal()) {
                     sendForward();
                     return;
@@ -383,7 +411,7 @@ public final class SagaEngine {
 
         int lastCompensable(int from) {
             for (int index = Math.min(from, definition.steps().size() - 1); index >= 0; index--) {
-                if (stepAt(index).hasCompensation()) {
+                if (stepAt(index).hasCompensation() && !skipped.contains(index)) {
                     return index;
                 }
             }
@@ -425,9 +453,7 @@ public final class SagaEngine {
             if (settling()) {
                 if (reply.succeeded()) {
                     log(step, "SETTLED", "took effect before the abandon");
-                    data = encode(current.onSuccess().apply(decoded(), reply));
-                    log(step, "SUCCEEDED", null);
-                    enterStep(step + 1);
+                    succeed(current, reply);
                 } else {
                     lastError = reply.reason();
                     log(step, "SETTLED", "not carried out: " + reply.reason());
@@ -437,9 +463,7 @@ public final class SagaEngine {
             }
             if (state == SagaState.RUNNING) {
                 if (reply.succeeded()) {
-                    data = encode(current.onSuccess().apply(decoded(), reply));
-                    log(step, "SUCCEEDED", null);
-                    enterStep(step + 1);
+                    succeed(current, reply);
                 } else if (reply.retryable() && attempt < maxAttempts) {
                     log(step, "FAILED", "retryable: " + reply.reason());
                     scheduleRetry(reply.reason());
@@ -450,7 +474,8 @@ public final class SagaEngine {
                     giveUpForward();
                 } else {
                     lastError = reply.reason();
-                    log(step, "FAILED", reply.reason());
+                    log(step, "FAILED", "{}".equals(reply.payload()) ? reply.reason()
+                            : reply.reason() + " " + reply.payload());
                     // The failed step took no effect: compensate the ones before it.
                     startCompensation(step - 1);
                 }
@@ -466,6 +491,37 @@ public final class SagaEngine {
                 log(step, "COMPENSATION_FAILED", reply.reason());
                 park("compensation failed after " + attempt + " attempt(s): " + reply.reason());
             }
+        }
+
+        /** The step in hand succeeded: its reply updates the data, then the next step is entered. */
+        void succeed(SagaStep<D> current, Reply reply) {
+            D updated = current.onSuccess().apply(decoded(), reply);
+            if (current.onReply() != null) {
+                try {
+                    updated = updated(current.onReply(), updated, reply.payload());
+                } catch (UnreadableReply unreadable) {
+                    // The step took effect, but the saga cannot go on without what it returned: undo it.
+                    lastError = "the reply of step " + current.name() + " does not fit "
+                            + current.onReply().replyType().getSimpleName() + ": " + unreadable.getMessage();
+                    log(step, "FAILED", lastError);
+                    startCompensation(step);
+                    return;
+                }
+            }
+            data = encode(updated);
+            log(step, "SUCCEEDED", null);
+            enterStep(step + 1);
+        }
+
+        /** The data after a typed reply update; a failure of the update function itself propagates. */
+        <R> D updated(SagaStep.ReplyUpdate<D, R> onReply, D data, String payload) throws UnreadableReply {
+            R value;
+            try {
+                value = codec.decode(payload, onReply.replyType());
+            } catch (RuntimeException e) {
+                throw new UnreadableReply(e.getMessage());
+            }
+            return onReply.update().apply(data, value);
         }
 
         /**

@@ -4,6 +4,7 @@ import dev.outboxsaga.saga.Reply;
 import dev.outboxsaga.saga.SagaEvent;
 import dev.outboxsaga.saga.SagaInstance;
 import dev.outboxsaga.saga.SagaState;
+import java.sql.Array;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -34,12 +35,12 @@ public final class SagaStore {
     public static boolean insertKeyed(Connection connection, SagaEngine.State state, String key) throws SQLException {
         try (PreparedStatement insert = connection.prepareStatement(Sql.INSERT_KEYED_INSTANCE)) {
             bindInstance(insert, state);
-            insert.setString(12, key);
+            insert.setString(13, key);
             return insert.executeUpdate() == 1;
         }
     }
 
-    /** Parameters 1 to 11 of both instance inserts. */
+    /** Parameters 1 to 12 of both instance inserts. */
     private static void bindInstance(PreparedStatement insert, SagaEngine.State state) throws SQLException {
         insert.setObject(1, state.id());
         insert.setString(2, state.type());
@@ -52,6 +53,11 @@ public final class SagaStore {
         insert.setString(9, state.data());
         insert.setString(10, state.lastError());
         insert.setBoolean(11, state.state().terminal());
+        insert.setArray(12, steps(insert.getConnection(), state.skippedSteps()));
+    }
+
+    private static Array steps(Connection connection, List<Integer> steps) throws SQLException {
+        return connection.createArrayOf("integer", steps.toArray());
     }
 
     /** The id of the saga of {@code type} begun with business key {@code key}, or null. */
@@ -75,7 +81,8 @@ public final class SagaStore {
             update.setString(6, state.data());
             update.setString(7, state.lastError());
             update.setBoolean(8, state.state().terminal());
-            update.setObject(9, state.id());
+            update.setArray(9, steps(connection, state.skippedSteps()));
+            update.setObject(10, state.id());
             update.executeUpdate();
         }
     }
@@ -250,7 +257,15 @@ public final class SagaStore {
     private static SagaEngine.State state(ResultSet rows) throws SQLException {
         return new SagaEngine.State(rows.getObject(1, UUID.class), rows.getString(2), rows.getInt(3),
                 SagaState.valueOf(rows.getString(4)), rows.getInt(5), rows.getInt(6), rows.getObject(7, UUID.class),
-                instant(rows.getTimestamp(8)), rows.getString(9), rows.getString(10));
+                instant(rows.getTimestamp(8)), rows.getString(9), rows.getString(10), skipped(rows.getArray(14)));
+    }
+
+    private static List<Integer> skipped(Array array) throws SQLException {
+        if (array == null) {
+            return List.of();
+        }
+        Integer[] steps = (Integer[]) array.getArray();
+        return List.of(steps);
     }
 
     private static Timestamp timestamp(Instant instant) {

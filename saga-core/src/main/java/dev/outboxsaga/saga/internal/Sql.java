@@ -1,29 +1,34 @@
 package dev.outboxsaga.saga.internal;
 
-/** Every SQL statement of the saga module; the tables come from {@code sql/V5__saga.sql} and {@code sql/V7__saga_guards.sql}. */
+/**
+ * Every SQL statement of the saga module; the tables come from {@code sql/V5__saga.sql}, {@code sql/V7__saga_guards.sql}
+ * and {@code sql/V9__saga_conditional_steps.sql}.
+ */
 final class Sql {
 
     private Sql() {
     }
 
     static final String INSTANCE_COLUMNS = "id, saga_type, saga_version, state, step_index, attempt, awaiting_command_id, "
-            + "deadline, data::text, last_error, created_at, updated_at, ended_at";
+            + "deadline, data::text, last_error, created_at, updated_at, ended_at, skipped_steps";
 
     static final String INSERT_INSTANCE = "INSERT INTO saga_instance (id, saga_type, saga_version, state, step_index, "
-            + "attempt, awaiting_command_id, deadline, data, last_error, ended_at) "
-            + "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?, CASE WHEN ? THEN now() END)";
+            + "attempt, awaiting_command_id, deadline, data, last_error, ended_at, skipped_steps) "
+            + "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?, CASE WHEN ? THEN now() END, ?)";
 
     /** A saga begun with a business key; inserts nothing when one of its type has that key ({@code sql/V7}). */
     static final String INSERT_KEYED_INSTANCE = "INSERT INTO saga_instance (id, saga_type, saga_version, state, "
-            + "step_index, attempt, awaiting_command_id, deadline, data, last_error, ended_at, saga_key) "
-            + "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?, CASE WHEN ? THEN now() END, ?) "
+            + "step_index, attempt, awaiting_command_id, deadline, data, last_error, ended_at, skipped_steps, saga_key) "
+            + "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?, CASE WHEN ? THEN now() END, ?, ?) "
             + "ON CONFLICT (saga_type, saga_key) WHERE saga_key IS NOT NULL DO NOTHING";
 
     static final String FIND_BY_KEY = "SELECT id FROM saga_instance WHERE saga_type = ? AND saga_key = ?";
 
+    /** Skipped steps are only added: a state built without them (a saga parked by the timer) keeps them. */
     static final String UPDATE_INSTANCE = "UPDATE saga_instance SET state = ?, step_index = ?, attempt = ?, "
             + "awaiting_command_id = ?, deadline = ?, data = ?::jsonb, last_error = ?, updated_at = now(), "
-            + "ended_at = CASE WHEN ? THEN coalesce(ended_at, now()) END WHERE id = ?";
+            + "ended_at = CASE WHEN ? THEN coalesce(ended_at, now()) END, "
+            + "skipped_steps = ARRAY(SELECT DISTINCT unnest(skipped_steps || ?::integer[]) ORDER BY 1) WHERE id = ?";
 
     static final String LOCK_INSTANCE = "SELECT " + INSTANCE_COLUMNS + " FROM saga_instance WHERE id = ? FOR UPDATE";
 
