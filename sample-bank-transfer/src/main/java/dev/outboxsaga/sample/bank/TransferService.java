@@ -1,7 +1,7 @@
 package dev.outboxsaga.sample.bank;
 
 import dev.outboxsaga.core.RetryPolicy;
-import dev.outboxsaga.core.internal.Transactions;
+import dev.outboxsaga.core.DatabaseTransactions;
 import dev.outboxsaga.saga.SagaDefinition;
 import dev.outboxsaga.saga.SagaOrchestrator;
 import java.sql.PreparedStatement;
@@ -107,7 +107,7 @@ final class TransferService implements AutoCloseable {
                 try {
                     if (!waiting.isEmpty()) {
                         UUID[] ids = waiting.keySet().toArray(UUID[]::new);
-                        Transactions.inTransaction(dataSource, connection -> {
+                        DatabaseTransactions.inTransaction(dataSource, connection -> {
                             try (PreparedStatement query = connection.prepareStatement("SELECT id FROM saga_instance "
                                     + "WHERE id = ANY (?) AND state IN ('COMPLETED', 'COMPENSATED', 'FAILED', 'PARKED')")) {
                                 query.setArray(1, connection.createArrayOf("uuid", ids));
@@ -140,7 +140,7 @@ final class TransferService implements AutoCloseable {
      * retried after a commit of unknown outcome (the database went away) starts no second saga.
      */
     UUID transfer(Transfer transfer) {
-        return Transactions.inTransaction(dataSource, connection -> {
+        return DatabaseTransactions.inTransaction(dataSource, connection -> {
             UUID sagaId = orchestrator.begin(connection, saga, transfer, transfer.id());
             try (PreparedStatement insert = connection.prepareStatement("INSERT INTO transfer (id, from_bank, "
                     + "from_account, to_bank, to_account, amount, saga_id) VALUES (?, ?, ?, ?, ?, ?, ?) "
