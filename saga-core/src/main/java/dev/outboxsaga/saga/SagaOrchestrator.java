@@ -58,10 +58,11 @@ import org.slf4j.LoggerFactory;
  *         .service("transfers").dataSource(dataSource).bootstrapServers(kafka)
  *         .definition(TRANSFER)
  *         .build().start();
- * outbox.inTransaction(dataSource, tx -> {
- *     insertTransfer(tx.connection(), transfer);
- *     return sagas.begin(tx.connection(), TRANSFER, transfer);
+ * UUID sagaId = DatabaseTransactions.inTransaction(dataSource, connection -> {
+ *     insertTransfer(connection, transfer);
+ *     return sagas.begin(connection, TRANSFER, transfer, transfer.id());
  * });
+ * Optional<SagaInstance> ended = sagas.awaitEnd(sagaId, Duration.ofSeconds(5));
  * }</pre>
  */
 public final class SagaOrchestrator implements AutoCloseable {
