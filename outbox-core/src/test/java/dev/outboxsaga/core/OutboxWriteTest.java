@@ -78,6 +78,39 @@ class OutboxWriteTest {
     }
 
     @Test
+    void databaseTransactionCommitsTheCallersWorkAndReturnsItsResult() {
+        long balance = DatabaseTransactions.inTransaction(db.dataSource(), connection -> {
+            try (Statement statement = connection.createStatement()) {
+                statement.executeUpdate("INSERT INTO account VALUES ('7', 70)");
+            }
+            return 70L;
+        });
+
+        assertThat(balance).isEqualTo(70L);
+        assertThat(scalar("SELECT balance FROM account WHERE id = '7'")).isEqualTo(70L);
+    }
+
+    @Test
+    void databaseTransactionRollsBackOnTheCallersCheckedExceptionAndWrapsSqlFailures() {
+        assertThatThrownBy(() -> DatabaseTransactions.inTransaction(db.dataSource(), connection -> {
+            try (Statement statement = connection.createStatement()) {
+                statement.executeUpdate("INSERT INTO account VALUES ('7', 70)");
+            }
+            throw new java.io.IOException("business rule says no");
+        })).isInstanceOf(java.io.IOException.class).hasMessage("business rule says no");
+        assertThat(count("account")).isZero();
+
+        assertThatThrownBy(() -> DatabaseTransactions.inTransaction(db.dataSource(), connection -> {
+            try (Statement statement = connection.createStatement()) {
+                statement.executeUpdate("INSERT INTO account VALUES ('7', 70)");
+                statement.executeUpdate("INSERT INTO no_such_table VALUES (1)");
+            }
+            return null;
+        })).isInstanceOf(OutboxException.class).hasMessageContaining("no_such_table");
+        assertThat(count("account")).isZero();
+    }
+
+    @Test
     void callerOwnedConnectionIsNeitherCommittedNorClosedByTheOutbox() throws Exception {
         try (Connection connection = db.openConnection()) {
             connection.setAutoCommit(false);

@@ -6,6 +6,7 @@ import dev.outboxsaga.core.internal.Transactions;
 import dev.outboxsaga.saga.internal.Definitions;
 import dev.outboxsaga.saga.internal.SagaEngine;
 import dev.outboxsaga.saga.internal.SagaMicrometer;
+import dev.outboxsaga.saga.internal.SagaNotices;
 import dev.outboxsaga.saga.internal.SagaStore;
 import dev.outboxsaga.saga.internal.Transitions;
 import java.sql.Connection;
@@ -14,6 +15,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.UUID;
 import javax.sql.DataSource;
@@ -37,9 +39,10 @@ public final class SagaAdmin {
     private final Clock clock;
     /** Null without a meter registry. */
     private final SagaMicrometer meters;
+    private final SagaNotices notices;
 
     SagaAdmin(DataSource dataSource, Definitions definitions, SagaEngine engine, Outbox outbox, String replyChannel,
-            Clock clock, SagaMicrometer meters) {
+            Clock clock, SagaMicrometer meters, SagaNotices notices) {
         this.dataSource = dataSource;
         this.definitions = definitions;
         this.engine = engine;
@@ -47,12 +50,28 @@ public final class SagaAdmin {
         this.replyChannel = replyChannel;
         this.clock = clock;
         this.meters = meters;
+        this.notices = notices;
     }
 
     public Optional<SagaInstance> find(UUID id) {
         return Optional.ofNullable(Transactions.inTransaction(dataSource, connection ->
                 SagaStore.find(connection, id, index -> null)))
                 .map(found -> withStepName(found));
+    }
+
+    /**
+     * The saga of {@code type} begun with business key {@code key} through
+     * {@link SagaOrchestrator#begin(Connection, SagaDefinition, Object, String)}, of any version.
+     *
+     * @return empty when no saga of that type has that key
+     */
+    public Optional<SagaInstance> findByKey(String type, String key) {
+        Objects.requireNonNull(type, "type");
+        Objects.requireNonNull(key, "key");
+        return Optional.ofNullable(Transactions.inTransaction(dataSource, connection -> {
+            UUID id = SagaStore.findByKey(connection, type, key);
+            return id == null ? null : SagaStore.find(connection, id, index -> null);
+        })).map(found -> withStepName(found));
     }
 
     /**
@@ -198,6 +217,7 @@ public final class SagaAdmin {
         if (meters != null) {
             meters.persisted(connection, state, transition, null);
         }
+        notices.persisted(connection, state, transition);
         return transition;
     }
 

@@ -14,6 +14,7 @@ import dev.outboxsaga.core.internal.Transactions;
 import dev.outboxsaga.saga.internal.Definitions;
 import dev.outboxsaga.saga.internal.SagaEngine;
 import dev.outboxsaga.saga.internal.SagaMicrometer;
+import dev.outboxsaga.saga.internal.SagaNotices;
 import dev.outboxsaga.saga.internal.SagaStore;
 import dev.outboxsaga.saga.internal.Transitions;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -23,13 +24,18 @@ import java.sql.SQLException;
 import java.sql.Savepoint;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import javax.sql.DataSource;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -52,10 +58,11 @@ import org.slf4j.LoggerFactory;
  *         .service("transfers").dataSource(dataSource).bootstrapServers(kafka)
  *         .definition(TRANSFER)
  *         .build().start();
- * outbox.inTransaction(dataSource, tx -> {
- *     insertTransfer(tx.connection(), transfer);
- *     return sagas.begin(tx.connection(), TRANSFER, transfer);
+ * UUID sagaId = DatabaseTransactions.inTransaction(dataSource, connection -> {
+ *     insertTransfer(connection, transfer);
+ *     return sagas.begin(connection, TRANSFER, transfer, transfer.id());
  * });
+ * Optional<SagaInstance> ended = sagas.awaitEnd(sagaId, Duration.ofSeconds(5));
  * }</pre>
  */
 public final class SagaOrchestrator implements AutoCloseable {
@@ -77,6 +84,7 @@ public final class SagaOrchestrator implements AutoCloseable {
     private final CountDownLatch closing = new CountDownLatch(1);
     private final OperatorActions operatorActions;
     private final Duration operatorActionPollInterval;
+    private final SagaNotices notices;
     private Thread timer;
 
     private SagaOrchestrator(Builder builder) {
@@ -109,8 +117,9 @@ public final class SagaOrchestrator implements AutoCloseable {
         this.replies = replyConsumer.build();
         this.meters = builder.meterRegistry == null ? null
                 : SagaMicrometer.create(builder.meterRegistry, definitions, clock, builder.gaugeInterval);
+        this.notices = new SagaNotices(service, dataSource, definitions, builder.listeners, timerInterval);
         this.admin = new SagaAdmin(dataSource, definitions, engine, outbox, SagaMessages.replyChannel(service), clock,
-                meters);
+                meters, notices);
         this.operatorActionPollInterval = builder.operatorActionPollInterval;
         this.operatorActions = new OperatorActions(dataSource, OperatorActions.TABLE, OperatorActions.SAGA,
                 definitions.types(), admin::perform, "sagas-" + service);
@@ -238,9 +247,53 @@ public final class SagaOrchestrator implements AutoCloseable {
         return replies;
     }
 
+    /**
+     * Waits until the saga has ended (COMPLETED, COMPENSATED or FAILED) or parked (PARKED: an operator must act),
+     * and returns it as stored then; at once when it has already. No caller polls: a transition this orchestrator
+     * commits wakes its waiters right after the commit, and an end committed by another process on the same
+     * database is found by one query per {@link Builder#timerInterval(Duration) timer interval} for all the sagas
+     * awaited at the time, run only while someone waits. Works whether or not the orchestrator is started.
+     *
+     * @param timeout how long to wait at most; zero looks once
+     * @return the saga, ended or parked; empty when it has not ended or parked within {@code timeout}
+     * @throws IllegalArgumentException when there is no saga {@code sagaId}
+     * @throws IllegalStateException    when the orchestrator is closed while waiting
+     * @throws InterruptedException     when the waiting thread is interrupted
+     */
+    public Optional<SagaInstance> awaitEnd(UUID sagaId, Duration timeout) throws InterruptedException {
+        Objects.requireNonNull(sagaId, "sagaId");
+        if (timeout == null || timeout.isNegative()) {
+            throw new IllegalArgumentException("timeout must be zero or more, but was " + timeout);
+        }
+        // Watched before the first look, so that an end committed in between is not missed.
+        CompletableFuture<Void> settled = notices.watch(sagaId);
+        try {
+            SagaInstance now = admin.find(sagaId)
+                    .orElseThrow(() -> new IllegalArgumentException("no saga " + sagaId));
+            if (settled(now)) {
+                return Optional.of(now);
+            }
+            try {
+                settled.get(timeout.toNanos(), TimeUnit.NANOSECONDS);
+            } catch (TimeoutException stillRunning) {
+                return Optional.empty();
+            } catch (ExecutionException closed) {
+                throw (RuntimeException) closed.getCause();
+            }
+            return admin.find(sagaId).filter(SagaOrchestrator::settled);
+        } finally {
+            notices.forget(sagaId, settled);
+        }
+    }
+
+    private static boolean settled(SagaInstance saga) {
+        return saga.state().terminal() || saga.state() == SagaState.PARKED;
+    }
+
     @Override
     public void close() {
         closing.countDown();
+        notices.close();
         operatorActions.close();
         replies.close();
         Thread running;
@@ -303,6 +356,7 @@ public final class SagaOrchestrator implements AutoCloseable {
         if (meters != null) {
             meters.persisted(connection, before, transition, repliedTo);
         }
+        notices.persisted(connection, before, transition);
     }
 
     /** One batch of the timer: how many due sagas it locked, and how many of them it left for a later tick. */
@@ -382,6 +436,7 @@ public final class SagaOrchestrator implements AutoCloseable {
         private String bootstrapServers;
         private final Map<String, Object> kafkaProperties = new HashMap<>();
         private final Definitions definitions = new Definitions();
+        private final List<SagaListener> listeners = new ArrayList<>();
         private Outbox outbox = Outbox.builder().build();
         private PayloadCodec payloadCodec = JacksonPayloadCodec.create();
         private RetryPolicy replyRetry = RetryPolicy.defaults();
@@ -462,6 +517,15 @@ public final class SagaOrchestrator implements AutoCloseable {
          */
         public Builder parallelism(int parallelism) {
             this.parallelism = parallelism;
+            return this;
+        }
+
+        /**
+         * Adds a listener told, after each commit, of the sagas that ended, the steps that failed and the sagas that
+         * parked; see {@link SagaListener}. Listeners are told in the order added; default none.
+         */
+        public Builder listener(SagaListener listener) {
+            listeners.add(Objects.requireNonNull(listener, "listener"));
             return this;
         }
 

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
+import dev.outboxsaga.core.DatabaseTransactions;
 import dev.outboxsaga.core.DeadLetter;
 import dev.outboxsaga.core.JacksonPayloadCodec;
 import dev.outboxsaga.core.MessageContext;
@@ -25,6 +26,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.TreeMap;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
@@ -48,7 +50,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * gave up on takes effect, late compensation outcomes of a parked saga are accounted for, a keyed
  * begin starts one saga, a refusal leaves nothing of the handler's work behind, a cancel undoes each
  * step that ran exactly once whenever the replies come, and the operator actions that the console
- * queues are carried out by the orchestrator.
+ * queues are carried out by the orchestrator; and waiting for a saga's end, listeners told after the
+ * commit only, and finding a saga by its business key.
  *
  * <p>To keep it cheap, the orchestrator and both banks share one database and one relay (their
  * inboxes, replies and accounts are told apart by per-test names). The ledger has no unique
@@ -760,6 +763,160 @@ class SagaGuardsIntegrationTest {
     }
 
     // ---------------------------------------------------------------------------------------------
+    // Waiting for the end, listening, finding by key
+
+    @Test
+    void awaitEndReturnsACompletedSagaOnItsEndAndAnEndedOneAtOnceAndItIsFoundByItsKey() throws Exception {
+        Bank a = bank("a").start();
+        Bank b = bank("b").start();
+        SagaDefinition<Transfer> definition = TransferSaga.definition(type);
+        SagaOrchestrator orchestrator = orchestrator(definition);
+        UUID id = orchestrator.begin(db.dataSource(), definition, transfer(a, 1000, b, 0L, 100), "key-" + suffix);
+
+        SagaInstance ended = orchestrator.awaitEnd(id, WAIT).orElseThrow();
+
+        assertThat(ended.id()).isEqualTo(id);
+        assertThat(ended.state()).isEqualTo(SagaState.COMPLETED);
+        assertThat(b.balance("B-" + suffix)).isEqualTo(100);
+        assertThat(orchestrator.awaitEnd(id, Duration.ZERO)).map(SagaInstance::state).contains(SagaState.COMPLETED);
+        assertThat(orchestrator.admin().findByKey(type, "key-" + suffix)).map(SagaInstance::id).contains(id);
+        assertThat(orchestrator.admin().findByKey(type, "other-" + suffix)).isEmpty();
+        assertThat(orchestrator.admin().findByKey("other-" + type, "key-" + suffix)).isEmpty();
+    }
+
+    @Test
+    void awaitEndReturnsACompensatedSagaAndListenersHearOfTheFailedStepAndTheEndOnceEvenWhenOneThrows()
+            throws Exception {
+        Bank a = bank("a").start();
+        Bank b = bank("b").start();
+        SagaDefinition<Transfer> definition = TransferSaga.definition(type);
+        Recording heard = new Recording();
+        SagaListener throwing = new SagaListener() {
+            @Override
+            public void sagaEnded(SagaChange change) {
+                throw new IllegalStateException("listener bug");
+            }
+
+            @Override
+            public void stepFailed(SagaChange change) {
+                throw new IllegalStateException("listener bug");
+            }
+        };
+        SagaOrchestrator orchestrator = orchestrator("orch-" + suffix, List.of(throwing, heard), definition).start();
+        // No account B-...: the credit fails, the debit is refunded.
+        UUID id = orchestrator.begin(db.dataSource(), definition, transfer(a, 1000, b, null, 100));
+
+        SagaInstance ended = orchestrator.awaitEnd(id, WAIT).orElseThrow();
+
+        assertThat(ended.state()).isEqualTo(SagaState.COMPENSATED);
+        assertThat(a.balance("A-" + suffix)).isEqualTo(1000);
+        await().atMost(WAIT).until(() -> heard.heard.size() >= 2);
+        assertThat(heard.heard).containsExactly(
+                        "step " + id + " credit FAILED COMPENSATING",
+                        "ended " + id + " debit COMPENSATED COMPENSATED");
+        assertThat(heard.changes.get(0).detail()).contains("insufficient funds");
+    }
+
+    @Test
+    void awaitEndGivesUpEmptyAfterItsTimeoutAndRefusesAnUnknownSaga() throws Exception {
+        Bank a = bank("a").start();
+        Bank b = bank("b"); // never started: the credit is never answered
+        SagaDefinition<Transfer> definition = TransferSaga.definition(type);
+        SagaOrchestrator orchestrator = orchestrator(definition);
+        UUID id = orchestrator.begin(db.dataSource(), definition, transfer(a, 1000, b, 0L, 100));
+
+        long started = System.nanoTime();
+        assertThat(orchestrator.awaitEnd(id, Duration.ofMillis(500))).isEmpty();
+        assertThat(Duration.ofNanos(System.nanoTime() - started)).isBetween(Duration.ofMillis(500), WAIT);
+        assertThatThrownBy(() -> orchestrator.awaitEnd(UUID.randomUUID(), Duration.ofSeconds(1)))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("no saga");
+    }
+
+    @Test
+    void awaitEndOnAnotherOrchestratorOfTheSameDatabaseSeesTheEndItDidNotPersist() throws Exception {
+        Bank a = bank("a").start();
+        Bank b = bank("b").start();
+        SagaDefinition<Transfer> definition = TransferSaga.definition(type);
+        Recording heardByWatcher = new Recording();
+        // Never started, and consuming nothing: every transition of the saga is persisted by the other one.
+        SagaOrchestrator watcher = orchestrator("watch-" + suffix, List.of(heardByWatcher), definition);
+        SagaOrchestrator runner = orchestrator(definition);
+        Bank slow = b;
+        CountDownLatch creditMayGo = new CountDownLatch(1);
+        slow.interceptors.put("Credit", command -> {
+            creditMayGo.await(60, TimeUnit.SECONDS);
+            return null;
+        });
+        UUID id = runner.begin(db.dataSource(), definition, transfer(a, 1000, b, 0L, 100));
+
+        CompletableFuture<Optional<SagaInstance>> awaited = CompletableFuture.supplyAsync(() -> {
+            try {
+                return watcher.awaitEnd(id, WAIT);
+            } catch (InterruptedException e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        creditMayGo.countDown();
+
+        assertThat(awaited.get(WAIT.toSeconds(), TimeUnit.SECONDS)).map(SagaInstance::state)
+                .contains(SagaState.COMPLETED);
+        assertThat(heardByWatcher.changes).isEmpty();
+    }
+
+    @Test
+    void listenersAreNotToldOfATransitionThatRolledBackAndAreToldOfItOnceCommitted() {
+        SagaDefinition<Transfer> failsLocally = SagaDefinition.builder(type, 1, Transfer.class)
+                .step("check")
+                    .local((connection, data) -> {
+                        throw new IllegalStateException("limit exceeded");
+                    })
+                .build();
+        Recording heard = new Recording();
+        SagaOrchestrator orchestrator = orchestrator("orch-" + suffix, List.of(heard), failsLocally);
+        Transfer transfer = new Transfer("t-" + suffix, "a", "A", "b", "B", 100, 5, null);
+
+        assertThatThrownBy(() -> DatabaseTransactions.inTransaction(db.dataSource(), connection -> {
+            orchestrator.begin(connection, failsLocally, transfer);
+            throw new java.io.IOException("the caller changes its mind");
+        })).isInstanceOf(java.io.IOException.class);
+        assertThat(heard.changes).isEmpty();
+        assertThat(orchestrator.admin().list(null, type, null, 10)).isEmpty();
+
+        UUID id = DatabaseTransactions.inTransaction(db.dataSource(),
+                connection -> orchestrator.begin(connection, failsLocally, transfer));
+
+        assertThat(heard.heard).containsExactly("step " + id + " check FAILED FAILED",
+                "ended " + id + " check FAILED FAILED");
+    }
+
+    /** What a listener heard, in order: the changes, and each as "method sagaId stepName event state". */
+    private static final class Recording implements SagaListener {
+        final List<SagaChange> changes = new java.util.concurrent.CopyOnWriteArrayList<>();
+        final List<String> heard = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+        @Override
+        public void sagaEnded(SagaChange change) {
+            record("ended", change);
+        }
+
+        @Override
+        public void stepFailed(SagaChange change) {
+            record("step", change);
+        }
+
+        @Override
+        public void sagaParked(SagaChange change) {
+            record("parked", change);
+        }
+
+        private void record(String method, SagaChange change) {
+            changes.add(change);
+            heard.add(method + " " + change.sagaId() + " " + change.stepName() + " " + change.event() + " "
+                    + change.state());
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------
     // Fixture
 
     private String storedReply(String participant, UUID sagaId, int step, String kind) throws SQLException {
@@ -777,7 +934,12 @@ class SagaGuardsIntegrationTest {
     }
 
     private SagaOrchestrator orchestrator(SagaDefinition<?>... definitions) {
-        String service = "orch-" + suffix;
+        return orchestrator("orch-" + suffix, List.of(), definitions).start();
+    }
+
+    /** An orchestrator not started yet, with {@code listeners}. */
+    private SagaOrchestrator orchestrator(String service, List<SagaListener> listeners,
+            SagaDefinition<?>... definitions) {
         createTopics(TOPIC_PREFIX + SagaMessages.replyChannel(service));
         SagaOrchestrator.Builder builder = SagaOrchestrator.builder()
                 .service(service)
@@ -788,9 +950,10 @@ class SagaGuardsIntegrationTest {
         for (SagaDefinition<?> definition : definitions) {
             builder.definition(definition);
         }
+        listeners.forEach(builder::listener);
         SagaOrchestrator orchestrator = builder.build();
         closeAfterTest.add(orchestrator);
-        return orchestrator.start();
+        return orchestrator;
     }
 
     private Bank bank(String letter) {

@@ -1,11 +1,11 @@
 package dev.outboxsaga.template;
 
+import dev.outboxsaga.core.DatabaseTransactions;
+import dev.outboxsaga.core.OutboxException;
 import dev.outboxsaga.core.OutboxSchema;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
-import java.sql.Connection;
-import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.List;
 import javax.sql.DataSource;
@@ -39,17 +39,15 @@ public final class ParticipantSchema {
         OutboxSchema.migrate(dataSource);
         for (String script : SCRIPTS) {
             String text = read(script);
-            try (Connection connection = dataSource.getConnection()) {
-                connection.setAutoCommit(false);
-                try (Statement statement = connection.createStatement()) {
-                    statement.execute("SELECT pg_advisory_xact_lock(" + MIGRATION_LOCK + ")");
-                    statement.execute(text);
-                    connection.commit();
-                } catch (SQLException e) {
-                    connection.rollback();
-                    throw e;
-                }
-            } catch (SQLException e) {
+            try {
+                DatabaseTransactions.inTransaction(dataSource, connection -> {
+                    try (Statement statement = connection.createStatement()) {
+                        statement.execute("SELECT pg_advisory_xact_lock(" + MIGRATION_LOCK + ")");
+                        statement.execute(text);
+                    }
+                    return null;
+                });
+            } catch (OutboxException e) {
                 throw new IllegalStateException("migration " + FOLDER + script + " failed: " + e.getMessage(), e);
             }
         }

@@ -131,6 +131,20 @@ public final class SagaStore {
         }
     }
 
+    /** Those of {@code ids} whose saga has ended or parked. */
+    public static List<UUID> settled(Connection connection, UUID[] ids) throws SQLException {
+        try (PreparedStatement query = connection.prepareStatement(Sql.SETTLED)) {
+            query.setArray(1, connection.createArrayOf("uuid", ids));
+            List<UUID> settled = new ArrayList<>();
+            try (ResultSet rows = query.executeQuery()) {
+                while (rows.next()) {
+                    settled.add(rows.getObject(1, UUID.class));
+                }
+            }
+            return settled;
+        }
+    }
+
     public static SagaInstance find(Connection connection, UUID id, IntFunction<String> stepNames) throws SQLException {
         try (PreparedStatement query = connection.prepareStatement(Sql.FIND_INSTANCE)) {
             query.setObject(1, id);

@@ -60,6 +60,10 @@ final class Sql {
     /** Which of these sagas are committed, for the meters of sagas begun in a caller's own transaction. */
     static final String EXISTING = "SELECT id FROM saga_instance WHERE id = ANY (?)";
 
+    /** Which of the awaited sagas have ended or parked: one query for every caller of awaitEnd. */
+    static final String SETTLED = "SELECT id FROM saga_instance WHERE id = ANY (?) "
+            + "AND state IN ('COMPLETED', 'COMPENSATED', 'FAILED', 'PARKED')";
+
     static final String INSERT_EVENT = "INSERT INTO saga_event (saga_id, step_index, step_name, event, detail) "
             + "VALUES (?, ?, ?, ?, ?)";
 

@@ -2,7 +2,7 @@ package dev.outboxsaga.sample.bank;
 
 import dev.outboxsaga.core.MessageContext;
 import dev.outboxsaga.core.RetryPolicy;
-import dev.outboxsaga.core.internal.Transactions;
+import dev.outboxsaga.core.DatabaseTransactions;
 import dev.outboxsaga.saga.Reply;
 import dev.outboxsaga.saga.SagaCommand;
 import dev.outboxsaga.saga.SagaParticipant;
@@ -83,7 +83,7 @@ final class Bank implements AutoCloseable {
 
     /** Opens {@code count} accounts {@code <prefix>0..} with {@code balance} cents each; the last one frozen. */
     void openAccounts(String prefix, int count, long balance) {
-        Transactions.inTransaction(dataSource, connection -> {
+        DatabaseTransactions.inTransaction(dataSource, connection -> {
             try (PreparedStatement insert = connection.prepareStatement(
                     "INSERT INTO account (id, balance, frozen) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING")) {
                 for (int i = 0; i < count; i++) {

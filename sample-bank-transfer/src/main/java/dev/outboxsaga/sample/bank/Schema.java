@@ -1,7 +1,7 @@
 package dev.outboxsaga.sample.bank;
 
 import dev.outboxsaga.core.OutboxSchema;
-import dev.outboxsaga.core.internal.Transactions;
+import dev.outboxsaga.core.DatabaseTransactions;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -22,7 +22,7 @@ final class Schema {
         } catch (IOException | NullPointerException e) {
             throw new IllegalStateException("missing migration db/" + script, e);
         }
-        Transactions.inTransaction(dataSource, connection -> {
+        DatabaseTransactions.inTransaction(dataSource, connection -> {
             try (Statement statement = connection.createStatement()) {
                 statement.execute(sql);
             }

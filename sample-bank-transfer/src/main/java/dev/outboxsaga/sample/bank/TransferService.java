@@ -1,18 +1,13 @@
 package dev.outboxsaga.sample.bank;
 
 import dev.outboxsaga.core.RetryPolicy;
-import dev.outboxsaga.core.internal.Transactions;
+import dev.outboxsaga.core.DatabaseTransactions;
 import dev.outboxsaga.saga.SagaDefinition;
 import dev.outboxsaga.saga.SagaOrchestrator;
 import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.time.Duration;
 import java.util.Map;
 import java.util.UUID;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import javax.sql.DataSource;
 
 /**
@@ -79,60 +74,26 @@ final class TransferService implements AutoCloseable {
     }
 
     /**
-     * Waits until the saga has ended (or parked). One watcher thread checks every saga in flight in a
-     * single query, so many waiting workers cost the database one query per interval.
+     * Waits until the saga has ended (or parked), for up to {@code patience}; the caller counts a saga still
+     * running then as stuck. The orchestrator wakes the waiter after the commit that ends the saga, or, when
+     * another process (the orchestrator run in a JVM of its own) ended it, by its one shared check for every
+     * waiter. Looked at again while the database cannot be reached (it is restarting, say).
      */
-    void awaitEnd(UUID sagaId, Duration patience) throws Exception {
-        CompletableFuture<Void> ended = new CompletableFuture<>();
-        waiting.put(sagaId, ended);
-        startWatcher();
-        try {
-            ended.get(patience.toMillis(), TimeUnit.MILLISECONDS);
-        } catch (TimeoutException stillRunning) {
-            // The caller counts it as stuck.
-        } finally {
-            waiting.remove(sagaId);
-        }
-    }
-
-    private final Map<UUID, CompletableFuture<Void>> waiting = new ConcurrentHashMap<>();
-    private Thread watcher;
-
-    private synchronized void startWatcher() {
-        if (watcher != null) {
-            return;
-        }
-        watcher = new Thread(() -> {
-            while (!Thread.currentThread().isInterrupted()) {
-                try {
-                    if (!waiting.isEmpty()) {
-                        UUID[] ids = waiting.keySet().toArray(UUID[]::new);
-                        Transactions.inTransaction(dataSource, connection -> {
-                            try (PreparedStatement query = connection.prepareStatement("SELECT id FROM saga_instance "
-                                    + "WHERE id = ANY (?) AND state IN ('COMPLETED', 'COMPENSATED', 'FAILED', 'PARKED')")) {
-                                query.setArray(1, connection.createArrayOf("uuid", ids));
-                                try (ResultSet rows = query.executeQuery()) {
-                                    while (rows.next()) {
-                                        CompletableFuture<Void> ended = waiting.get(rows.getObject(1, UUID.class));
-                                        if (ended != null) {
-                                            ended.complete(null);
-                                        }
-                                    }
-                                }
-                            }
-                            return null;
-                        });
-                    }
-                    Thread.sleep(10);
-                } catch (InterruptedException e) {
+    void awaitEnd(UUID sagaId, Duration patience) throws InterruptedException {
+        long deadline = System.nanoTime() + patience.toNanos();
+        while (true) {
+            try {
+                orchestrator.awaitEnd(sagaId, Duration.ofNanos(Math.max(0, deadline - System.nanoTime())));
+                return;
+            } catch (IllegalStateException closed) {
+                return;
+            } catch (RuntimeException unreachable) {
+                if (System.nanoTime() > deadline) {
                     return;
-                } catch (RuntimeException e) {
-                    // The database may be restarting; look again on the next round.
                 }
+                Thread.sleep(500);
             }
-        }, "saga-watcher");
-        watcher.setDaemon(true);
-        watcher.start();
+        }
     }
 
     /**
@@ -140,7 +101,7 @@ final class TransferService implements AutoCloseable {
      * retried after a commit of unknown outcome (the database went away) starts no second saga.
      */
     UUID transfer(Transfer transfer) {
-        return Transactions.inTransaction(dataSource, connection -> {
+        return DatabaseTransactions.inTransaction(dataSource, connection -> {
             UUID sagaId = orchestrator.begin(connection, saga, transfer, transfer.id());
             try (PreparedStatement insert = connection.prepareStatement("INSERT INTO transfer (id, from_bank, "
                     + "from_account, to_bank, to_account, amount, saga_id) VALUES (?, ?, ?, ?, ?, ?, ?) "
@@ -160,11 +121,6 @@ final class TransferService implements AutoCloseable {
 
     @Override
     public void close() {
-        synchronized (this) {
-            if (watcher != null) {
-                watcher.interrupt();
-            }
-        }
         orchestrator.close();
     }
 }
