@@ -238,8 +238,12 @@ public final class SagaParticipant implements AutoCloseable {
         return null;
     }
 
-    /** A command payload the codec could not decode to the type the handler asked for. */
-    private static final class UndecodableCommand extends RuntimeException {
+    /**
+     * A command payload the codec could not decode to the type the handler asked for. An
+     * {@link IllegalArgumentException}, as the codec's own failure is: a handler that catches it answers as it
+     * chooses; one that lets it through is answered as {@link UndecodableCommands} says.
+     */
+    private static final class UndecodableCommand extends IllegalArgumentException {
         UndecodableCommand(String message, Throwable cause) {
             super(message, cause);
         }
