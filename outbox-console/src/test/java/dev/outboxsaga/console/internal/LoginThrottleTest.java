@@ -2,36 +2,13 @@ package dev.outboxsaga.console.internal;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneId;
-import java.time.ZoneOffset;
 import org.junit.jupiter.api.Test;
 
 class LoginThrottleTest {
 
-    /** A clock the test moves. */
-    private static final class Hands extends Clock {
-        Instant now = Instant.parse("2026-11-30T10:00:00Z");
-
-        @Override
-        public ZoneId getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(ZoneId zone) {
-            return this;
-        }
-
-        @Override
-        public Instant instant() {
-            return now;
-        }
-    }
-
-    private final Hands clock = new Hands();
+    private final ManualClock clock = new ManualClock(Instant.parse("2026-11-30T10:00:00Z"));
     private final LoginThrottle throttle = new LoginThrottle(clock);
 
     @Test

@@ -6,35 +6,13 @@ import dev.outboxsaga.console.ConsoleConfig;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneId;
-import java.time.ZoneOffset;
 import org.junit.jupiter.api.Test;
 
 class SessionsTest {
 
-    /** A clock the test moves. */
-    private static final class ManualClock extends Clock {
-        Instant now = Instant.parse("2024-05-01T10:00:00Z");
-
-        @Override
-        public ZoneId getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(ZoneId zone) {
-            return this;
-        }
-
-        @Override
-        public Instant instant() {
-            return now;
-        }
-    }
-
     @Test
     void aSessionEndsAfterTheIdleTimeoutAndEachRequestRenewsIt() {
-        ManualClock clock = new ManualClock();
+        ManualClock clock = new ManualClock(Instant.parse("2024-05-01T10:00:00Z"));
         Sessions sessions = new Sessions(Duration.ofMinutes(30), clock);
         Sessions.Session session = sessions.create("alice", ConsoleConfig.Role.OPERATOR);
 
