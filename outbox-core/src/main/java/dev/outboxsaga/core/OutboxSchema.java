@@ -28,7 +28,8 @@ public final class OutboxSchema {
             "V6__relay_slot.sql",
             "V7__saga_guards.sql",
             "V8__operations.sql",
-            "V9__saga_conditional_steps.sql");
+            "V9__saga_conditional_steps.sql",
+            "V10__saga_deadline.sql");
 
     private static final String RESOURCE_FOLDER = "dev/outboxsaga/sql/";
     /** An arbitrary constant shared by every process that migrates: "outbox" in ASCII. */

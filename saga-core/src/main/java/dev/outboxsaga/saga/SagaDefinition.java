@@ -6,6 +6,7 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
 import java.util.function.BiFunction;
 import java.util.function.Function;
@@ -44,6 +45,13 @@ import java.util.function.Predicate;
  * while the participant does not answer, the saga waits at the step, sending the abandon again after
  * each timeout.
  *
+ * <p><b>Saga deadline.</b> Besides each step's timeout, a saga may have a deadline for going forward as a whole,
+ * counted from when it began ({@link Builder#deadline}). A saga still RUNNING when it passes records
+ * {@code DEADLINE_PASSED} and gives up the step in hand exactly as {@link SagaAdmin#cancel cancelling} it would:
+ * it compensates what ran (ending COMPENSATED, or FAILED when nothing needed undoing), or settles a last step
+ * without compensation by an abandon. A saga compensating already is not affected: compensations are never cut
+ * short.
+ *
  * @param <D> the saga data, stored as JSON
  */
 public final class SagaDefinition<D> {
@@ -58,12 +66,14 @@ public final class SagaDefinition<D> {
     private final int version;
     private final Class<D> dataType;
     private final List<SagaStep<D>> steps;
+    private final Duration deadline;
 
-    private SagaDefinition(String type, int version, Class<D> dataType, List<SagaStep<D>> steps) {
+    private SagaDefinition(String type, int version, Class<D> dataType, List<SagaStep<D>> steps, Duration deadline) {
         this.type = type;
         this.version = version;
         this.dataType = dataType;
         this.steps = List.copyOf(steps);
+        this.deadline = deadline;
     }
 
     /**
@@ -91,6 +101,11 @@ public final class SagaDefinition<D> {
         return steps;
     }
 
+    /** How long an instance may go forward, counted from when it began; empty (the default) for no limit. */
+    public Optional<Duration> deadline() {
+        return Optional.ofNullable(deadline);
+    }
+
     @Override
     public String toString() {
         return "saga " + type + " v" + version + " " + steps.stream().map(SagaStep::name).toList();
@@ -102,6 +117,7 @@ public final class SagaDefinition<D> {
         private final int version;
         private final Class<D> dataType;
         private final List<SagaStep<D>> steps = new ArrayList<>();
+        private Duration deadline;
 
         private Builder(String type, int version, Class<D> dataType) {
             if (type == null || !type.matches("[A-Za-z0-9._-]{1,100}")) {
@@ -114,6 +130,21 @@ public final class SagaDefinition<D> {
             this.type = type;
             this.version = version;
             this.dataType = Objects.requireNonNull(dataType, "dataType");
+        }
+
+        /**
+         * How long an instance may go forward, counted from when it began; default none. A saga still RUNNING
+         * when it passes stops and compensates what ran (see the class documentation); one compensating already
+         * is not affected. Call before the first {@link #step(String)}.
+         *
+         * @throws IllegalArgumentException when {@code deadline} is null, zero or negative
+         */
+        public Builder<D> deadline(Duration deadline) {
+            if (deadline == null || deadline.isNegative() || deadline.isZero()) {
+                throw new IllegalArgumentException("saga deadline must be positive, but was " + deadline);
+            }
+            this.deadline = deadline;
+            return this;
         }
 
         /** Begins a step. */
@@ -140,7 +171,7 @@ public final class SagaDefinition<D> {
                             + "needs no undoing) or make it the last step");
                 }
             }
-            return new SagaDefinition<>(type, version, dataType, steps);
+            return new SagaDefinition<>(type, version, dataType, steps, deadline);
         }
     }
 

@@ -4,6 +4,7 @@ import dev.outboxsaga.core.JacksonPayloadCodec;
 import dev.outboxsaga.core.PayloadCodec;
 import dev.outboxsaga.saga.internal.SagaEngine;
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
@@ -34,7 +35,8 @@ import java.util.stream.Collectors;
  *
  * Typed replies ({@code reply(Reply.success(new Reserved("r-1")))}) are encoded with the scenario's codec, as
  * the participant would; {@link #expectCommand(String, String, Class, Consumer)} reads a command typed, and
- * {@link #expectSkipped(String)} checks a conditional step that did not run.
+ * {@link #expectSkipped(String)} checks a conditional step that did not run, and {@link #sagaDeadlinePasses()}
+ * runs the saga into its {@linkplain SagaDefinition.Builder#deadline saga deadline}.
  *
  * Each {@code expect...} method throws {@link AssertionError} with what happened instead.
  *
@@ -48,6 +50,7 @@ public final class SagaScenario<D> {
     private final SagaEngine engine;
     private final List<SagaEngine.Entry> history = new ArrayList<>();
     private SagaEngine.State state;
+    private Instant startedAt;
     private List<SagaEngine.Command> sent = List.of();
     private final Map<UUID, SagaEngine.Command> everSent = new HashMap<>();
 
@@ -72,6 +75,7 @@ public final class SagaScenario<D> {
         if (state != null) {
             throw new IllegalStateException("the scenario's saga was started already");
         }
+        startedAt = clock.now;
         apply(engine.begin(definition, UUID.randomUUID(), data, null));
         return this;
     }
@@ -151,6 +155,25 @@ public final class SagaScenario<D> {
             throw new AssertionError("nothing is due; saga is " + state.state() + " at step " + stepName(state.stepIndex()));
         }
         clock.now = state.deadline();
+        apply(engine.onDeadline(definition, state, null));
+        return this;
+    }
+
+    /**
+     * Lets the saga deadline pass ({@link SagaDefinition.Builder#deadline}): the clock moves to it, counted from
+     * {@link #start}, and the timer runs, as it finds the saga then. A RUNNING saga records {@code DEADLINE_PASSED}
+     * and gives up the step in hand, as {@link #operatorCancels} does; a compensating one is not affected.
+     *
+     * @throws IllegalStateException when the definition has no saga deadline
+     */
+    public SagaScenario<D> sagaDeadlinePasses() {
+        requireStarted();
+        Duration limit = definition.deadline().orElseThrow(() -> new IllegalStateException("saga "
+                + definition.type() + " has no deadline; set one with SagaDefinition.Builder.deadline"));
+        Instant due = startedAt.plus(limit);
+        if (due.isAfter(clock.now)) {
+            clock.now = due;
+        }
         apply(engine.onDeadline(definition, state, null));
         return this;
     }

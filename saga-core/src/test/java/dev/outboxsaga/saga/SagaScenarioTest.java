@@ -498,6 +498,144 @@ class SagaScenarioTest {
     }
 
     @Nested
+    class SagaDeadline {
+
+        /** Steps time out after 1 s, retried 3 times; the whole saga has 2.5 s to go forward. */
+        private SagaScenario<Transfer> started() {
+            return SagaScenario.given(TransferSaga.builder("transfer")
+                    .retry(RetryPolicy.exponential(3, Duration.ofMillis(100), Duration.ofMillis(400)))
+                    .timeout(Duration.ofSeconds(1))
+                    .deadline(Duration.ofMillis(2500))
+                    .build()).start(TRANSFER);
+        }
+
+        @Test
+        void aStepTimeoutLaterThanTheSagaDeadlineIsCutToItSoTheTimerFindsTheSagaInTime() {
+            SagaScenario<Transfer> scenario = SagaScenario.given(TransferSaga.builder("transfer")
+                    .timeout(Duration.ofSeconds(30)).deadline(Duration.ofSeconds(5)).build()).start(TRANSFER)
+                    .expectCommand("bank-a", "Debit")
+                    .deadlinePasses()
+                    .expectCompensation("bank-a", "Refund")
+                    .expectState(SagaState.COMPENSATING);
+            assertThat(scenario.history()).containsExactly("debit:STARTED", "debit:COMMAND_SENT",
+                    "debit:DEADLINE_PASSED", "debit:COMPENSATION_SENT");
+        }
+
+        @Test
+        void aRunningSagaPastItsDeadlineCompensatesTheStepInHandAndTheEarlierOnes() {
+            SagaScenario<Transfer> scenario = started()
+                    .expectCommand("bank-a", "Debit").reply(DEBITED)
+                    .expectCommand("bank-b", "Credit")
+                    .sagaDeadlinePasses()
+                    .expectState(SagaState.COMPENSATING)
+                    .expectCompensation("bank-b", "ReverseCredit")
+                    .reply(Reply.success())
+                    .expectCompensation("bank-a", "Refund")
+                    .reply(Reply.success())
+                    .expectNoCommand()
+                    .expectState(SagaState.COMPENSATED)
+                    .expectLastError("deadline passed: the saga deadline 2026-01-01T00:00:02.500Z (2500 ms after it "
+                            + "began) passed");
+            assertThat(scenario.history()).containsSubsequence("credit:COMMAND_SENT", "credit:DEADLINE_PASSED",
+                    "credit:COMPENSATION_SENT", "credit:COMPENSATED", "debit:COMPENSATION_SENT", "debit:COMPENSATED",
+                    "debit:ENDED_COMPENSATED");
+            assertThat(scenario.history()).noneMatch(entry -> entry.startsWith("fee:"));
+        }
+
+        @Test
+        void aRetryScheduledPastTheDeadlineIsDueAtTheDeadlineAndGivenUp() {
+            SagaScenario<Transfer> scenario = started()
+                    .expectCommand("bank-a", "Debit")
+                    .deadlinePasses().expectCommand("bank-a", "Debit")
+                    .deadlinePasses().expectCommand("bank-a", "Debit")
+                    // 2 s in, the third attempt's timeout (3 s) lies past the saga deadline (2.5 s).
+                    .deadlinePasses()
+                    .expectCompensation("bank-a", "Refund")
+                    .reply(Reply.success())
+                    .expectState(SagaState.COMPENSATED);
+            assertThat(scenario.history()).containsSubsequence("debit:TIMED_OUT", "debit:TIMED_OUT",
+                    "debit:DEADLINE_PASSED", "debit:COMPENSATION_SENT", "debit:ENDED_COMPENSATED");
+            assertThat(scenario.history()).filteredOn(entry -> entry.endsWith(":TIMED_OUT")).hasSize(2);
+        }
+
+        @Test
+        void aSagaThatFinishesBeforeItsDeadlineIsUnaffected() {
+            SagaScenario<Transfer> scenario = started()
+                    .expectCommand("bank-a", "Debit").reply(DEBITED)
+                    .expectCommand("bank-b", "Credit").reply(Reply.success())
+                    .expectCommand("bank-a", "ChargeFee").reply(Reply.success())
+                    .expectState(SagaState.COMPLETED)
+                    .sagaDeadlinePasses()
+                    .expectNoCommand()
+                    .expectState(SagaState.COMPLETED);
+            assertThat(scenario.history()).noneMatch(entry -> entry.endsWith(":DEADLINE_PASSED"));
+        }
+
+        @Test
+        void aCompensatingSagaPastItsDeadlineGoesOnCompensating() {
+            SagaScenario<Transfer> scenario = SagaScenario.given(TransferSaga.builder("transfer")
+                    .timeout(Duration.ofSeconds(30)).deadline(Duration.ofMillis(2500)).build()).start(TRANSFER)
+                    .expectCommand("bank-a", "Debit").reply(DEBITED)
+                    .expectCommand("bank-b", "Credit").reply(Reply.failure("unknown account B1"))
+                    .expectCompensation("bank-a", "Refund");
+            UUID refund = scenario.awaitedCommand();
+            scenario.sagaDeadlinePasses()
+                    .expectNoCommand()
+                    .expectState(SagaState.COMPENSATING);
+            assertThat(scenario.awaitedCommand()).isEqualTo(refund);
+            // The compensation keeps its own timeout (30 s, not cut to the saga deadline) and retries.
+            assertThat(scenario.history()).last().isEqualTo("debit:COMPENSATION_SENT");
+            scenario.deadlinePasses()
+                    .expectCompensation("bank-a", "Refund")
+                    .reply(Reply.success())
+                    .expectState(SagaState.COMPENSATED);
+            assertThat(scenario.history()).noneMatch(entry -> entry.endsWith(":DEADLINE_PASSED"));
+        }
+
+        @Test
+        void aLastStepWithoutCompensationIsAbandonedAtTheDeadlineAndAnAbandonOutIsSentAgain() {
+            SagaDefinition<Transfer> definition = SagaDefinition.builder("pay", 1, Transfer.class)
+                    .deadline(Duration.ofSeconds(5))
+                    .step("debit")
+                        .invoke("bank-a", "Debit", t -> t).compensateWith("Refund", t -> t)
+                        .timeout(Duration.ofSeconds(1)).retry(RetryPolicy.exponential(1, Duration.ofMillis(100),
+                                Duration.ofMillis(100)))
+                    .step("credit")
+                        .invoke("bank-b", "Credit", t -> t)
+                        .timeout(Duration.ofSeconds(3)).retry(RetryPolicy.exponential(1, Duration.ofMillis(100),
+                                Duration.ofMillis(100)))
+                    .build();
+            SagaScenario<Transfer> scenario = SagaScenario.given(definition).start(TRANSFER)
+                    .expectCommand("bank-a", "Debit").reply(DEBITED)
+                    .expectCommand("bank-b", "Credit")
+                    .deadlinePasses() // 3 s of 5: the credit timed out, its abandon is due at 5 s, cut from 6 s
+                    .expectAbandon("bank-b", "Credit")
+                    .deadlinePasses() // 5 s: the saga deadline
+                    .expectAbandon("bank-b", "Credit")
+                    .expectState(SagaState.RUNNING)
+                    .reply(Reply.failure("not carried out"))
+                    .expectCompensation("bank-a", "Refund")
+                    .reply(Reply.success())
+                    .expectState(SagaState.COMPENSATED);
+            assertThat(scenario.history()).containsSubsequence("credit:TIMED_OUT", "credit:ABANDON_SENT",
+                    "credit:DEADLINE_PASSED", "credit:ABANDON_SENT", "credit:SETTLED", "debit:ENDED_COMPENSATED");
+        }
+
+        @Test
+        void aSagaWithoutDeadlineCannotLetOnePass() {
+            assertThatThrownBy(() -> SagaScenarioTest.started().sagaDeadlinePasses())
+                    .isInstanceOf(IllegalStateException.class).hasMessageContaining("has no deadline");
+        }
+
+        @Test
+        void theDeadlineMustBePositive() {
+            assertThatThrownBy(() -> SagaDefinition.builder("pay", 1, Transfer.class).deadline(Duration.ZERO))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessage("saga deadline must be positive, but was PT0S");
+            assertThat(transfer().deadline()).isEmpty();
+        }
+    }
+
+    @Nested
     class Cancel {
 
         private static final String REASON = "customer withdrew the order (ticket 7)";

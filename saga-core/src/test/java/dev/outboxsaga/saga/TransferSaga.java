@@ -68,6 +68,7 @@ final class TransferSaga {
         private RetryPolicy defaultRetry = RetryPolicy.exponential(3, Duration.ofMillis(100), Duration.ofMillis(400));
         private final Map<String, Duration> timeouts = new HashMap<>();
         private final Map<String, RetryPolicy> retries = new HashMap<>();
+        private Duration sagaDeadline;
 
         private Builder(String type) {
             this.type = type;
@@ -90,6 +91,12 @@ final class TransferSaga {
             return this;
         }
 
+        /** The whole saga's deadline; none by default. */
+        Builder deadline(Duration deadline) {
+            this.sagaDeadline = deadline;
+            return this;
+        }
+
         Builder timeout(String step, Duration timeout) {
             timeouts.put(step, timeout);
             return this;
@@ -101,7 +108,11 @@ final class TransferSaga {
         }
 
         SagaDefinition<Transfer> build() {
-            SagaDefinition.StepBuilder<Transfer> steps = SagaDefinition.builder(type, version, Transfer.class)
+            SagaDefinition.Builder<Transfer> saga = SagaDefinition.builder(type, version, Transfer.class);
+            if (sagaDeadline != null) {
+                saga.deadline(sagaDeadline);
+            }
+            SagaDefinition.StepBuilder<Transfer> steps = saga
                     .step("debit")
                         .invoke(Transfer::fromBank, "Debit", t -> new Movement(t.fromAccount(), t.amount(), null))
                         .onSuccess((t, reply) -> t.withDebitRef(CODEC.decode(reply.payload(), DebitResult.class).ref()))

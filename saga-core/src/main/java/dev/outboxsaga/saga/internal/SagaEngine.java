@@ -27,13 +27,24 @@ public final class SagaEngine {
 
     /**
      * The persisted state of one instance. {@code skippedSteps}: the indexes of the steps skipped because their
-     * condition did not hold, in order; compensation passes them by.
+     * condition did not hold, in order; compensation passes them by. {@code deadline}: when the timer is next due
+     * (a reply timeout or a retry), never later than {@code sagaDeadline} while the saga runs. {@code sagaDeadline}:
+     * when the whole saga must have finished going forward ({@link SagaDefinition#deadline()} after it began), or
+     * null when its definition has none or it has passed already.
      */
     public record State(UUID id, String type, int version, SagaState state, int stepIndex, int attempt,
-            UUID awaitingCommandId, Instant deadline, String data, String lastError, List<Integer> skippedSteps) {
+            UUID awaitingCommandId, Instant deadline, String data, String lastError, List<Integer> skippedSteps,
+            Instant sagaDeadline) {
 
         public State {
             skippedSteps = skippedSteps == null ? List.of() : List.copyOf(skippedSteps);
+        }
+
+        /** A state without a saga deadline. */
+        public State(UUID id, String type, int version, SagaState state, int stepIndex, int attempt,
+                UUID awaitingCommandId, Instant deadline, String data, String lastError, List<Integer> skippedSteps) {
+            this(id, type, version, state, stepIndex, attempt, awaitingCommandId, deadline, data, lastError,
+                    skippedSteps, null);
         }
 
         /** A state with no skipped steps recorded. */
@@ -72,10 +83,11 @@ public final class SagaEngine {
         this.clock = clock;
     }
 
-    /** A new instance, with its first step entered. */
+    /** A new instance, with its first step entered; its saga deadline, if any, counts from now. */
     public <D> Transition begin(SagaDefinition<D> definition, UUID id, D data, Connection connection) {
+        Instant sagaDeadline = definition.deadline().map(clock.instant()::plus).orElse(null);
         Work<D> work = new Work<>(definition, connection, new State(id, definition.type(), definition.version(),
-                SagaState.RUNNING, 0, 1, null, null, encode(data), null));
+                SagaState.RUNNING, 0, 1, null, null, encode(data), null, List.of(), sagaDeadline));
         work.log(0, "STARTED", definition.type() + " v" + definition.version());
         work.enterStep(0);
         return work.transition();
@@ -99,7 +111,12 @@ public final class SagaEngine {
         return work.transition();
     }
 
-    /** The instance's deadline passed: a reply timed out, or a retry is due. No-op when nothing is due. */
+    /**
+     * The instance's deadline passed: a reply timed out, a retry is due, or the saga deadline passed. No-op when
+     * nothing is due. A RUNNING saga past its saga deadline records {@code DEADLINE_PASSED} and gives up the step in
+     * hand as {@link #cancel} does; a step without compensation whose abandon is out already gets the abandon again
+     * (the timer found the saga at the saga deadline, not at the abandon's own timeout). A COMPENSATING saga goes on.
+     */
     public <D> Transition onDeadline(SagaDefinition<D> definition, State state, Connection connection) {
         Work<D> work = new Work<>(definition, connection, state);
         work.deadline();
@@ -197,6 +214,7 @@ public final class SagaEngine {
         private Instant deadline;
         private String data;
         private String lastError;
+        private Instant sagaDeadline;
         private final List<Integer> skipped;
         private final List<Command> commands = new ArrayList<>();
         private final List<Entry> history = new ArrayList<>();
@@ -213,11 +231,12 @@ public final class SagaEngine {
             this.data = initial.data();
             this.lastError = initial.lastError();
             this.skipped = new ArrayList<>(initial.skippedSteps());
+            this.sagaDeadline = initial.sagaDeadline();
         }
 
         Transition transition() {
             return new Transition(new State(id, definition.type(), definition.version(), state, step, attempt, awaiting,
-                    deadline, data, lastError, skipped), List.copyOf(commands), List.copyOf(history));
+                    deadline, data, lastError, skipped, sagaDeadline), List.copyOf(commands), List.copyOf(history));
         }
 
         SagaStep<D> stepAt(int index) {
@@ -350,21 +369,41 @@ public final class SagaEngine {
 
         /** See {@link SagaEngine#cancel}. */
         void cancel(String reason) {
-            lastError = "cancelled: " + reason;
-            log(step, "CANCELLED", reason);
+            stopForward("CANCELLED", reason, "cancelled: " + reason);
+        }
+
+        /**
+         * Stops a RUNNING saga going forward, as {@link SagaEngine#cancel} describes; false when a step without
+         * compensation is being settled already, so there was nothing more to give up.
+         */
+        boolean stopForward(String event, String detail, String error) {
+            lastError = error;
+            log(step, event, detail);
             if (settling()) {
-                return;
+                return false;
             }
             // As a step whose last attempt timed out: a step without compensation is settled by an abandon, and
             // settling() must hold from now on so that a timeout re-sends the abandon, never the command.
             attempt = Math.max(attempt, stepAt(step).retry().maxAttempts());
             giveUpForward();
+            return true;
+        }
+
+        /** Whether this is a RUNNING saga whose saga deadline has come. */
+        boolean sagaDeadlinePassed() {
+            return state == SagaState.RUNNING && sagaDeadline != null && !now.isBefore(sagaDeadline);
         }
 
         void send(Command command, Duration timeout) {
             commands.add(command);
             awaiting = command.id();
-            deadline = now.plus(timeout);
+            due(now.plus(timeout));
+        }
+
+        /** Sets when the timer is next due; a RUNNING saga is due at its saga deadline at the latest. */
+        void due(Instant at) {
+            deadline = state == SagaState.RUNNING && sagaDeadline != null && sagaDeadline.isBefore(at)
+                    ? sagaDeadline : at;
         }
 
         void startCompensation(int from) {
@@ -430,7 +469,7 @@ public final class SagaEngine {
             lastError = reason;
             awaiting = null;
             Duration backoff = stepAt(step).retry().backoffAfter(attempt);
-            deadline = now.plus(backoff);
+            due(now.plus(backoff));
             log(step, "RETRY_SCHEDULED", reason + "; attempt " + (attempt + 1) + " in " + backoff.toMillis() + " ms");
         }
 
@@ -545,6 +584,17 @@ public final class SagaEngine {
         void deadline() {
             if (deadline == null || now.isBefore(deadline)
                     || (state != SagaState.RUNNING && state != SagaState.COMPENSATING)) {
+                return;
+            }
+            if (sagaDeadlinePassed()) {
+                Instant passed = sagaDeadline;
+                // Cleared first, so that the steps given up and an abandon sent are due at their own timeouts.
+                sagaDeadline = null;
+                String detail = "the saga deadline " + passed + " (" + definition.deadline().map(Duration::toMillis)
+                        .map(ms -> ms + " ms").orElse("?") + " after it began) passed";
+                if (!stopForward("DEADLINE_PASSED", detail, "deadline passed: " + detail)) {
+                    abandon();
+                }
                 return;
             }
             SagaStep<D> current = stepAt(step);

@@ -35,12 +35,12 @@ public final class SagaStore {
     public static boolean insertKeyed(Connection connection, SagaEngine.State state, String key) throws SQLException {
         try (PreparedStatement insert = connection.prepareStatement(Sql.INSERT_KEYED_INSTANCE)) {
             bindInstance(insert, state);
-            insert.setString(13, key);
+            insert.setString(14, key);
             return insert.executeUpdate() == 1;
         }
     }
 
-    /** Parameters 1 to 12 of both instance inserts. */
+    /** Parameters 1 to 13 of both instance inserts. */
     private static void bindInstance(PreparedStatement insert, SagaEngine.State state) throws SQLException {
         insert.setObject(1, state.id());
         insert.setString(2, state.type());
@@ -54,6 +54,7 @@ public final class SagaStore {
         insert.setString(10, state.lastError());
         insert.setBoolean(11, state.state().terminal());
         insert.setArray(12, steps(insert.getConnection(), state.skippedSteps()));
+        insert.setTimestamp(13, timestamp(state.sagaDeadline()));
     }
 
     private static Array steps(Connection connection, List<Integer> steps) throws SQLException {
@@ -82,7 +83,8 @@ public final class SagaStore {
             update.setString(7, state.lastError());
             update.setBoolean(8, state.state().terminal());
             update.setArray(9, steps(connection, state.skippedSteps()));
-            update.setObject(10, state.id());
+            update.setTimestamp(10, timestamp(state.sagaDeadline()));
+            update.setObject(11, state.id());
             update.executeUpdate();
         }
     }
@@ -271,7 +273,8 @@ public final class SagaStore {
     private static SagaEngine.State state(ResultSet rows) throws SQLException {
         return new SagaEngine.State(rows.getObject(1, UUID.class), rows.getString(2), rows.getInt(3),
                 SagaState.valueOf(rows.getString(4)), rows.getInt(5), rows.getInt(6), rows.getObject(7, UUID.class),
-                instant(rows.getTimestamp(8)), rows.getString(9), rows.getString(10), skipped(rows.getArray(14)));
+                instant(rows.getTimestamp(8)), rows.getString(9), rows.getString(10), skipped(rows.getArray(14)),
+                instant(rows.getTimestamp(15)));
     }
 
     private static List<Integer> skipped(Array array) throws SQLException {

@@ -1,8 +1,8 @@
 package dev.outboxsaga.saga.internal;
 
 /**
- * Every SQL statement of the saga module; the tables come from {@code sql/V5__saga.sql}, {@code sql/V7__saga_guards.sql}
- * and {@code sql/V9__saga_conditional_steps.sql}.
+ * Every SQL statement of the saga module; the tables come from {@code sql/V5__saga.sql}, {@code sql/V7__saga_guards.sql},
+ * {@code sql/V9__saga_conditional_steps.sql} and {@code sql/V10__saga_deadline.sql}.
  */
 final class Sql {
 
@@ -10,16 +10,16 @@ final class Sql {
     }
 
     static final String INSTANCE_COLUMNS = "id, saga_type, saga_version, state, step_index, attempt, awaiting_command_id, "
-            + "deadline, data::text, last_error, created_at, updated_at, ended_at, skipped_steps";
+            + "deadline, data::text, last_error, created_at, updated_at, ended_at, skipped_steps, saga_deadline";
 
     static final String INSERT_INSTANCE = "INSERT INTO saga_instance (id, saga_type, saga_version, state, step_index, "
-            + "attempt, awaiting_command_id, deadline, data, last_error, ended_at, skipped_steps) "
-            + "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?, CASE WHEN ? THEN now() END, ?)";
+            + "attempt, awaiting_command_id, deadline, data, last_error, ended_at, skipped_steps, saga_deadline) "
+            + "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?, CASE WHEN ? THEN now() END, ?, ?)";
 
     /** A saga begun with a business key; inserts nothing when one of its type has that key ({@code sql/V7}). */
     static final String INSERT_KEYED_INSTANCE = "INSERT INTO saga_instance (id, saga_type, saga_version, state, "
-            + "step_index, attempt, awaiting_command_id, deadline, data, last_error, ended_at, skipped_steps, saga_key) "
-            + "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?, CASE WHEN ? THEN now() END, ?, ?) "
+            + "step_index, attempt, awaiting_command_id, deadline, data, last_error, ended_at, skipped_steps, saga_deadline, "
+            + "saga_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?, CASE WHEN ? THEN now() END, ?, ?, ?) "
             + "ON CONFLICT (saga_type, saga_key) WHERE saga_key IS NOT NULL DO NOTHING";
 
     static final String FIND_BY_KEY = "SELECT id FROM saga_instance WHERE saga_type = ? AND saga_key = ?";
@@ -28,7 +28,8 @@ final class Sql {
     static final String UPDATE_INSTANCE = "UPDATE saga_instance SET state = ?, step_index = ?, attempt = ?, "
             + "awaiting_command_id = ?, deadline = ?, data = ?::jsonb, last_error = ?, updated_at = now(), "
             + "ended_at = CASE WHEN ? THEN coalesce(ended_at, now()) END, "
-            + "skipped_steps = ARRAY(SELECT DISTINCT unnest(skipped_steps || ?::integer[]) ORDER BY 1) WHERE id = ?";
+            + "skipped_steps = ARRAY(SELECT DISTINCT unnest(skipped_steps || ?::integer[]) ORDER BY 1), "
+            + "saga_deadline = ? WHERE id = ?";
 
     static final String LOCK_INSTANCE = "SELECT " + INSTANCE_COLUMNS + " FROM saga_instance WHERE id = ? FOR UPDATE";
 
