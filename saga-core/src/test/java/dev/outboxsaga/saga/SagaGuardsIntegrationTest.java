@@ -416,6 +416,49 @@ class SagaGuardsIntegrationTest {
                 .hasMessage("saga " + id + " is COMPENSATED, not RUNNING: it has ended");
     }
 
+    // ---------------------------------------------------------------------------------------------
+    // Saga deadline
+
+    /**
+     * Bank b does not answer the credit within the saga's 2 s deadline, though the step's own timeout is 30 s: the
+     * timer finds the saga at its deadline and compensates it as a cancel would. The credit then commits and its
+     * reply comes late; the credit is reversed, then the debit refunded, each once.
+     */
+    @Test
+    void aSagaPastItsDeadlineIsCompensatedLongBeforeTheStepTimesOutAndEachStepIsUndoneOnce() throws Exception {
+        Bank a = bank("a").start();
+        Bank b = bank("b");
+        CountDownLatch deadlinePassed = new CountDownLatch(1);
+        b.interceptors.put("Credit", command -> {
+            deadlinePassed.await(60, TimeUnit.SECONDS);
+            return null;
+        });
+        b.start();
+        SagaDefinition<Transfer> definition = TransferSaga.builder(type)
+                .timeout(Duration.ofSeconds(30))
+                .deadline(Duration.ofSeconds(2))
+                .build();
+        SagaOrchestrator orchestrator = orchestrator(definition);
+        Transfer transfer = transfer(a, 1000, b, 0L, 100);
+
+        UUID id = orchestrator.begin(db.dataSource(), definition, transfer);
+        await().atMost(Duration.ofSeconds(20)).until(() -> events(orchestrator, id).contains("credit:DEADLINE_PASSED"));
+        deadlinePassed.countDown();
+
+        SagaInstance ended = awaitState(orchestrator, id, SagaState.COMPENSATED);
+        assertThat(ended.lastError()).startsWith("deadline passed: the saga deadline ");
+        assertThat(b.ledger(id)).isEqualTo(Map.of("Credit", 1L, "ReverseCredit", 1L));
+        assertThat(a.ledger(id)).isEqualTo(Map.of("Debit", 1L, "Refund", 1L));
+        assertThat(a.balance(transfer.fromAccount())).isEqualTo(1000);
+        assertThat(b.balance(transfer.toAccount())).isZero();
+        assertThat(events(orchestrator, id)).containsSubsequence("credit:COMMAND_SENT", "credit:DEADLINE_PASSED",
+                "credit:COMPENSATION_SENT", "credit:COMPENSATED", "debit:COMPENSATION_SENT", "debit:COMPENSATED",
+                "debit:ENDED_COMPENSATED");
+        assertThat(events(orchestrator, id)).doesNotContain("credit:TIMED_OUT", "fee:COMMAND_SENT");
+        assertThat(orchestrator.admin().history(id)).filteredOn(event -> event.event().equals("DEADLINE_PASSED"))
+                .singleElement().extracting(SagaEvent::detail).asString().endsWith("(2000 ms after it began) passed");
+    }
+
     /**
      * The credit's reply and a cancel reach the orchestrator together: both wait for the saga's row, held here,
      * and run one after the other once it is free. PostgreSQL grants the row to the first waiter, the reply: it
