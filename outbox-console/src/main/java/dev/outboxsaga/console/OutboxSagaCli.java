@@ -90,8 +90,18 @@ public final class OutboxSagaCli implements Cli.Root {
         return code;
     }
 
+    /** Read once per command line: a command that opens several services asks for it for each. */
+    private ConsoleConfig loaded;
+
     @Override
     public ConsoleConfig config() {
+        if (loaded == null) {
+            loaded = load();
+        }
+        return loaded;
+    }
+
+    private ConsoleConfig load() {
         Path file = config != null ? config
                 : environment.get(CONFIG_VARIABLE) != null ? Path.of(environment.get(CONFIG_VARIABLE))
                 : Path.of("console.properties");
