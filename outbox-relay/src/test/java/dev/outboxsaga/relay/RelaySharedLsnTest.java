@@ -55,6 +55,48 @@ class RelaySharedLsnTest extends RelayTestBase {
         assertExactlyOnceInOrder(copied);
     }
 
+    /**
+     * PostgreSQL writes a slot's confirmed position to disk only now and then (when the slot's restart point or
+     * catalog xmin moves, and at a clean shutdown), so after a crash the slot resumes from the last one saved: up to
+     * many transactions behind what the relay confirmed, all of them published already. The chaos suite met this
+     * after a leader had resumed inside a large transaction (the first of its run, so Debezium had seen no commit to
+     * order it by) and was killed there: its successor published again the transactions between the slot's saved
+     * position and that one. Here the slot is put back with a copy taken beforehand, as the crash would.
+     */
+    @Test
+    void aSlotPutBackByADatabaseCrashRepublishesNothingAfterAResumeInsideACopy() throws Exception {
+        Map<String, String> smallBatches = Map.of(RelayConfig.MAX_BATCH_SIZE, "100");
+        awaitStreaming();
+        String slot = fixture.config().build().slotName();
+        String saved = slot + "_saved";
+        sql("SELECT pg_copy_logical_replication_slot('" + slot + "', '" + saved + "')");
+        List<UUID> copied = new ArrayList<>(copy(3, "small-a"));
+        copied.addAll(copy(3, "small-b"));
+        copied.addAll(copy(ROWS, "copy"));
+        // The first relay publishes the small transactions and the start of the COPY; the second resumes inside
+        // the COPY, the first transaction of its run, and halts there after its third Kafka commit.
+        for (int crash = 1; crash <= 2; crash++) {
+            RelayProcess relay = fixture.startProcess("halt-" + crash, smallBatches,
+                    "-Doutbox.relay.test.halt-after-commits=3");
+            await("relay " + crash + " halting after its third commit").atMost(Duration.ofSeconds(90))
+                    .until(() -> !relay.isAlive());
+            assertThat(relay.exitCode()).isEqualTo(137);
+        }
+        sql("SELECT pg_drop_replication_slot('" + slot + "')");
+        sql("SELECT pg_copy_logical_replication_slot('" + saved + "', '" + slot + "')");
+        sql("SELECT pg_drop_replication_slot('" + saved + "')");
+        fixture.startProcess("last", smallBatches);
+
+        assertExactlyOnceInOrder(copied);
+    }
+
+    private void sql(String statement) throws Exception {
+        try (Connection connection = fixture.db.dataSource().getConnection();
+             java.sql.Statement run = connection.createStatement()) {
+            run.execute(statement);
+        }
+    }
+
     /** Starts the slot, so that the rows written next are streamed rather than read by the first snapshot. */
     private void awaitStreaming() throws Exception {
         OutboxRelay starter = fixture.start(fixture.config().set(RelayConfig.INSTANCE_ID, "starter").build());
