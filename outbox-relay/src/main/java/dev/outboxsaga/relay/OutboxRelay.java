@@ -552,7 +552,8 @@ public final class OutboxRelay implements Runnable, Closeable {
         Set<String> tables = new LinkedHashSet<>();
         config.outboxTables().forEach(table -> tables.add(table.qualified()));
         ChangeHandler handler = new ChangeHandler(config.name(), tables, heartbeatTable,
-                new RecordMapper(config, producer.maxRequestSize(), tracing), batches, config.batchLinger());
+                new RecordMapper(config, producer.maxRequestSize(), tracing), batches, config.batchLinger(),
+                this::slotConfirmedLsn);
         CountDownLatch finished = new CountDownLatch(1);
         AtomicReference<Throwable> engineFailure = new AtomicReference<>();
         DebeziumEngine<RecordChangeEvent<SourceRecord>> engine = DebeziumEngine.create(ChangeEventFormat.of(Connect.class))
@@ -635,6 +636,16 @@ public final class OutboxRelay implements Runnable, Closeable {
         }
         Throwable error = engineFailure.get();
         return error != null ? error : new IllegalStateException("the Debezium engine stopped without an error");
+    }
+
+    /** Where a stream started now begins: the slot's confirmed position. */
+    private long slotConfirmedLsn() {
+        try (Connection connection = database.connect("stream start")) {
+            return setup.confirmedLsn(connection);
+        } catch (SQLException e) {
+            throw new IllegalStateException("relay " + config.name() + " could not read the confirmed position of slot "
+                    + config.slotName() + ": " + e.getMessage(), e);
+        }
     }
 
     private void housekeeping(LeaderLease lease) {

@@ -7,6 +7,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.LongSupplier;
 import org.apache.kafka.connect.data.Struct;
 import org.apache.kafka.connect.source.SourceRecord;
 
@@ -17,7 +18,9 @@ import org.apache.kafka.connect.source.SourceRecord;
  *
  * <p>One handler serves one engine run: the engine starts from the slot's confirmed position, and
  * PostgreSQL sends every transaction from its first row, so counting the rows that share an LSN
- * (their {@link Position#ordinal()}) gives the same numbers in every run.
+ * (their {@link Position#ordinal()}) gives the same numbers in every run. That confirmed position, read
+ * when the first batch comes (before this run has confirmed anything), orders the run's first
+ * transaction ({@link Position#startingAt}).
  */
 public final class ChangeHandler implements DebeziumEngine.ChangeConsumer<RecordChangeEvent<SourceRecord>> {
 
@@ -33,13 +36,20 @@ public final class ChangeHandler implements DebeziumEngine.ChangeConsumer<Record
     private final RecordMapper mapper;
     private final BatchPublisher publisher;
     private final long lingerNanos;
+    private final LongSupplier streamStart;
+    private long runStart = -1;
     private long lastTxId = -1;
     private long lastLsn = -1;
     private long ordinal;
 
+    /**
+     * @param streamStart reads the slot's confirmed position (an LSN number), where this run's stream began as
+     *                    long as the run has confirmed nothing; it may throw, failing the run
+     */
     public ChangeHandler(String relayName, Set<String> outboxTables, String heartbeatTable, RecordMapper mapper,
-            BatchPublisher publisher, Duration linger) {
+            BatchPublisher publisher, Duration linger, LongSupplier streamStart) {
         this.lingerNanos = linger.toNanos();
+        this.streamStart = streamStart;
         this.relayName = relayName;
         this.outboxTables = outboxTables;
         this.heartbeatTable = heartbeatTable;
@@ -53,7 +63,11 @@ public final class ChangeHandler implements DebeziumEngine.ChangeConsumer<Record
         long received = System.nanoTime();
         List<BatchPublisher.Entry> entries = new ArrayList<>(events.size());
         List<RecordChangeEvent<SourceRecord>> positioned = new ArrayList<>(events.size());
-        Position committed = publisher.committed();
+        if (runStart < 0) {
+            runStart = streamStart.getAsLong();
+        }
+        // A position stored by an older relay may lack its commit LSN; this run's start is a safe stand-in for it.
+        Position committed = publisher.committed().startingAt(runStart);
         Position last = null;
         for (RecordChangeEvent<SourceRecord> event : events) {
             SourceRecord record = event.record();
@@ -107,7 +121,7 @@ public final class ChangeHandler implements DebeziumEngine.ChangeConsumer<Record
             lastLsn = lsn;
             ordinal = 0;
         }
-        return Position.of(offset, ordinal);
+        return Position.of(offset, ordinal).startingAt(runStart);
     }
 
     @Override

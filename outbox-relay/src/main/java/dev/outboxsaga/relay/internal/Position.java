@@ -11,19 +11,29 @@ import java.util.Map;
  * subscriber) share one LSN. So a row is identified by its transaction and, inside it, by its LSN
  * and its ordinal among the rows at that LSN. A transaction is ordered against others by the commit
  * LSN that Debezium reports with each change, which is the end of the <em>previous</em> transaction's
- * commit: it grows from one transaction to the next. The first transaction of an engine run has none
- * (Debezium has seen no commit yet); it is the transaction the replication slot was confirmed into,
- * so it is never later than the last published row (see {@link #covers}).
+ * commit: it grows from one transaction to the next.
+ *
+ * <p>The first transaction of an engine run has none (Debezium has seen no commit yet), so its rows take
+ * the LSN the run started streaming from instead ({@link #startingAt}): the slot's confirmed position S.
+ * That orders it correctly against every other transaction, of this run or any other: PostgreSQL sends the
+ * transactions whose commit record lies at or after S, so this transaction T is the first to commit at or
+ * after S; every transaction before T committed before S, so its own commit LSN (its predecessor's commit end)
+ * is below S, and every transaction after T has a commit LSN of T's commit end or later, above S. That matters
+ * because a run may start long before the last published row: after a crash, PostgreSQL resumes a slot from the
+ * last position it saved to disk, which can be many transactions behind the one the relay confirmed. A stand-in
+ * below S (read after such a crash) can only make the relay publish a row again, never skip one: T is then
+ * either published already or the transaction of the last published row, matched by its id.
  *
  * @param offset    Debezium's source offset of the row, for operators; null for the special positions
- * @param commitLsn the previous transaction's commit LSN, {@link #UNKNOWN} in an engine run's first transaction
+ * @param commitLsn the previous transaction's commit LSN, or the run's starting LSN in an engine run's first
+ *                  transaction; {@link #UNKNOWN} only in positions stored by relays before that stand-in
  * @param txId      the row's transaction id, -1 for the special positions
  * @param lsn       the row's change LSN
  * @param ordinal   the row's place among the rows of its transaction at the same LSN, from 0
  */
 public record Position(Map<String, Object> offset, long commitLsn, long txId, long lsn, long ordinal) {
 
-    /** The commit LSN of the rows of an engine run's first transaction. */
+    /** The commit LSN Debezium gives the rows of an engine run's first transaction (see {@link #startingAt}). */
     public static final long UNKNOWN = -1;
     /** Nothing committed to Kafka yet: the relay never started. */
     public static final Position NONE = new Position(null, -3, -1, -1, -1);
@@ -42,12 +52,22 @@ public record Position(Map<String, Object> offset, long commitLsn, long txId, lo
     }
 
     /**
+     * This position with the commit LSN it lacks when it is a row of an engine run's first transaction (or was stored
+     * so by an older relay): {@code runStart}, the slot's confirmed position when the run began streaming. Any other
+     * position is returned as it is.
+     */
+    public Position startingAt(long runStart) {
+        if (commitLsn != UNKNOWN || txId < 0) {
+            return this;
+        }
+        return new Position(offset, runStart, txId, lsn, ordinal);
+    }
+
+    /**
      * Whether the row at {@code other} was published already, given that this position was: the same
      * row or an earlier one. Within one transaction rows compare by (LSN, ordinal); transactions by
-     * their commit LSNs. A row of an engine run's first transaction (commit LSN unknown) is covered by
-     * any streamed position of another transaction: the run started from the slot's confirmed position,
-     * which the relay moves only after Kafka committed, so that transaction is not later than this one.
-     * The special positions cover no streamed row.
+     * their commit LSNs. Both positions must have their commit LSN ({@link #startingAt}): an unknown one
+     * compares below every other. The special positions cover no streamed row.
      */
     public boolean covers(Position other) {
         if (sameRow(other)) {
@@ -55,9 +75,6 @@ public record Position(Map<String, Object> offset, long commitLsn, long txId, lo
         }
         if (txId >= 0 && other.txId == txId) {
             return other.lsn < lsn || (other.lsn == lsn && other.ordinal <= ordinal);
-        }
-        if (other.commitLsn == UNKNOWN) {
-            return txId >= 0;
         }
         return other.commitLsn < commitLsn;
     }

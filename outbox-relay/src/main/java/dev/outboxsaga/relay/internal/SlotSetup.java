@@ -191,6 +191,27 @@ public final class SlotSetup {
         }
     }
 
+    /**
+     * The slot's confirmed position as an LSN number (Debezium's form), where a stream started now begins.
+     *
+     * @throws IllegalStateException when the slot does not exist or has no confirmed position
+     */
+    public long confirmedLsn(Connection connection) throws SQLException {
+        try (PreparedStatement query = connection.prepareStatement(sql.slotConfirmedLsn())) {
+            query.setString(1, config.slotName());
+            try (ResultSet rows = query.executeQuery()) {
+                if (rows.next()) {
+                    long lsn = rows.getLong(1);
+                    if (!rows.wasNull()) {
+                        return lsn;
+                    }
+                }
+                throw new IllegalStateException("replication slot " + config.slotName()
+                        + " does not exist or has no confirmed position");
+            }
+        }
+    }
+
     /** WAL bytes the slot holds back, or -1. */
     public long retainedWal(Connection connection) throws SQLException {
         try (PreparedStatement query = connection.prepareStatement(sql.retainedWalBytes())) {

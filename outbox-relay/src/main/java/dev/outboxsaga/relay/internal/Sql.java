@@ -20,6 +20,7 @@ public record Sql(
         String publicationExists,
         String publishesOnlyInserts,
         String retainedWalBytes,
+        String slotConfirmedLsn,
         String slotCreating,
         String slotCreated,
         String slotHistory,
@@ -55,6 +56,7 @@ public record Sql(
                 "SELECT pubinsert AND NOT pubupdate AND NOT pubdelete FROM pg_publication WHERE pubname = ?",
                 "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)::bigint FROM pg_replication_slots "
                         + "WHERE slot_name = ?",
+                "SELECT pg_wal_lsn_diff(confirmed_flush_lsn, '0/0')::bigint FROM pg_replication_slots WHERE slot_name = ?",
                 "INSERT INTO " + schema + ".outbox_relay_slot (relay, slot_name, created_lsn) VALUES (?, ?, NULL) "
                         + "ON CONFLICT (relay) DO UPDATE SET slot_name = EXCLUDED.slot_name, created_lsn = NULL, created_at = now()",
                 "UPDATE " + schema + ".outbox_relay_slot SET created_lsn = ?::pg_lsn WHERE relay = ?",
