@@ -50,8 +50,9 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * gave up on takes effect, late compensation outcomes of a parked saga are accounted for, a keyed
  * begin starts one saga, a refusal leaves nothing of the handler's work behind, a cancel undoes each
  * step that ran exactly once whenever the replies come, and the operator actions that the console
- * queues are carried out by the orchestrator; and waiting for a saga's end, listeners told after the
- * commit only, and finding a saga by its business key.
+ * queues are carried out by the orchestrator; waiting for a saga's end, listeners told after the
+ * commit only, and finding a saga by its business key; and deferred participant replies, answered later
+ * through {@link PendingReplies} from another thread, or never, while the step's timeout stays in force.
  *
  * <p>To keep it cheap, the orchestrator and both banks share one database and one relay (their
  * inboxes, replies and accounts are told apart by per-test names). The ledger has no unique
