@@ -135,7 +135,9 @@ public final class PendingReplies {
             ParticipantReplies.Stored stored = ParticipantReplies.lock(connection, participant, sagaId, stepIndex,
                     SagaMessages.FORWARD);
             if (stored == null || !stored.pending()) {
-                throw notPending(stored, sagaId, stepIndex, step);
+                throw notPending(stored, sagaId, stepIndex, stored == null || stored.stepName() == null ? step
+                        : "step " + stepIndex + " (" + stored.stepName() + ") of saga " + sagaId + " at participant "
+                                + participant);
             }
             PendingCommand command = stored.command();
             ParticipantReplies.close(connection, participant, sagaId, stepIndex, answer, ParticipantReplies.ANSWERED);

@@ -114,10 +114,12 @@ class DeferredRepliesTest {
                         + "complete it with a success or a failure");
         assertThatThrownBy(() -> pending.complete(autoCommit, sagaId, 2, Reply.retryableFailure("busy")))
                 .isInstanceOf(IllegalArgumentException.class)
-                .hasMessageContaining("not a retryable failure (step 2 of saga " + sagaId + " at participant inventory)");
+                .hasMessageContaining("not a retryable failure (step 2 of saga " + sagaId
+                        + " at participant inventory)");
         assertThatThrownBy(() -> pending.complete(autoCommit, sagaId, 2, Reply.success()))
                 .isInstanceOf(IllegalStateException.class)
-                .hasMessageStartingWith("complete needs the caller's transaction, but the connection is in auto-commit");
+                .hasMessageStartingWith("complete needs the caller's transaction, but the connection is in "
+                        + "auto-commit");
         assertThatThrownBy(() -> pending.list(autoCommit, 0)).isInstanceOf(IllegalArgumentException.class)
                 .hasMessage("limit must be positive, but was 0");
     }

@@ -981,8 +981,8 @@ class SagaGuardsIntegrationTest {
 
         UUID id = orchestrator.begin(db.dataSource(), definition, transfer);
         PendingReplies approvals = PendingReplies.builder().participant(b.name).build();
-        PendingCommand pending = await().atMost(WAIT).until(() -> pendingAt(approvals, "Credit"), list -> list.size() == 1)
-                .get(0);
+        PendingCommand pending = await().atMost(WAIT)
+                .until(() -> pendingAt(approvals, "Credit"), list -> list.size() == 1).get(0);
         b.participant.close();
 
         assertThat(pending.sagaId()).isEqualTo(id);
@@ -1013,8 +1013,8 @@ class SagaGuardsIntegrationTest {
         assertThatThrownBy(() -> approvals.complete(db.dataSource(), id, 1, Reply.success()))
                 .isInstanceOfSatisfying(PendingReplies.NotPendingException.class, refused -> {
                     assertThat(refused.why()).isEqualTo(PendingReplies.NotPendingException.Why.ANSWERED);
-                    assertThat(refused.getMessage()).isEqualTo("step 1 of saga " + id + " at participant " + b.name
-                            + " is not pending: it was answered already (success)");
+                    assertThat(refused.getMessage()).isEqualTo("step 1 (credit) of saga " + id + " at participant "
+                            + b.name + " is not pending: it was answered already (success)");
                 });
         assertThatThrownBy(() -> approvals.complete(db.dataSource(), id, 0, Reply.success()))
                 .isInstanceOfSatisfying(PendingReplies.NotPendingException.class, refused ->
@@ -1091,7 +1091,7 @@ class SagaGuardsIntegrationTest {
                     assertThat(refused.sagaId()).isEqualTo(id);
                     assertThat(refused.stepIndex()).isEqualTo(1);
                 })
-                .hasMessage("step 1 of saga " + id + " at participant " + b.name
+                .hasMessage("step 1 (credit) of saga " + id + " at participant " + b.name
                         + " is not pending: the saga compensated it before it was answered");
         assertThat(storedReply(b.name, id, 1, "FORWARD")).as("the refused answer changed nothing")
                 .startsWith("FAILURE step credit");
@@ -1146,7 +1146,8 @@ class SagaGuardsIntegrationTest {
      * that comes after that is refused.
      */
     @Test
-    void aDeferredStepWithoutCompensationThatIsAbandonedIsClosedWithARefusalAndALaterAnswerIsRefused() throws Exception {
+    void aDeferredStepWithoutCompensationThatIsAbandonedIsClosedWithARefusalAndALaterAnswerIsRefused()
+            throws Exception {
         Bank a = bank("a").start();
         Bank b = bank("b");
         b.interceptors.put("Credit", command -> Reply.deferred("awaiting approval"));

@@ -41,8 +41,9 @@ public final class ParticipantReplies {
      * @param reply    the reply as stored (for a pending one: a deferred reply with the handler's reason)
      * @param closedBy how a deferred reply stopped pending ({@link #ANSWERED}, ...), or null
      * @param command  the pending command as the row describes it (also once closed); null for a reply given at once
+     * @param stepName the step's name, or null for a row stored before {@code sql/V12}
      */
-    public record Stored(String outcome, Reply reply, String closedBy, PendingCommand command) {
+    public record Stored(String outcome, Reply reply, String closedBy, PendingCommand command, String stepName) {
 
         public boolean pending() {
             return PENDING.equals(outcome);
@@ -74,7 +75,7 @@ public final class ParticipantReplies {
         }
     }
 
-    /** Stores the reply a command of {@code kind} got at once (a retryable failure is not stored: a retry runs again). */
+    /** Stores the reply a command of {@code kind} got at once (the caller leaves retryable failures unstored). */
     public static void save(Connection connection, String participant, SagaCommand command, String kind, Reply reply)
             throws SQLException {
         insert(connection, participant, command, kind, reply.succeeded() ? SUCCESS : FAILURE, reply, false);
@@ -177,6 +178,6 @@ public final class ParticipantReplies {
                 rows.getObject(1, UUID.class), rows.getString(11), rows.getInt(2), rows.getString(12),
                 rows.getObject(9, UUID.class), rows.getString(10), rows.getInt(13), rows.getString(14),
                 rows.getString(15), PENDING.equals(outcome) ? reason : null, acceptedAt.toInstant());
-        return new Stored(outcome, reply, rows.getString(7), command);
+        return new Stored(outcome, reply, rows.getString(7), command, rows.getString(12));
     }
 }

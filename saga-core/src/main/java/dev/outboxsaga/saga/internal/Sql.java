@@ -101,8 +101,8 @@ final class Sql {
             + "WHERE participant = ? AND saga_id = ? AND step_index = ? AND kind = 'FORWARD' AND outcome = 'PENDING' "
             + "AND coalesce(attempt, 0) <= ?";
 
-    static final String CLOSE_PENDING = "UPDATE saga_participant_reply SET outcome = ?, reason = ?, payload = ?::jsonb, "
-            + "replied_at = now(), closed_by = ? "
+    static final String CLOSE_PENDING = "UPDATE saga_participant_reply SET outcome = ?, reason = ?, "
+            + "payload = ?::jsonb, replied_at = now(), closed_by = ? "
             + "WHERE participant = ? AND saga_id = ? AND step_index = ? AND kind = 'FORWARD' AND outcome = 'PENDING'";
 
     /** Through saga_participant_reply_pending_idx; every command type when the type is null. */
