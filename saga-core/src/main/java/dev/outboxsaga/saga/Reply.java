@@ -113,7 +113,8 @@ public record Reply(boolean succeeded, boolean retryable, String reason, String 
      * with the inbox record, as a success's writes do; nothing is sent, and the participant records the step as
      * pending ({@link PendingReplies#list}). The step's timeout still runs at the orchestrator: an answer after it is
      * ignored there, and the saga's compensation of the step closes the pending command (its compensation handler
-     * runs, so it must undo what the acceptance wrote). Only a forward command may be deferred.
+     * runs, so it must undo what the acceptance wrote; a step without compensation is abandoned instead, with nothing
+     * to undo the acceptance, so write nothing on accepting there). Only a forward command may be deferred.
      *
      * @param reason why the answer waits, e.g. {@code "awaiting a manager's approval"}, shown with the pending
      *               command ({@link PendingCommand#reason()}); may be null
