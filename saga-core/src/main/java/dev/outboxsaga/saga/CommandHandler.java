@@ -14,6 +14,10 @@ import dev.outboxsaga.core.MessageContext;
  * transaction rolls back and the inbox retries the command, then parks it; except when the throw comes from
  * {@code context.payload(type)} failing to decode the command, which retrying cannot mend (see
  * {@link SagaParticipant.Builder#undecodableCommands}).
+ *
+ * <p>Return {@link Reply#deferred(String)} to accept a forward command and answer later (after a person approved,
+ * say) with {@link PendingReplies#complete}: what the handler wrote commits, as on a success, and nothing is sent
+ * until then. A compensation handler must answer (it may have to undo what such an acceptance wrote).
  */
 @FunctionalInterface
 public interface CommandHandler {

@@ -12,14 +12,20 @@ import dev.outboxsaga.core.internal.Json;
  * orchestrator reads it back typed with {@link SagaDefinition.StepBuilder#onReply}. Both forms give the
  * same message on the wire.
  *
+ * <p>{@link #deferred(String)} is no answer yet: the handler accepted the command and the answer comes later, from
+ * {@link PendingReplies#complete}. It is neither a success nor a failure ({@code succeeded()} and
+ * {@code retryable()} are false, {@code deferred()} true) and is never sent.
+ *
  * @param succeeded whether the step took effect
  * @param retryable for a failure: whether trying again may succeed (a timeout, a busy downstream), as
  *                  opposed to a business "no" (insufficient funds), which compensates at once
- * @param reason    why it failed (for {@link #failure(String, Object)} its code), or null
+ * @param reason    why it failed (for {@link #failure(String, Object)} its code), why a deferred answer waits, or null
  * @param payload   the result as JSON ({@code {}} when there is none); null while {@code value} is not encoded
  * @param value     the result as an object, not yet encoded, or null
+ * @param deferred  whether this is {@link #deferred(String)}: the command accepted, the answer to come later
  */
-public record Reply(boolean succeeded, boolean retryable, String reason, String payload, Object value) {
+public record Reply(boolean succeeded, boolean retryable, String reason, String payload, Object value,
+        boolean deferred) {
 
     public Reply {
         if (value != null && payload != null) {
@@ -35,6 +41,15 @@ public record Reply(boolean succeeded, boolean retryable, String reason, String 
         if (succeeded && retryable) {
             throw new IllegalArgumentException("a successful reply cannot be retryable");
         }
+        if (deferred && (succeeded || retryable || value != null || !"{}".equals(payload))) {
+            throw new IllegalArgumentException("a deferred reply is neither a success nor a failure and carries no "
+                    + "result: the answer given later through PendingReplies.complete does");
+        }
+    }
+
+    /** A reply given now, whose result is JSON text or an object. */
+    public Reply(boolean succeeded, boolean retryable, String reason, String payload, Object value) {
+        this(succeeded, retryable, reason, payload, value, false);
     }
 
     /** A reply whose result is JSON text ({@code {}} when null). */
@@ -93,6 +108,22 @@ public record Reply(boolean succeeded, boolean retryable, String reason, String 
     }
 
     /**
+     * No answer yet: the handler accepted the command and the step's answer comes later, from another transaction
+     * or process ({@link PendingReplies#complete}), e.g. after a person approved it. What the handler wrote commits
+     * with the inbox record, as a success's writes do; nothing is sent, and the participant records the step as
+     * pending ({@link PendingReplies#list}). The step's timeout still runs at the orchestrator: an answer after it is
+     * ignored there, and the saga's compensation of the step closes the pending command (its compensation handler
+     * runs, so it must undo what the acceptance wrote; a step without compensation is abandoned instead, with nothing
+     * to undo the acceptance, so write nothing on accepting there). Only a forward command may be deferred.
+     *
+     * @param reason why the answer waits, e.g. {@code "awaiting a manager's approval"}, shown with the pending
+     *               command ({@link PendingCommand#reason()}); may be null
+     */
+    public static Reply deferred(String reason) {
+        return new Reply(false, false, reason, "{}", null, true);
+    }
+
+    /**
      * This reply with its {@link #value()} encoded by {@code codec} into {@link #payload()}; this reply itself
      * when it has no value. The participant does this before storing and sending a reply.
      *
@@ -102,6 +133,6 @@ public record Reply(boolean succeeded, boolean retryable, String reason, String 
         if (value == null) {
             return this;
         }
-        return new Reply(succeeded, retryable, reason, codec.encode(value), null);
+        return new Reply(succeeded, retryable, reason, codec.encode(value), null, deferred);
     }
 }

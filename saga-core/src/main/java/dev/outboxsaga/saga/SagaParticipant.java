@@ -10,10 +10,11 @@ import dev.outboxsaga.core.PayloadCodec;
 import dev.outboxsaga.core.JacksonPayloadCodec;
 import dev.outboxsaga.core.RetryPolicy;
 import dev.outboxsaga.core.internal.AfterCommit;
-import dev.outboxsaga.saga.internal.SagaStore;
+import dev.outboxsaga.saga.internal.ParticipantReplies;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.opentelemetry.api.OpenTelemetry;
 import java.sql.Connection;
+import java.sql.SQLException;
 import java.sql.Savepoint;
 import java.util.HashMap;
 import java.util.Map;
@@ -37,6 +38,15 @@ import javax.sql.DataSource;
  * sent for a step without compensation): the abandon answers with the stored forward reply if the
  * command ran, and otherwise stores a refusal that answers the command whenever it comes. A handler's
  * failure reply rolls back what the handler did before the refusal is stored (see {@link CommandHandler}).
+ *
+ * <p>Answers later: a handler may accept a forward command and defer its answer ({@link Reply#deferred(String)}, e.g.
+ * until a person approves). Its writes commit with the inbox record, nothing is sent, and the step is recorded as
+ * pending here; {@link #pendingReplies()} (or {@link PendingReplies} in a process without a participant) lists such
+ * commands and answers them, through the outbox, as the handler would have. While a command is pending, the same
+ * command sent again (the orchestrator retrying after its timeout) does not run the handler and gets no answer yet;
+ * the answer, when it comes, refers to that latest attempt. A compensation of a pending step runs the compensation
+ * handler (the acceptance may have had effects) and closes the pending command, and an abandon closes it with a
+ * refusal: a later answer is refused with the reason.
  *
  * <p>Typed messages: a handler reads the command with {@link MessageContext#payload(Class)} and may answer
  * with an object ({@link Reply#success(Object)}, {@link Reply#failure(String, Object)}), both through the
@@ -81,12 +91,15 @@ public final class SagaParticipant implements AutoCloseable {
     private final PayloadCodec codec;
     private final UndecodableCommands undecodable;
     private final InboxConsumer consumer;
+    private final PendingReplies pendingReplies;
 
     private SagaParticipant(Builder builder) {
         this.name = builder.name;
         this.handlers = Map.copyOf(builder.handlers);
         this.codec = builder.payloadCodec;
         this.undecodable = builder.undecodableCommands;
+        this.pendingReplies = PendingReplies.builder().participant(name).outbox(builder.outbox)
+                .payloadCodec(builder.payloadCodec).build();
         InboxConsumer.Builder commands = InboxConsumer.builder()
                 .name(name + "-saga-commands")
                 .dataSource(builder.dataSource)
@@ -128,6 +141,14 @@ public final class SagaParticipant implements AutoCloseable {
         return name;
     }
 
+    /**
+     * The commands this participant's handlers accepted with a deferred answer ({@link Reply#deferred(String)}), and
+     * the way to answer them; with this participant's name, outbox and payload codec. Needs no running consumer.
+     */
+    public PendingReplies pendingReplies() {
+        return pendingReplies;
+    }
+
     @Override
     public void close() {
         consumer.close();
@@ -137,54 +158,107 @@ public final class SagaParticipant implements AutoCloseable {
         String commandKind = SagaMessages.required(message, SagaMessages.COMMAND_KIND);
         SagaCommand command = read(message);
         Connection connection = context.connection();
-        String kind = command.compensation() ? COMPENSATION : FORWARD;
-        Reply reply = SagaStore.findReply(connection, name, command.sagaId(), command.stepIndex(), kind);
-        if (commandKind.equals(SagaMessages.ABANDON)) {
-            // The saga gave up on the step: its forward reply becomes final. If the forward command has not run
-            // here, a stored refusal answers it (and any redelivery or replay of it) without the handler.
-            if (reply == null) {
-                reply = Reply.failure("step " + command.stepName() + " of saga " + command.sagaId()
-                        + " was abandoned by the saga before it ran here; not carried out");
-                SagaStore.saveReply(connection, name, new SagaStore.SagaCommandKey(command.sagaId(), command.stepIndex(),
-                        FORWARD), command.type(), reply);
-            }
-        } else if (reply == null) {
-            reply = encoded(decide(command, context, connection), command);
-            // A failed compensation is retried by the orchestrator and by operators: store only its success.
-            if (reply.succeeded() || (!reply.retryable() && !command.compensation())) {
-                SagaStore.saveReply(connection, name, new SagaStore.SagaCommandKey(command.sagaId(), command.stepIndex(),
-                        kind), command.type(), reply);
-            }
+        Reply reply = switch (commandKind) {
+            case SagaMessages.ABANDON -> abandon(command, connection);
+            case COMPENSATION -> compensate(command, context, connection);
+            default -> forward(command, context, connection);
+        };
+        if (reply != null) {
+            context.send(replyMessage(context.newMessage(), command.sagaId(), command.replyTo(), command.id(),
+                    commandKind, command.stepIndex(), reply));
         }
-        OutboxMessage.Builder answer = context.newMessage()
-                .aggregate(command.replyTo(), command.sagaId().toString())
-                .type(SagaMessages.REPLY_TYPE)
-                .payload(reply.payload())
-                .correlationId(command.sagaId().toString())
-                .header(SagaMessages.IN_REPLY_TO, command.id().toString())
-                .header(SagaMessages.OUTCOME, reply.succeeded() ? SagaMessages.SUCCESS : SagaMessages.FAILURE)
-                .header(SagaMessages.RETRYABLE, Boolean.toString(reply.retryable()))
-                .header(SagaMessages.COMMAND_KIND, commandKind)
-                .header(SagaMessages.STEP, Integer.toString(command.stepIndex()));
-        if (reply.reason() != null) {
-            answer.header(SagaMessages.REASON, reply.reason());
-        }
-        context.send(answer.build());
     }
 
-    private Reply decide(SagaCommand command, MessageContext context, Connection connection) throws Exception {
-        if (command.compensation()) {
-            Reply forward = SagaStore.findReply(connection, name, command.sagaId(), command.stepIndex(), FORWARD);
-            if (forward == null || !forward.succeeded()) {
-                return new Reply(true, false, "nothing to compensate: step " + command.stepName() + " took no effect here",
-                        "{}");
+    /** The reply to a forward command; null when its answer is deferred, or still pending from an earlier attempt. */
+    private Reply forward(SagaCommand command, MessageContext context, Connection connection) throws Exception {
+        ParticipantReplies.Stored stored = ParticipantReplies.lock(connection, name, command.sagaId(),
+                command.stepIndex(), FORWARD);
+        if (stored != null && stored.pending()) {
+            // Accepted before, not answered yet: the answer, when it comes, refers to this attempt, which is the one
+            // the orchestrator awaits now. Nothing to send until then.
+            ParticipantReplies.retried(connection, name, command);
+            return null;
+        }
+        if (stored != null) {
+            return stored.reply();
+        }
+        Reply reply;
+        if (ParticipantReplies.find(connection, name, command.sagaId(), command.stepIndex(), COMPENSATION) != null) {
+            reply = Reply.failure("step " + command.stepName() + " of saga " + command.sagaId()
+                    + " was compensated already; not carried out");
+        } else {
+            reply = encoded(handle(command, context, connection), command);
+        }
+        if (reply.deferred()) {
+            ParticipantReplies.savePending(connection, name, command, reply.reason());
+            return null;
+        }
+        // A retryable failure is not stored, so that the retry runs the handler again.
+        if (!reply.retryable()) {
+            ParticipantReplies.save(connection, name, command, FORWARD, reply);
+        }
+        return reply;
+    }
+
+    private Reply compensate(SagaCommand command, MessageContext context, Connection connection) throws Exception {
+        ParticipantReplies.Stored stored = ParticipantReplies.find(connection, name, command.sagaId(),
+                command.stepIndex(), COMPENSATION);
+        if (stored != null) {
+            return stored.reply();
+        }
+        ParticipantReplies.Stored forward = ParticipantReplies.lock(connection, name, command.sagaId(),
+                command.stepIndex(), FORWARD);
+        Reply reply;
+        if (forward == null || !(forward.pending() || forward.reply().succeeded())) {
+            reply = new Reply(true, false, "nothing to compensate: step " + command.stepName() + " took no effect here",
+                    "{}");
+        } else {
+            // A pending step may have had effects on its acceptance (money on hold): its compensation undoes them.
+            reply = encoded(handle(command, context, connection), command);
+            if (reply.deferred()) {
+                throw new SagaException("the handler of compensation " + command.type() + " deferred its answer; "
+                        + "only a forward command may be deferred (a compensation must answer)");
             }
         }
-        if (!command.compensation()
-                && SagaStore.findReply(connection, name, command.sagaId(), command.stepIndex(), COMPENSATION) != null) {
-            return Reply.failure("step " + command.stepName() + " of saga " + command.sagaId()
-                    + " was compensated already; not carried out");
+        // A failed compensation is retried by the orchestrator and by operators: store only its success.
+        if (reply.succeeded()) {
+            ParticipantReplies.save(connection, name, command, COMPENSATION, reply);
+            if (forward != null && forward.pending()) {
+                ParticipantReplies.close(connection, name, command.sagaId(), command.stepIndex(),
+                        Reply.failure("step " + command.stepName() + " of saga " + command.sagaId()
+                                + " was compensated before it was answered here; not carried out"),
+                        ParticipantReplies.COMPENSATED);
+            }
         }
+        return reply;
+    }
+
+    /**
+     * The saga gave up on the step: its forward reply becomes final. If the forward command has not run here, a
+     * stored refusal answers it (and any redelivery or replay of it) without the handler; if it is pending, the
+     * refusal closes it, so a later answer is refused.
+     */
+    private Reply abandon(SagaCommand command, Connection connection) throws SQLException {
+        ParticipantReplies.Stored forward = ParticipantReplies.lock(connection, name, command.sagaId(),
+                command.stepIndex(), FORWARD);
+        if (forward == null) {
+            Reply refusal = Reply.failure("step " + command.stepName() + " of saga " + command.sagaId()
+                    + " was abandoned by the saga before it ran here; not carried out");
+            ParticipantReplies.save(connection, name, command, FORWARD, refusal);
+            return refusal;
+        }
+        if (forward.pending()) {
+            Reply refusal = Reply.failure("step " + command.stepName() + " of saga " + command.sagaId()
+                    + " was abandoned by the saga before it was answered here; not carried out");
+            ParticipantReplies.close(connection, name, command.sagaId(), command.stepIndex(), refusal,
+                    ParticipantReplies.ABANDONED);
+            return refusal;
+        }
+        return forward.reply();
+    }
+
+    /** Runs the command's handler; a failure leaves nothing of its work behind. */
+    private Reply handle(SagaCommand command, MessageContext context, Connection connection) throws Exception {
         CommandHandler handler = handlers.get(command.type());
         if (handler == null) {
             throw new SagaException("participant " + name + " has no handler for command type '" + command.type()
@@ -211,13 +285,33 @@ public final class SagaParticipant implements AutoCloseable {
         if (reply == null) {
             throw new SagaException("the handler of " + command.type() + " returned no reply");
         }
-        if (reply.succeeded()) {
+        // A deferred answer keeps what the handler wrote, as a success does: the acceptance commits now.
+        if (reply.succeeded() || reply.deferred()) {
             connection.releaseSavepoint(beforeHandler);
         } else {
             connection.rollback(beforeHandler);
             AfterCommit.rollbackTo(connection, counted);
         }
         return reply;
+    }
+
+    /** The reply message to {@code commandId}, sent now by the participant or later by {@link PendingReplies}. */
+    static OutboxMessage replyMessage(OutboxMessage.Builder builder, UUID sagaId, String replyTo, UUID commandId,
+            String commandKind, int stepIndex, Reply reply) {
+        OutboxMessage.Builder answer = builder
+                .aggregate(replyTo, sagaId.toString())
+                .type(SagaMessages.REPLY_TYPE)
+                .payload(reply.payload())
+                .correlationId(sagaId.toString())
+                .header(SagaMessages.IN_REPLY_TO, commandId.toString())
+                .header(SagaMessages.OUTCOME, reply.succeeded() ? SagaMessages.SUCCESS : SagaMessages.FAILURE)
+                .header(SagaMessages.RETRYABLE, Boolean.toString(reply.retryable()))
+                .header(SagaMessages.COMMAND_KIND, commandKind)
+                .header(SagaMessages.STEP, Integer.toString(stepIndex));
+        if (reply.reason() != null) {
+            answer.header(SagaMessages.REASON, reply.reason());
+        }
+        return answer.build();
     }
 
     private Reply encoded(Reply reply, SagaCommand command) {

@@ -137,11 +137,16 @@ public final class SagaScenario<D> {
     }
 
     /**
-     * A reply to a given command id, e.g. one sent before a timeout (a late reply); it carries the step and kind
-     * of that command, as a participant's reply does.
+     * A reply to a given command id, e.g. one sent before a timeout (a late reply, or the answer to a deferred command
+     * completed after the step timed out); it carries the step and kind of that command, as a participant's reply
+     * does.
      */
     public SagaScenario<D> replyTo(UUID commandId, Reply reply) {
         requireStarted();
+        if (reply.deferred()) {
+            throw new IllegalArgumentException("Reply.deferred is no answer: the participant sends nothing then. Reply "
+                    + "later with the answer it completes the command with, or let the step time out (deadlinePasses)");
+        }
         SagaEngine.Command command = everSent.get(commandId);
         apply(engine.onReply(definition, state, commandId, command == null ? null : command.stepIndex(),
                 command == null ? null : command.kind(), reply, null));

@@ -50,8 +50,9 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * gave up on takes effect, late compensation outcomes of a parked saga are accounted for, a keyed
  * begin starts one saga, a refusal leaves nothing of the handler's work behind, a cancel undoes each
  * step that ran exactly once whenever the replies come, and the operator actions that the console
- * queues are carried out by the orchestrator; and waiting for a saga's end, listeners told after the
- * commit only, and finding a saga by its business key.
+ * queues are carried out by the orchestrator; waiting for a saga's end, listeners told after the
+ * commit only, and finding a saga by its business key; and deferred participant replies, answered later
+ * through {@link PendingReplies} from another thread, or never, while the step's timeout stays in force.
  *
  * <p>To keep it cheap, the orchestrator and both banks share one database and one relay (their
  * inboxes, replies and accounts are told apart by per-test names). The ledger has no unique
@@ -960,6 +961,228 @@ class SagaGuardsIntegrationTest {
     }
 
     // ---------------------------------------------------------------------------------------------
+    // Deferred replies: a participant accepts a command and answers later
+
+    /**
+     * Bank b accepts the credit (writes it, as a hold) and defers its answer. Bank b's participant is then stopped, and
+     * another thread, with a PendingReplies of its own and no consumer, sees the pending command and approves it in a
+     * transaction of its own: the answer goes out through the outbox and the saga completes, the credit applied once.
+     */
+    @Test
+    void aDeferredCommandAnsweredLaterFromAnotherThreadWithoutAConsumerCompletesTheSagaWithItsEffectOnce()
+            throws Exception {
+        Bank a = bank("a").start();
+        Bank b = bank("b");
+        b.deferAfterWriting.add("Credit");
+        b.start();
+        SagaDefinition<Transfer> definition = TransferSaga.definition(type);
+        SagaOrchestrator orchestrator = orchestrator(definition);
+        Transfer transfer = transfer(a, 1000, b, 0L, 100);
+
+        UUID id = orchestrator.begin(db.dataSource(), definition, transfer);
+        PendingReplies approvals = PendingReplies.builder().participant(b.name).build();
+        PendingCommand pending = await().atMost(WAIT)
+                .until(() -> pendingAt(approvals, "Credit"), list -> list.size() == 1).get(0);
+        b.participant.close();
+
+        assertThat(pending.sagaId()).isEqualTo(id);
+        assertThat(pending.stepIndex()).isEqualTo(1);
+        assertThat(pending.stepName()).isEqualTo("credit");
+        assertThat(pending.sagaType()).isEqualTo(type);
+        assertThat(pending.attempt()).isEqualTo(1);
+        assertThat(pending.reason()).isEqualTo("awaiting approval of 100");
+        assertThat(JacksonPayloadCodec.create().decode(pending.payload(), Movement.class).account())
+                .isEqualTo(transfer.toAccount());
+        assertThat(orchestrator.admin().find(id).orElseThrow().state()).isEqualTo(SagaState.RUNNING);
+        assertThat(events(orchestrator, id)).as("nothing answered the credit yet")
+                .doesNotContain("credit:SUCCEEDED", "credit:FAILED", "credit:LATE_REPLY_IGNORED");
+
+        PendingCommand answered = CompletableFuture.supplyAsync(() -> approvals.complete(db.dataSource(), id, 1,
+                Reply.success())).get(30, TimeUnit.SECONDS);
+
+        assertThat(answered.commandId()).isEqualTo(pending.commandId());
+        assertThat(awaitState(orchestrator, id, SagaState.COMPLETED, SagaState.COMPENSATED).state())
+                .isEqualTo(SagaState.COMPLETED);
+        assertThat(b.handled).hasValue(1);
+        assertThat(b.ledger(id)).isEqualTo(Map.of("Credit", 1L));
+        assertThat(a.ledger(id)).isEqualTo(Map.of("Debit", 1L, "ChargeFee", 1L));
+        assertThat(b.balance(transfer.toAccount())).isEqualTo(100);
+        assertThat(a.balance(transfer.fromAccount())).isEqualTo(895);
+        assertThat(storedReply(b.name, id, 1, "FORWARD")).isEqualTo("SUCCESS ");
+        assertThat(pendingAt(approvals, "Credit")).isEmpty();
+        assertThatThrownBy(() -> approvals.complete(db.dataSource(), id, 1, Reply.success()))
+                .isInstanceOfSatisfying(PendingReplies.NotPendingException.class, refused -> {
+                    assertThat(refused.why()).isEqualTo(PendingReplies.NotPendingException.Why.ANSWERED);
+                    assertThat(refused.getMessage()).isEqualTo("step 1 (credit) of saga " + id + " at participant "
+                            + b.name + " is not pending: it was answered already (success)");
+                });
+        assertThatThrownBy(() -> approvals.complete(db.dataSource(), id, 0, Reply.success()))
+                .isInstanceOfSatisfying(PendingReplies.NotPendingException.class, refused ->
+                        assertThat(refused.why()).isEqualTo(PendingReplies.NotPendingException.Why.UNKNOWN))
+                .hasMessageContaining("step 0 of saga " + id);
+    }
+
+    /**
+     * Bank b defers the credit without writing anything; the approver refuses it. The refusal is the step's answer:
+     * the saga compensates the debit, and the credit never took effect.
+     */
+    @Test
+    void aDeferredCommandAnsweredWithAFailureCompensatesTheEarlierSteps() throws Exception {
+        Bank a = bank("a").start();
+        Bank b = bank("b");
+        b.interceptors.put("Credit", command -> Reply.deferred("awaiting approval"));
+        b.start();
+        SagaDefinition<Transfer> definition = TransferSaga.definition(type);
+        SagaOrchestrator orchestrator = orchestrator(definition);
+        Transfer transfer = transfer(a, 1000, b, 0L, 100);
+
+        UUID id = orchestrator.begin(db.dataSource(), definition, transfer);
+        PendingReplies approvals = b.participant.pendingReplies();
+        await().atMost(WAIT).until(() -> pendingAt(approvals, "Credit").size() == 1);
+        DatabaseTransactions.inTransaction(db.dataSource(),
+                connection -> approvals.complete(connection, id, 1, Reply.failure("rejected by the approver")));
+
+        SagaInstance ended = awaitState(orchestrator, id, SagaState.COMPENSATED);
+        assertThat(ended.lastError()).isEqualTo("rejected by the approver");
+        assertThat(a.ledger(id)).isEqualTo(Map.of("Debit", 1L, "Refund", 1L));
+        assertThat(a.balance(transfer.fromAccount())).isEqualTo(1000);
+        assertThat(b.ledger(id)).isEmpty();
+        assertThat(b.balance(transfer.toAccount())).isZero();
+        assertThat(storedReply(b.name, id, 1, "FORWARD")).isEqualTo("FAILURE rejected by the approver");
+        assertThat(events(orchestrator, id)).containsSubsequence("credit:COMMAND_SENT", "credit:FAILED",
+                "debit:COMPENSATION_SENT", "debit:COMPENSATED", "debit:ENDED_COMPENSATED");
+    }
+
+    /**
+     * Bank b accepts the credit (writes it) and never answers. The step's timeout still runs at the orchestrator: the
+     * saga compensates the credit, whose compensation handler runs (the acceptance wrote) and closes the pending
+     * command, then the debit. An approval that comes after that is refused, naming the saga and step.
+     */
+    @Test
+    void aDeferredCommandNeverAnsweredTimesOutIsCompensatedAndALaterAnswerIsRefused() throws Exception {
+        Bank a = bank("a").start();
+        Bank b = bank("b");
+        b.deferAfterWriting.add("Credit");
+        b.start();
+        SagaDefinition<Transfer> definition = TransferSaga.builder(type)
+                .timeout("credit", Duration.ofSeconds(2))
+                .retry("credit", ONCE)
+                .build();
+        SagaOrchestrator orchestrator = orchestrator(definition);
+        Transfer transfer = transfer(a, 1000, b, 0L, 100);
+
+        UUID id = orchestrator.begin(db.dataSource(), definition, transfer);
+        SagaInstance ended = awaitState(orchestrator, id, SagaState.COMPENSATED);
+
+        assertThat(ended.lastError()).isEqualTo("no reply within 2000 ms");
+        assertThat(events(orchestrator, id)).containsSubsequence("credit:COMMAND_SENT", "credit:TIMED_OUT",
+                "credit:COMPENSATION_SENT", "credit:COMPENSATED", "debit:COMPENSATION_SENT", "debit:COMPENSATED");
+        assertThat(b.ledger(id)).isEqualTo(Map.of("Credit", 1L, "ReverseCredit", 1L));
+        assertThat(b.balance(transfer.toAccount())).isZero();
+        assertThat(a.ledger(id)).isEqualTo(Map.of("Debit", 1L, "Refund", 1L));
+        assertThat(a.balance(transfer.fromAccount())).isEqualTo(1000);
+        assertThat(storedReply(b.name, id, 1, "FORWARD")).isEqualTo("FAILURE step credit of saga " + id
+                + " was compensated before it was answered here; not carried out");
+        PendingReplies approvals = b.participant.pendingReplies();
+        assertThat(pendingAt(approvals, null)).isEmpty();
+        assertThatThrownBy(() -> approvals.complete(db.dataSource(), id, 1, Reply.success()))
+                .isInstanceOfSatisfying(PendingReplies.NotPendingException.class, refused -> {
+                    assertThat(refused.why()).isEqualTo(PendingReplies.NotPendingException.Why.COMPENSATED);
+                    assertThat(refused.sagaId()).isEqualTo(id);
+                    assertThat(refused.stepIndex()).isEqualTo(1);
+                })
+                .hasMessage("step 1 (credit) of saga " + id + " at participant " + b.name
+                        + " is not pending: the saga compensated it before it was answered");
+        assertThat(storedReply(b.name, id, 1, "FORWARD")).as("the refused answer changed nothing")
+                .startsWith("FAILURE step credit");
+    }
+
+    /**
+     * Bank b accepts the credit and defers it; the orchestrator, hearing nothing, sends the credit again after its
+     * timeout. The retry does not run the handler again and is not answered; the pending command now refers to it, and
+     * the approval answers it: the saga completes with the credit applied once (the ledger has no unique constraint
+     * that could hide a second one).
+     */
+    @Test
+    void aDeferredCommandSentAgainWhilePendingDoesNotRunTheHandlerTwiceAndTheAnswerRefersToTheRetry()
+            throws Exception {
+        Bank a = bank("a").start();
+        Bank b = bank("b");
+        b.deferAfterWriting.add("Credit");
+        b.start();
+        SagaDefinition<Transfer> definition = TransferSaga.builder(type)
+                .timeout("credit", Duration.ofSeconds(3))
+                .retry("credit", RetryPolicy.exponential(3, Duration.ofMillis(100), Duration.ofMillis(100)))
+                .build();
+        SagaOrchestrator orchestrator = orchestrator(definition);
+        Transfer transfer = transfer(a, 1000, b, 0L, 100);
+
+        UUID id = orchestrator.begin(db.dataSource(), definition, transfer);
+        PendingReplies approvals = b.participant.pendingReplies();
+        PendingCommand retried = await().atMost(WAIT)
+                .failFast("bank b's consumer retried or parked a command (the handler ran again and hit the stored "
+                        + "reply's key?)", () -> b.participant.consumer().stats().retries() > 0)
+                .until(() -> pendingStep(approvals, id, 1), found -> found.isPresent() && found.get().attempt() == 2)
+                .orElseThrow();
+        assertThat(b.handled).as("handler calls").hasValue(1);
+        assertThat(b.participant.consumer().stats().processed()).as("commands consumed").isGreaterThanOrEqualTo(2);
+        assertThat(events(orchestrator, id)).as("nothing answered the credit")
+                .doesNotContain("credit:SUCCEEDED", "credit:FAILED", "credit:LATE_REPLY_IGNORED");
+
+        PendingCommand answered = approvals.complete(db.dataSource(), id, 1, Reply.success());
+
+        assertThat(answered.commandId()).isEqualTo(retried.commandId());
+        assertThat(awaitState(orchestrator, id, SagaState.COMPLETED, SagaState.COMPENSATED).state())
+                .isEqualTo(SagaState.COMPLETED);
+        assertThat(b.handled).as("handler calls").hasValue(1);
+        assertThat(b.ledger(id)).isEqualTo(Map.of("Credit", 1L));
+        assertThat(b.balance(transfer.toAccount())).isEqualTo(100);
+        assertThat(a.ledger(id)).isEqualTo(Map.of("Debit", 1L, "ChargeFee", 1L));
+    }
+
+    /**
+     * The credit is a step without compensation, and bank b defers it and never answers. After its timeout the saga
+     * abandons the step: bank b closes the pending command with a refusal, the debit is compensated, and an approval
+     * that comes after that is refused.
+     */
+    @Test
+    void aDeferredStepWithoutCompensationThatIsAbandonedIsClosedWithARefusalAndALaterAnswerIsRefused()
+            throws Exception {
+        Bank a = bank("a").start();
+        Bank b = bank("b");
+        b.interceptors.put("Credit", command -> Reply.deferred("awaiting approval"));
+        b.start();
+        SagaDefinition<Transfer> definition = debitThenPivotCredit(Duration.ofSeconds(2));
+        SagaOrchestrator orchestrator = orchestrator(definition);
+        Transfer transfer = transfer(a, 1000, b, 0L, 100);
+
+        UUID id = orchestrator.begin(db.dataSource(), definition, transfer);
+        SagaInstance ended = awaitState(orchestrator, id, SagaState.COMPENSATED);
+
+        assertThat(ended.lastError()).isEqualTo("step credit of saga " + id
+                + " was abandoned by the saga before it was answered here; not carried out");
+        assertThat(events(orchestrator, id)).containsSubsequence("credit:TIMED_OUT", "credit:ABANDON_SENT",
+                "credit:SETTLED", "debit:COMPENSATED");
+        assertThat(a.ledger(id)).isEqualTo(Map.of("Debit", 1L, "Refund", 1L));
+        assertThatThrownBy(() -> b.participant.pendingReplies().complete(db.dataSource(), id, 1, Reply.success()))
+                .isInstanceOfSatisfying(PendingReplies.NotPendingException.class, refused ->
+                        assertThat(refused.why()).isEqualTo(PendingReplies.NotPendingException.Why.ABANDONED))
+                .hasMessageEndingWith("is not pending: the saga abandoned it before it was answered");
+    }
+
+    private Optional<PendingCommand> pendingStep(PendingReplies pending, UUID sagaId, int step) throws SQLException {
+        try (Connection connection = db.openConnection()) {
+            return pending.find(connection, sagaId, step);
+        }
+    }
+
+    private List<PendingCommand> pendingAt(PendingReplies pending, String commandType) throws SQLException {
+        try (Connection connection = db.openConnection()) {
+            return pending.list(connection, commandType, 10);
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------
     // Fixture
 
     private String storedReply(String participant, UUID sagaId, int step, String kind) throws SQLException {
@@ -1056,6 +1279,8 @@ class SagaGuardsIntegrationTest {
         final String name;
         final Map<String, Interceptor> interceptors = new ConcurrentHashMap<>();
         final List<String> refuseAfterWriting = new ArrayList<>();
+        /** Command types accepted with their answer deferred, after writing their effect (a hold). */
+        final List<String> deferAfterWriting = new ArrayList<>();
         /** Handler calls that got past the interceptor (committed or not). */
         final AtomicInteger handled = new AtomicInteger();
         RetryPolicy retry = RetryPolicy.defaults();
@@ -1126,6 +1351,9 @@ class SagaGuardsIntegrationTest {
             handled.incrementAndGet();
             if (refuseAfterWriting.contains(command.type())) {
                 return Reply.failure("limit exceeded after writing");
+            }
+            if (deferAfterWriting.contains(command.type())) {
+                return Reply.deferred("awaiting approval of " + movement.amount());
             }
             return command.type().equals("Debit") ? Reply.success(new DebitResult("ref-" + command.sagaId()))
                     : Reply.success();

@@ -2,6 +2,8 @@ package dev.outboxsaga.template;
 
 import dev.outboxsaga.core.MessageContext;
 import dev.outboxsaga.core.PayloadCodec;
+import dev.outboxsaga.saga.PendingCommand;
+import dev.outboxsaga.saga.PendingReplies;
 import dev.outboxsaga.saga.Reply;
 import dev.outboxsaga.saga.SagaCommand;
 import dev.outboxsaga.saga.SagaParticipant;
@@ -9,6 +11,8 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.util.List;
+import java.util.UUID;
 
 /**
  * THE PART YOU REPLACE: the template's business logic, an inventory that reserves stock for a saga
@@ -30,10 +34,17 @@ import java.sql.SQLException;
  *   <li>{@link Reply#success(String)} with a JSON result for the saga's data;</li>
  *   <li>{@link Reply#failure(String)} for a business "no" (change nothing then): the saga compensates;</li>
  *   <li>{@link Reply#retryableFailure(String)} when trying again later may succeed;</li>
+ *   <li>{@link Reply#deferred(String)} to keep what it wrote and answer later, through {@link PendingReplies};</li>
  *   <li>throwing counts as a crash: the transaction rolls back, the command is retried, then parked in
  *       the dead-letter table.</li>
  * </ul>
  * A compensation must succeed in the end (the saga cannot undo an undo): refuse nothing there.
+ *
+ * <p>Answering later: a reservation of more units than the setting {@value ParticipantConfig#APPROVAL_ABOVE} names
+ * takes the stock (a hold) and returns {@link Reply#deferred(String)}; nothing is answered until a manager calls {@link #approve} or
+ * {@link #reject} (from a web page, a script; any process with this database), which answer through the outbox in
+ * the manager's transaction. The saga's step timeout still runs meanwhile: should the saga compensate the step first,
+ * {@value #RELEASE} gives the held stock back and a later approval is refused.
  */
 public final class InventoryHandlers {
 
@@ -63,12 +74,22 @@ public final class InventoryHandlers {
             + "WHERE saga_id = ? AND step_index = ? AND released_at IS NULL RETURNING item, quantity";
     private static final String RETURN_STOCK =
             "UPDATE inventory_item SET available = available + ?, updated_at = now() WHERE item = ?";
+    private static final String HELD_RESERVATION = "SELECT r.item, r.quantity, i.available FROM inventory_reservation r "
+            + "JOIN inventory_item i ON i.item = r.item WHERE r.saga_id = ? AND r.step_index = ? AND r.released_at IS NULL";
 
     private final PayloadCodec codec;
+    private final int approvalAbove;
+    private final PendingReplies approvals;
 
-    /** @param codec encodes the reply payloads (records) as JSON; the participant's own codec */
-    public InventoryHandlers(PayloadCodec codec) {
+    /**
+     * @param codec         encodes the reply payloads (records) as JSON; the participant's own codec
+     * @param approvalAbove reservations of more than this many units wait for {@link #approve}; 0: none waits
+     * @param approvals     the participant's pending replies (its name, outbox and codec)
+     */
+    public InventoryHandlers(PayloadCodec codec, int approvalAbove, PendingReplies approvals) {
         this.codec = codec;
+        this.approvalAbove = approvalAbove;
+        this.approvals = approvals;
     }
 
     /** Registers every command type this participant handles. Add yours here. */
@@ -116,7 +137,51 @@ public final class InventoryHandlers {
         }
         // ---- end of business logic ----
 
+        if (approvalAbove > 0 && reserve.quantity() > approvalAbove) {
+            // The stock is held by the reservation row, committed now; the answer waits for approve or reject.
+            return Reply.deferred("awaiting a manager's approval: " + reserve.quantity() + " " + reserve.item()
+                    + " is more than " + approvalAbove);
+        }
         return Reply.success(codec.encode(new Reserved(reserve.item(), reserve.quantity(), remaining)));
+    }
+
+    /** The reservations waiting for a manager's approval, oldest first. */
+    public List<PendingCommand> awaitingApproval(Connection connection, int limit) {
+        return approvals.list(connection, RESERVE, limit);
+    }
+
+    /**
+     * A manager approves the reservation of step {@code stepIndex} of saga {@code sagaId}: it is answered with
+     * {@link Reserved}, in the caller's transaction (commit it; roll back if this throws).
+     *
+     * @return what was reserved; null when no stock is held for it any more (released by hand), and it is refused
+     * @throws PendingReplies.NotPendingException when it is not waiting: answered already, or compensated by the saga
+     */
+    public Reserved approve(Connection connection, UUID sagaId, int stepIndex) throws SQLException {
+        Reserved reserved;
+        try (PreparedStatement query = connection.prepareStatement(HELD_RESERVATION)) {
+            query.setObject(1, sagaId);
+            query.setInt(2, stepIndex);
+            try (ResultSet row = query.executeQuery()) {
+                reserved = row.next() ? new Reserved(row.getString(1), row.getInt(2), row.getInt(3)) : null;
+            }
+        }
+        // Not waiting (compensated: the stock went back; or answered): complete refuses, saying which.
+        approvals.complete(connection, sagaId, stepIndex, reserved != null ? Reply.success(reserved)
+                : Reply.failure("no stock is held for this reservation any more"));
+        return reserved;
+    }
+
+    /**
+     * A manager refuses the reservation of step {@code stepIndex} of saga {@code sagaId}: the held stock goes back and
+     * the step is answered with a failure saying {@code reason}, in the caller's transaction. The saga compensates
+     * the steps before this one, not this one: a refusal must leave nothing behind, so it gives the stock back itself.
+     *
+     * @throws PendingReplies.NotPendingException when it is not waiting: answered already, or compensated by the saga
+     */
+    public void reject(Connection connection, UUID sagaId, int stepIndex, String reason) throws SQLException {
+        giveBack(connection, sagaId, stepIndex);
+        approvals.complete(connection, sagaId, stepIndex, Reply.failure(reason));
     }
 
     /**
@@ -124,17 +189,23 @@ public final class InventoryHandlers {
      * how much: the compensation undoes exactly what the forward step did.
      */
     Reply release(SagaCommand command, MessageContext context) throws SQLException {
-        Connection connection = context.connection();
+        // Also for a reservation still awaiting approval: the compensation came first, and the held stock goes back.
+        Released released = giveBack(context.connection(), command.sagaId(), command.stepIndex());
+        // Nothing given back: SagaParticipant does not call a compensation for a step that took no effect, so this
+        // is only reached if the row was released by hand.
+        return Reply.success(codec.encode(released));
+    }
+
+    /** Releases the reservation of a saga step and returns its stock; quantity 0 when there was none to release. */
+    private static Released giveBack(Connection connection, UUID sagaId, int stepIndex) throws SQLException {
         String item;
         int quantity;
         try (PreparedStatement release = connection.prepareStatement(RELEASE_RESERVATION)) {
-            release.setObject(1, command.sagaId());
-            release.setInt(2, command.stepIndex());
+            release.setObject(1, sagaId);
+            release.setInt(2, stepIndex);
             try (ResultSet row = release.executeQuery()) {
                 if (!row.next()) {
-                    // SagaParticipant does not call a compensation for a step that took no effect, so this
-                    // is only reached if the row was released by hand; there is nothing left to give back.
-                    return Reply.success(codec.encode(new Released(null, 0)));
+                    return new Released(null, 0);
                 }
                 item = row.getString(1);
                 quantity = row.getInt(2);
@@ -145,6 +216,6 @@ public final class InventoryHandlers {
             give.setString(2, item);
             give.executeUpdate();
         }
-        return Reply.success(codec.encode(new Released(item, quantity)));
+        return new Released(item, quantity);
     }
 }

@@ -8,6 +8,7 @@ import dev.outboxsaga.core.JacksonPayloadCodec;
 import dev.outboxsaga.core.PayloadCodec;
 import dev.outboxsaga.relay.OutboxRelay;
 import dev.outboxsaga.relay.RelayConfig;
+import dev.outboxsaga.saga.PendingReplies;
 import dev.outboxsaga.saga.SagaMessages;
 import dev.outboxsaga.saga.SagaParticipant;
 import java.io.PrintStream;
@@ -46,6 +47,7 @@ public final class ParticipantApp implements AutoCloseable {
     private OutboxRelay relay;
     private Thread relayThread;
     private SagaParticipant participant;
+    private InventoryHandlers handlers;
     private volatile Throwable failure;
     private boolean closed;
 
@@ -86,7 +88,9 @@ public final class ParticipantApp implements AutoCloseable {
                 .kafkaProperties(config.kafkaProperties())
                 .payloadCodec(codec);
         // Your handlers: replace InventoryHandlers with your own class.
-        new InventoryHandlers(codec).register(builder);
+        handlers = new InventoryHandlers(codec, config.approvalAbove(),
+                PendingReplies.builder().participant(config.participantName()).payloadCodec(codec).build());
+        handlers.register(builder);
         participant = builder.build().start();
         LOG.info("participant {} consuming {}{}; relay {}", config.participantName(),
                 SagaMessages.DEFAULT_TOPIC_PREFIX, SagaMessages.commandChannel(config.participantName()),
@@ -139,6 +143,11 @@ public final class ParticipantApp implements AutoCloseable {
     /** The participant's pool. */
     public DataSource dataSource() {
         return pool;
+    }
+
+    /** The handlers, e.g. to approve or reject reservations that wait for a manager ({@link InventoryHandlers#approve}). */
+    public InventoryHandlers handlers() {
+        return handlers;
     }
 
     /** The running participant: its consumer's counts and dead letters. */

@@ -51,13 +51,18 @@ public final class ParticipantConfig {
     public static final String RELAY_EMBEDDED = "relay.embedded";
     /** Size of the HikariCP pool; default 5. */
     public static final String DB_POOL_SIZE = "db.pool.size";
+    /**
+     * A business setting of the template's own: a reservation of more than this many units waits for a manager's
+     * approval ({@link InventoryHandlers#approve}) before it is answered; default 0, which turns approvals off.
+     */
+    public static final String APPROVAL_ABOVE = "inventory.approval-above";
 
     /** The default configuration file, on the class path. */
     public static final String DEFAULT_RESOURCE = "participant.properties";
 
     private static final String ENV_PREFIX = "PARTICIPANT_";
     private static final Set<String> KEYS = Set.of(PARTICIPANT_NAME, DATABASE_URL, DATABASE_USER, DATABASE_PASSWORD,
-            KAFKA_BOOTSTRAP_SERVERS, RELAY_EMBEDDED, DB_POOL_SIZE);
+            KAFKA_BOOTSTRAP_SERVERS, RELAY_EMBEDDED, DB_POOL_SIZE, APPROVAL_ABOVE);
 
     private final String participantName;
     private final String databaseUrl;
@@ -67,6 +72,7 @@ public final class ParticipantConfig {
     private final Map<String, String> kafkaProperties;
     private final boolean relayEmbedded;
     private final int poolSize;
+    private final int approvalAbove;
 
     private ParticipantConfig(Map<String, String> values) {
         Values in = new Values(values);
@@ -93,6 +99,7 @@ public final class ParticipantConfig {
         this.kafkaProperties = Collections.unmodifiableMap(kafka);
         this.relayEmbedded = in.bool(RELAY_EMBEDDED, false);
         this.poolSize = in.integer(DB_POOL_SIZE, 5, 1, 1000);
+        this.approvalAbove = in.integer(APPROVAL_ABOVE, 0, 0, Integer.MAX_VALUE);
         in.refuseUnknown();
     }
 
@@ -210,6 +217,11 @@ public final class ParticipantConfig {
         return poolSize;
     }
 
+    /** Reservations of more than this many units wait for approval; 0 when none does. */
+    public int approvalAbove() {
+        return approvalAbove;
+    }
+
     /** Every setting, with the password (and secret-looking Kafka properties) masked. */
     @Override
     public String toString() {
@@ -225,6 +237,7 @@ public final class ParticipantConfig {
         shown.put("kafka.*", kafka);
         shown.put(RELAY_EMBEDDED, relayEmbedded);
         shown.put(DB_POOL_SIZE, poolSize);
+        shown.put(APPROVAL_ABOVE, approvalAbove);
         return "ParticipantConfig" + shown;
     }
 

@@ -1,9 +1,14 @@
 package dev.outboxsaga.template;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.outboxsaga.core.DatabaseTransactions;
+import dev.outboxsaga.saga.PendingCommand;
+import dev.outboxsaga.saga.PendingReplies;
 import dev.outboxsaga.saga.SagaMessages;
 import dev.outboxsaga.template.SagaSide.SagaReply;
 import dev.outboxsaga.testkit.OutboxSagaExtension;
@@ -13,6 +18,7 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.util.List;
 import java.util.UUID;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -43,6 +49,7 @@ class InventoryParticipantTest {
                 .set(ParticipantConfig.DATABASE_PASSWORD, db.password())
                 .set(ParticipantConfig.KAFKA_BOOTSTRAP_SERVERS, kafka.bootstrapServers())
                 .set(ParticipantConfig.RELAY_EMBEDDED, true)
+                .set(ParticipantConfig.APPROVAL_ABOVE, 5)
                 .build());
         db.execute("INSERT INTO inventory_item (item, available) VALUES ('widget', 10)");
         // inventory_reservation's primary key (saga, step) refuses a second reservation of a step: a
@@ -175,6 +182,91 @@ class InventoryParticipantTest {
         assertThat(reply.outcome()).isEqualTo("FAILURE");
         assertThat(reply.reason()).startsWith("malformed Reserve payload");
         assertThat(stock("widget")).isEqualTo(10);
+    }
+
+    /**
+     * 8 units is more than the approval limit of 5: the stock is held and nothing is answered until a manager
+     * approves, from a transaction of its own; the answer then goes out as the handler's would have, once.
+     */
+    @Test
+    void aLargeReservationWaitsForAManagersApprovalAndIsAnsweredOnceApproved() throws Exception {
+        UUID sagaId = UUID.randomUUID();
+        UUID command = saga.send(sagaId, 0, "Reserve", false, 1, "{\"item\":\"widget\",\"quantity\":8}");
+
+        PendingCommand waiting = awaitApprovalOf(sagaId);
+        assertThat(waiting.commandId()).isEqualTo(command);
+        assertThat(waiting.reason()).isEqualTo("awaiting a manager's approval: 8 widget is more than 5");
+        assertThat(stock("widget")).as("held").isEqualTo(2);
+        assertThat(count("SELECT count(*) FROM outbox_event WHERE aggregateid = '" + sagaId + "'"))
+                .as("replies written").isZero();
+
+        InventoryHandlers.Reserved approved = DatabaseTransactions.inTransaction(app.dataSource(),
+                connection -> app.handlers().approve(connection, sagaId, 0));
+        SagaReply reply = saga.replyTo(command);
+
+        assertThat(approved).isEqualTo(new InventoryHandlers.Reserved("widget", 8, 2));
+        assertThat(reply.outcome()).isEqualTo("SUCCESS");
+        assertThat(json(reply.payload())).isEqualTo(json("{\"item\":\"widget\",\"quantity\":8,\"remaining\":2}"));
+        assertThat(stock("widget")).isEqualTo(2);
+        assertThat(awaitingApproval()).isEmpty();
+        assertThatThrownBy(() -> DatabaseTransactions.inTransaction(app.dataSource(),
+                connection -> app.handlers().approve(connection, sagaId, 0)))
+                .isInstanceOf(PendingReplies.NotPendingException.class)
+                .hasMessageContaining("answered already");
+        assertThat(saga.replies()).hasSize(1);
+    }
+
+    /** The manager refuses: the held stock goes back and the step is answered with the refusal. */
+    @Test
+    void aRejectedReservationGivesTheStockBackAndIsRefused() throws Exception {
+        UUID sagaId = UUID.randomUUID();
+        UUID command = saga.send(sagaId, 0, "Reserve", false, 1, "{\"item\":\"widget\",\"quantity\":8}");
+        awaitApprovalOf(sagaId);
+
+        DatabaseTransactions.inTransaction(app.dataSource(), connection -> {
+            app.handlers().reject(connection, sagaId, 0, "over this month's budget");
+            return null;
+        });
+        SagaReply reply = saga.replyTo(command);
+
+        assertThat(reply.outcome()).isEqualTo("FAILURE");
+        assertThat(reply.reason()).isEqualTo("over this month's budget");
+        assertThat(stock("widget")).isEqualTo(10);
+        assertThat(count("SELECT count(*) FROM inventory_reservation WHERE released_at IS NULL")).isZero();
+    }
+
+    /**
+     * The saga gives up waiting (its step timed out) and compensates the reservation before the manager decides: the
+     * held stock goes back, and the manager's approval afterwards is refused and changes nothing.
+     */
+    @Test
+    void aReservationCompensatedBeforeItsApprovalGivesTheStockBackAndTheApprovalIsRefused() throws Exception {
+        UUID sagaId = UUID.randomUUID();
+        saga.send(sagaId, 0, "Reserve", false, 1, "{\"item\":\"widget\",\"quantity\":8}");
+        awaitApprovalOf(sagaId);
+
+        SagaReply released = saga.replyTo(saga.send(sagaId, 0, "Release", true, 1, "{}"));
+
+        assertThat(released.outcome()).isEqualTo("SUCCESS");
+        assertThat(json(released.payload())).isEqualTo(json("{\"item\":\"widget\",\"quantity\":8}"));
+        assertThat(stock("widget")).isEqualTo(10);
+        assertThat(awaitingApproval()).isEmpty();
+        assertThatThrownBy(() -> DatabaseTransactions.inTransaction(app.dataSource(),
+                connection -> app.handlers().approve(connection, sagaId, 0)))
+                .isInstanceOfSatisfying(PendingReplies.NotPendingException.class, refused ->
+                        assertThat(refused.why()).isEqualTo(PendingReplies.NotPendingException.Why.COMPENSATED));
+        assertThat(stock("widget")).isEqualTo(10);
+    }
+
+    private PendingCommand awaitApprovalOf(UUID sagaId) {
+        return await().atMost(SagaSide.WAIT).until(this::awaitingApproval,
+                waiting -> waiting.size() == 1 && waiting.get(0).sagaId().equals(sagaId)).get(0);
+    }
+
+    private List<PendingCommand> awaitingApproval() throws SQLException {
+        try (Connection connection = db.openConnection()) {
+            return app.handlers().awaitingApproval(connection, 10);
+        }
     }
 
     @Test

@@ -2,7 +2,8 @@ package dev.outboxsaga.saga.internal;
 
 /**
  * Every SQL statement of the saga module; the tables come from {@code sql/V5__saga.sql}, {@code sql/V7__saga_guards.sql},
- * {@code sql/V9__saga_conditional_steps.sql} and {@code sql/V10__saga_deadline.sql}.
+ * {@code sql/V9__saga_conditional_steps.sql}, {@code sql/V10__saga_deadline.sql} and
+ * {@code sql/V12__saga_deferred_replies.sql}.
  */
 final class Sql {
 
@@ -76,4 +77,36 @@ final class Sql {
 
     static final String INSERT_REPLY = "INSERT INTO saga_participant_reply (participant, saga_id, step_index, kind, "
             + "command_type, outcome, retryable, reason, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb)";
+
+    // A participant's replies with what a deferred one needs (sql/V12): ParticipantReplies.
+
+    private static final String PARTICIPANT_REPLY_COLUMNS = "saga_id, step_index, outcome, retryable, reason, "
+            + "payload::text, closed_by, accepted_at, command_id, command_type, saga_type, step_name, attempt, "
+            + "command_payload::text, reply_to";
+
+    /** One step's reply, locked: a deferred one is answered, moved on to a retry or closed only by its holder. */
+    static final String LOCK_PARTICIPANT_REPLY = "SELECT " + PARTICIPANT_REPLY_COLUMNS + " FROM saga_participant_reply "
+            + "WHERE participant = ? AND saga_id = ? AND step_index = ? AND kind = ? FOR UPDATE";
+
+    static final String FIND_PARTICIPANT_REPLY = "SELECT " + PARTICIPANT_REPLY_COLUMNS + " FROM saga_participant_reply "
+            + "WHERE participant = ? AND saga_id = ? AND step_index = ? AND kind = ?";
+
+    static final String INSERT_PARTICIPANT_REPLY = "INSERT INTO saga_participant_reply (participant, saga_id, "
+            + "step_index, kind, command_type, outcome, retryable, reason, payload, command_id, reply_to, saga_type, "
+            + "step_name, attempt, command_payload, accepted_at) "
+            + "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?, ?, ?, ?, ?, ?::jsonb, CASE WHEN ? THEN now() END)";
+
+    /** A retry of a pending command: the answer is to refer to it, the attempt the orchestrator awaits now. */
+    static final String PENDING_RETRIED = "UPDATE saga_participant_reply SET command_id = ?, reply_to = ?, attempt = ? "
+            + "WHERE participant = ? AND saga_id = ? AND step_index = ? AND kind = 'FORWARD' AND outcome = 'PENDING' "
+            + "AND coalesce(attempt, 0) <= ?";
+
+    static final String CLOSE_PENDING = "UPDATE saga_participant_reply SET outcome = ?, reason = ?, "
+            + "payload = ?::jsonb, replied_at = now(), closed_by = ? "
+            + "WHERE participant = ? AND saga_id = ? AND step_index = ? AND kind = 'FORWARD' AND outcome = 'PENDING'";
+
+    /** Through saga_participant_reply_pending_idx; every command type when the type is null. */
+    static final String LIST_PENDING = "SELECT " + PARTICIPANT_REPLY_COLUMNS + " FROM saga_participant_reply "
+            + "WHERE participant = ? AND outcome = 'PENDING' AND (?::text IS NULL OR command_type = ?) "
+            + "ORDER BY accepted_at, saga_id, step_index LIMIT ?";
 }
