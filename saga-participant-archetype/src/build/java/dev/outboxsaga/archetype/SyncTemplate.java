@@ -60,10 +60,7 @@ public final class SyncTemplate {
             System.err.println("usage: java SyncTemplate.java TEMPLATE_DIR OUTPUT_DIR");
             System.exit(2);
         }
-        Path template = Path.of(args[0]).toAbsolutePath().normalize();
-        Path output = Path.of(args[1]).toAbsolutePath().normalize();
-        int files = sync(template, output);
-        System.out.println("SyncTemplate: " + files + " files of " + template + " -> " + output);
+        sync(Path.of(args[0]).toAbsolutePath().normalize(), Path.of(args[1]).toAbsolutePath().normalize());
     }
 
     /** Replaces {@code output} with the archetype resources made from {@code template}; returns the file count. */
