@@ -16,7 +16,7 @@ import java.util.Map;
  * @param longestStallMillis   the longest time no saga ended while one with no injected delay was in
  *                             flight; see {@link #longestStall}
  * @param compensationsRun     compensating steps carried out
- * @param duplicatesInjected   copies of commands and replies delivered again by the fault injector
+ * @param duplicatesInjected   copies of commands, replies and transfer events delivered again by the fault injector
  * @param duplicatesSuppressed deliveries the inboxes recognised and skipped
  * @param duplicatesApplied    transfers whose ledgers differ from what their outcome allows: a movement
  *                             missing, or one too many (applied twice); see {@link LedgerCheck}
@@ -27,6 +27,11 @@ import java.util.Map;
  * @param timelines            a few sagas, step by step
  * @param unfinished           up to ten sagas that did not end, with their state and last error
  * @param ledgerViolations     up to ten of the transfers counted in {@code duplicatesApplied}, with their legs
+ * @param notifications        notifications the notification service recorded (by choreography, one per completed
+ *                             transfer)
+ * @param notificationsMisapplied transfers notified other than once if completed, or at all if not; see
+ *                             {@link NotificationCheck}
+ * @param notificationViolations up to ten of the transfers counted in {@code notificationsMisapplied}
  */
 public record DemoResult(
         int transfers,
@@ -46,7 +51,10 @@ public record DemoResult(
         Map<String, Long> refusals,
         List<Timeline> timelines,
         List<String> unfinished,
-        List<String> ledgerViolations) {
+        List<String> ledgerViolations,
+        long notifications,
+        long notificationsMisapplied,
+        List<String> notificationViolations) {
 
     /** One saga's events, in milliseconds from its start. */
     public record Timeline(String transferId, String outcome, List<Point> points) {
@@ -64,9 +72,13 @@ public record DemoResult(
         return moneyBefore == moneyAfter;
     }
 
-    /** Every invariant: money conserved, nothing negative, nothing stuck, nothing applied twice. */
+    /**
+     * Every invariant: money conserved, nothing negative, nothing stuck, nothing applied twice, each completed
+     * transfer notified exactly once.
+     */
     public boolean invariantsHold() {
-        return moneyConserved() && negativeBalances == 0 && stuck == 0 && duplicatesApplied == 0;
+        return moneyConserved() && negativeBalances == 0 && stuck == 0 && duplicatesApplied == 0
+                && notificationsMisapplied == 0;
     }
 
     public long percentile(double p) {
@@ -109,6 +121,7 @@ public record DemoResult(
     public String resultLine() {
         return "RESULT transfers=" + transfers + " completed=" + count("COMPLETED") + " compensated="
                 + count("COMPENSATED") + " failed=" + count("FAILED") + " stuck=" + stuck + " duplicates_applied="
-                + duplicatesApplied + " money_conserved=" + moneyConserved();
+                + duplicatesApplied + " notifications_misapplied=" + notificationsMisapplied + " money_conserved="
+                + moneyConserved();
     }
 }

@@ -32,8 +32,9 @@ import java.util.concurrent.TimeUnit;
 import javax.sql.DataSource;
 
 /**
- * One demo run: servers (embedded unless external ones are given), three databases (the transfer
- * service and two banks), a relay per database, the services, the transfers, and the checks.
+ * One demo run: servers (embedded unless external ones are given), four databases (the transfer
+ * service, two banks and the notification service), a relay per database that publishes (all but the
+ * notification service's), the services, the transfers, and the checks.
  */
 public final class DemoRun implements AutoCloseable {
 
@@ -51,6 +52,7 @@ public final class DemoRun implements AutoCloseable {
     private TransferService transfers;
     private Bank bankA;
     private Bank bankB;
+    private NotificationService notifications;
     private Duplicator duplicator;
 
     private final boolean ownsServers;
@@ -136,6 +138,9 @@ public final class DemoRun implements AutoCloseable {
         closeables.add(transfers);
         closeables.add(bankA);
         closeables.add(bankB);
+        notifications = new NotificationService("notifications." + runId, database("notifications"), bootstrap,
+                transfers.name(), options.faults(), options.seed() + 4);
+        closeables.add(notifications);
         bankA.openAccounts("A", options.accounts(), OPENING_BALANCE);
         bankB.openAccounts("B", options.accounts(), OPENING_BALANCE);
         startRelay("transfers", transfers.dataSource());
@@ -147,6 +152,7 @@ public final class DemoRun implements AutoCloseable {
             launcher.bank("bank-a", bankProperties(bankA.name(), "bank_a", lateBy, options.seed() + 1));
         }
         bankB.start();
+        notifications.start();
         if (launcher == null || !launcher.transfers(transfersProperties())) {
             transfers.start();
         }
@@ -197,14 +203,15 @@ public final class DemoRun implements AutoCloseable {
     }
 
     /**
-     * The operator console's view of this run: its three services on their databases and Kafka, with the consumer
+     * The operator console's view of this run: its four services on their databases and Kafka, with the consumer
      * groups whose lag it shows, and one user.
      */
     public ConsoleConfig consoleConfig(int port, String user, String passwordHash) {
         ConsoleConfig.Builder config = ConsoleConfig.builder().set(ConsoleConfig.PORT, port)
                 .user(user, passwordHash, ConsoleConfig.Role.OPERATOR);
         Map<String, String> consumers = Map.of("transfers", transfers.name() + "-saga-replies",
-                "bank_a", bankA.name() + "-saga-commands", "bank_b", bankB.name() + "-saga-commands");
+                "bank_a", bankA.name() + "-saga-commands", "bank_b", bankB.name() + "-saga-commands",
+                "notifications", notifications.name());
         consumers.forEach((database, consumer) -> {
             TestDatabase db = databases.get(database);
             String service = database.replace('_', '-');
@@ -273,6 +280,11 @@ public final class DemoRun implements AutoCloseable {
     /** The transfer service's database (transfers and the saga tables), for tests that read the history. */
     DataSource transfersDataSource() {
         return transfers.dataSource();
+    }
+
+    /** The notification service, for tests that read its inbox's counts. */
+    NotificationService notificationService() {
+        return notifications;
     }
 
     /** Bank {@code bank-a}'s or {@code bank-b}'s database, for tests that read its ledger and inbox. */
@@ -398,7 +410,37 @@ public final class DemoRun implements AutoCloseable {
             future.get();
         }
         pool.awaitTermination(10, TimeUnit.SECONDS);
+        awaitNotifications();
         return collect(planned.size(), before);
+    }
+
+    /**
+     * Notifications follow a saga's end (the transfer service's relay, Kafka, the notification service): waits until
+     * as many transfers are notified as completed, or none more was notified for the run's patience.
+     */
+    private void awaitNotifications() throws SQLException, InterruptedException {
+        long completed = scalar(transfers.dataSource(), "SELECT count(*) FROM transfer t JOIN saga_instance s "
+                + "ON s.id = t.saga_id WHERE s.state = 'COMPLETED'");
+        long started = System.nanoTime();
+        long last = -1;
+        long lastChange = started;
+        while (true) {
+            long notified = scalar(notifications.dataSource(), "SELECT count(DISTINCT transfer_id) FROM notification");
+            if (notified >= completed) {
+                out.printf("all %d completed transfers notified (waited %d ms after the sagas ended)%n", completed,
+                        (System.nanoTime() - started) / 1_000_000);
+                return;
+            }
+            if (notified != last) {
+                last = notified;
+                lastChange = System.nanoTime();
+            } else if (System.nanoTime() - lastChange > options.maxWait().toNanos()) {
+                out.printf("%d of %d completed transfers notified, none more for %d s; stopping the wait%n", notified,
+                        completed, options.maxWait().toSeconds());
+                return;
+            }
+            Thread.sleep(100);
+        }
     }
 
     /** Begins a transfer, again while the database cannot be reached, for up to the run's patience. */
@@ -497,14 +539,19 @@ public final class DemoRun implements AutoCloseable {
             }
         }
         long suppressed = transfers.orchestrator().replyStats().duplicates()
-                + bankA.participant().consumer().stats().duplicates() + bankB.participant().consumer().stats().duplicates();
-        List<String> violations = ledgerViolations();
+                + bankA.participant().consumer().stats().duplicates() + bankB.participant().consumer().stats().duplicates()
+                + notifications.handlers().consumer().stats().duplicates();
+        Started started = started();
+        List<String> violations = ledgerViolations(started);
+        List<String> notificationViolations = notificationViolations(started);
         return new DemoResult(transferCount, byState, stuck, seconds, latencies, undelayed,
                 DemoResult.longestStall(spans), compensations,
                 duplicator == null ? 0 : duplicator.injected(), suppressed, violations.size(), before, money(),
                 scalar(bankA.dataSource(), "SELECT count(*) FROM account WHERE balance < 0")
                         + scalar(bankB.dataSource(), "SELECT count(*) FROM account WHERE balance < 0"),
-                refusals, timelines(), unfinished(), violations.stream().limit(10).toList());
+                refusals, timelines(), unfinished(), violations.stream().limit(10).toList(),
+                scalar(notifications.dataSource(), "SELECT count(*) FROM notification"), notificationViolations.size(),
+                notificationViolations.stream().limit(10).toList());
     }
 
     private List<String> unfinished() {
@@ -518,7 +565,7 @@ public final class DemoRun implements AutoCloseable {
      * The transfers whose ledgers differ from what their outcome allows ({@link LedgerCheck}): a
      * missing movement, and an extra one (a command applied twice), both count.
      */
-    private List<String> ledgerViolations() throws SQLException {
+    private List<String> ledgerViolations(Started started) throws SQLException {
         List<LedgerCheck.Leg> legs = new ArrayList<>();
         for (Bank bank : List.of(bankA, bankB)) {
             try (Connection connection = bank.dataSource().getConnection(); Statement statement = connection.createStatement();
@@ -529,6 +576,28 @@ public final class DemoRun implements AutoCloseable {
                 }
             }
         }
+        return LedgerCheck.violations(started.transfers(), started.outcomes(), legs);
+    }
+
+    /** The transfers notified other than once if completed, never otherwise ({@link NotificationCheck}). */
+    private List<String> notificationViolations(Started started) throws SQLException {
+        Map<String, Long> notified = new HashMap<>();
+        try (Connection connection = notifications.dataSource().getConnection(); Statement statement = connection.createStatement();
+             ResultSet rows = statement.executeQuery("SELECT transfer_id, count(*) FROM notification GROUP BY transfer_id")) {
+            while (rows.next()) {
+                notified.put(rows.getString(1), rows.getLong(2));
+            }
+        }
+        Map<String, String> outcomes = new HashMap<>();
+        started.transfers().keySet().forEach(id -> outcomes.put(id, started.outcomes().get(id)));
+        return NotificationCheck.violations(outcomes, notified);
+    }
+
+    /** Every transfer started, by id, and the state of the saga of each that has one. */
+    private record Started(Map<String, Transfer> transfers, Map<String, String> outcomes) {
+    }
+
+    private Started started() throws SQLException {
         Map<String, Transfer> started = new HashMap<>();
         Map<String, String> outcomes = new HashMap<>();
         try (Connection connection = transfers.dataSource().getConnection(); Statement statement = connection.createStatement();
@@ -543,7 +612,7 @@ public final class DemoRun implements AutoCloseable {
                 }
             }
         }
-        return LedgerCheck.violations(started, outcomes, legs);
+        return new Started(started, outcomes);
     }
 
     private List<DemoResult.Timeline> timelines() throws SQLException {

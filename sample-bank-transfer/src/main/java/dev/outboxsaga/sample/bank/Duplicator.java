@@ -16,8 +16,9 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 
 /**
- * Fault injection: delivers a share of the saga commands and replies a second time, byte for byte
- * (same message id), as a broker or a producer retry might. The inboxes must absorb every copy.
+ * Fault injection: delivers a share of the saga commands and replies, and of the transfer service's events
+ * ({@link TransferEvents}, topics {@code outbox.event.transfers.<run>}), a second time, byte for byte (same message
+ * id), as a broker or a producer retry might. The inboxes must absorb every copy.
  */
 final class Duplicator implements AutoCloseable {
 
@@ -42,7 +43,7 @@ final class Duplicator implements AutoCloseable {
         thread = new Thread(() -> {
             try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(consumerConfig);
                  KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(producerConfig)) {
-                consumer.subscribe(Pattern.compile("outbox\\.event\\.saga-(command|reply)\\..*"));
+                consumer.subscribe(Pattern.compile("outbox\\.event\\.(saga-(command|reply)|transfers)\\..*"));
                 while (running.get()) {
                     for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(100))) {
                         if (random.nextInt(100) < percent) {

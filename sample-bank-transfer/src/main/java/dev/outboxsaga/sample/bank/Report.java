@@ -29,6 +29,8 @@ final class Report {
         out.printf("compensations run  %d%n", result.compensationsRun());
         out.printf("duplicates         %d delivered again, %d suppressed by the inboxes, %d applied%n",
                 result.duplicatesInjected(), result.duplicatesSuppressed(), result.duplicatesApplied());
+        out.printf("notifications      %d recorded by the notification service (choreography: it reacts to "
+                + "TransferCompleted)%n", result.notifications());
         if (!result.refusals().isEmpty()) {
             out.println("refusals and failures");
             result.refusals().forEach((reason, count) -> out.printf("  %5d  %s%n", count, reason));
@@ -41,6 +43,10 @@ final class Report {
             out.println("transfers whose ledgers differ from their outcome (first ten)");
             result.ledgerViolations().forEach(line -> out.println("  " + line));
         }
+        if (!result.notificationViolations().isEmpty()) {
+            out.println("transfers notified other than once if completed, never otherwise (first ten)");
+            result.notificationViolations().forEach(line -> out.println("  " + line));
+        }
         out.println("invariants");
         out.printf("  %-4s money conserved: %,d cents before, %,d after%n", mark(result.moneyConserved()),
                 result.moneyBefore(), result.moneyAfter());
@@ -49,6 +55,9 @@ final class Report {
         out.printf("  %-4s every transfer ended (%d stuck)%n", mark(result.stuck() == 0), result.stuck());
         out.printf("  %-4s each transfer's ledger entries exactly once (%d misapplied)%n",
                 mark(result.duplicatesApplied() == 0), result.duplicatesApplied());
+        out.printf("  %-4s each completed transfer notified exactly once (%d notifications, %d completed, %d misapplied)%n",
+                mark(result.notificationsMisapplied() == 0), result.notifications(), result.count("COMPLETED"),
+                result.notificationsMisapplied());
     }
 
     private static String mark(boolean ok) {
@@ -83,13 +92,17 @@ final class Report {
         html.append("<tr><td>compensations run</td><td>").append(result.compensationsRun()).append("</td></tr>");
         html.append("<tr><td>duplicates delivered / suppressed / applied</td><td>").append(result.duplicatesInjected())
                 .append(" / ").append(result.duplicatesSuppressed()).append(" / ").append(result.duplicatesApplied())
-                .append("</td></tr></table>");
+                .append("</td></tr>");
+        html.append("<tr><td>notifications (by choreography, on TransferCompleted)</td><td>")
+                .append(result.notifications()).append("</td></tr></table>");
         html.append("<h2>Invariants</h2><ul>");
         invariant(html, result.moneyConserved(), String.format(Locale.ROOT, "money conserved: %,d cents before, %,d after",
                 result.moneyBefore(), result.moneyAfter()));
         invariant(html, result.negativeBalances() == 0, "no negative balance");
         invariant(html, result.stuck() == 0, "every transfer ended (" + result.stuck() + " stuck)");
         invariant(html, result.duplicatesApplied() == 0, "each transfer's ledger entries exactly once");
+        invariant(html, result.notificationsMisapplied() == 0, "each completed transfer notified exactly once ("
+                + result.notificationsMisapplied() + " misapplied)");
         html.append("</ul><h2>Saga latency</h2>").append(histogram(result.latenciesMillis()));
         html.append("<h2>Some sagas, step by step</h2>");
         for (DemoResult.Timeline timeline : result.timelines()) {

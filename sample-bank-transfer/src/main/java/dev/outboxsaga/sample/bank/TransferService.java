@@ -13,7 +13,8 @@ import javax.sql.DataSource;
 /**
  * The transfer service: records a transfer and starts its saga in one transaction, then lets the
  * orchestrator drive it: debit the source bank (compensated by a refund), credit the destination
- * bank (compensated by a reversal, needed only when a credit's reply timed out).
+ * bank (compensated by a reversal, needed only when a credit's reply timed out), and announce the completed
+ * transfer to whom it may concern ({@link TransferEvents}) in the transaction that completes the saga.
  */
 final class TransferService implements AutoCloseable {
 
@@ -44,6 +45,8 @@ final class TransferService implements AutoCloseable {
                     .compensateWith("ReverseCredit", t -> new Movement(t.id(), t.toAccount(), t.amount()))
                     .timeout(stepTimeout)
                     .retry(retry)
+                .step("announce")
+                    .local(TransferEvents.announceCompleted(service))
                 .build();
         this.orchestrator = SagaOrchestrator.builder()
                 .service(service)

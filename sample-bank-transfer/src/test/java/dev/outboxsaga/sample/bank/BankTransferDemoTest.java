@@ -42,6 +42,8 @@ class BankTransferDemoTest {
                 infra.postgres(), infra.kafka()).start()) {
             result = run.run();
             assertTheConsoleServesTheRun(run, 150);
+            assertThat(run.notificationService().handlers().consumer().stats().duplicates())
+                    .as("copies of TransferCompleted absorbed by the notification service's inbox").isPositive();
         }
         assertThat(result.stuck()).isZero();
         assertThat(result.count("COMPLETED") + result.count("COMPENSATED") + result.count("FAILED")).isEqualTo(150);
@@ -52,17 +54,22 @@ class BankTransferDemoTest {
         assertThat(result.count("FAILED")).as("refusals at the source bank fail").isPositive();
         assertThat(result.duplicatesInjected()).isPositive();
         assertThat(result.duplicatesSuppressed()).as("the inboxes absorbed the copies").isPositive();
-        assertThat(result.resultLine()).startsWith("RESULT transfers=150 completed=").endsWith("money_conserved=true");
+        assertThat(result.notificationViolations()).as("transfers notified other than once if completed").isEmpty();
+        assertThat(result.notifications()).as("notifications, by choreography").isEqualTo(result.count("COMPLETED"))
+                .isPositive();
+        assertThat(result.resultLine()).startsWith("RESULT transfers=150 completed=")
+                .endsWith("notifications_misapplied=0 money_conserved=true");
 
         Report.writeHtml(result, options(150, "none", report), report);
         String html = Files.readString(report);
-        assertThat(html).contains("all invariants hold").contains("<svg").contains("Some sagas, step by step");
+        assertThat(html).contains("all invariants hold").contains("<svg").contains("Some sagas, step by step")
+                .contains("each completed transfer notified exactly once");
     }
 
-    /** What {@code --console} serves: a console that asks for a login and watches the run's three services. */
+    /** What {@code --console} serves: a console that asks for a login and watches the run's four services. */
     private static void assertTheConsoleServesTheRun(DemoRun run, int transfers) throws Exception {
         ConsoleConfig config = run.consoleConfig(0, "operator", Passwords.hash("demo password"));
-        assertThat(config.services()).containsOnlyKeys("transfers", "bank-a", "bank-b");
+        assertThat(config.services()).containsOnlyKeys("transfers", "bank-a", "bank-b", "notifications");
         try (OperatorConsole console = OperatorConsole.start(config);
                 ServiceDatabase transfersDatabase = ServiceDatabase.open(config.service("transfers"))) {
             HttpResponse<String> page = HttpClient.newHttpClient().send(HttpRequest.newBuilder(console.url()).build(),
@@ -122,6 +129,8 @@ class BankTransferDemoTest {
         assertThat(result.negativeBalances()).isZero();
         assertThat(result.ledgerViolations()).as("transfers whose ledgers differ from their outcome").isEmpty();
         assertThat(result.duplicatesApplied()).isZero();
+        assertThat(result.notificationViolations()).as("transfers notified other than once if completed").isEmpty();
+        assertThat(result.notifications()).isEqualTo(result.count("COMPLETED"));
         assertThat(result.invariantsHold()).as(result.resultLine()).isTrue();
     }
 

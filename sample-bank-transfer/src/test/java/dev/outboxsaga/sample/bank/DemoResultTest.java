@@ -3,6 +3,7 @@ package dev.outboxsaga.sample.bank;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 class DemoResultTest {
@@ -25,5 +26,19 @@ class DemoResultTest {
                 new long[] {50, 5_000, 1},
                 new long[] {4_900, 5_100, 0});
         assertThat(DemoResult.longestStall(sagas)).isEqualTo(100);
+    }
+
+    @Test
+    void aLostOrDuplicatedNotificationFailsTheVerdict() {
+        assertThat(result(0).invariantsHold()).isTrue();
+        assertThat(result(0).resultLine()).contains(" notifications_misapplied=0 ");
+        assertThat(result(1).invariantsHold()).isFalse();
+        assertThat(result(1).resultLine()).contains(" notifications_misapplied=1 ");
+    }
+
+    private static DemoResult result(long notificationsMisapplied) {
+        return new DemoResult(2, Map.of("COMPLETED", 2L), 0, 1.0, List.of(10L, 20L), List.of(10L, 20L), 0, 0, 0, 0, 0,
+                1_000, 1_000, 0, Map.of(), List.of(), List.of(), List.of(), 2 - notificationsMisapplied,
+                notificationsMisapplied, notificationsMisapplied == 0 ? List.of() : List.of("t-1 COMPLETED: 0 notification(s), expected 1"));
     }
 }

@@ -28,8 +28,9 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * The transfer saga with its orchestrator and its participants in JVMs of their own, killed with
  * SIGKILL (no shutdown hook, no commit, no leaving the consumer group) again and again while sagas
  * run. After each run: every transfer ended, money conserved, every ledger exactly what its
- * transfer's outcome allows ({@link LedgerCheck}, which sees an extra leg), no saga transition
- * recorded twice, nothing stuck.
+ * transfer's outcome allows ({@link LedgerCheck}, which sees an extra leg), each completed transfer
+ * notified once ({@link NotificationCheck}: its event written in the transaction that completes the
+ * saga), no saga transition recorded twice, nothing stuck.
  *
  * <p>Kill counts are system properties, with defaults that keep each test well inside its time budget on a
  * small, busy machine (a kill costs a JVM start, 1.5 to 3 s on two loaded cores; 40 participant kills took 60 s on a
@@ -209,6 +210,7 @@ class SagaProcessKillTest {
             assertThat(result.negativeBalances()).isZero();
             assertThat(result.ledgerViolations()).as("transfers whose ledgers differ from their outcome").isEmpty();
             assertThat(result.duplicatesApplied()).isZero();
+            assertThat(result.notificationViolations()).as("transfers notified other than once if completed").isEmpty();
             assertThat(doubleTransitions).as("saga transitions recorded more than once").isEmpty();
         }
     }
