@@ -29,7 +29,8 @@ public final class OutboxSchema {
             "V7__saga_guards.sql",
             "V8__operations.sql",
             "V9__saga_conditional_steps.sql",
-            "V10__saga_deadline.sql");
+            "V10__saga_deadline.sql",
+            "V11__saga_parallel_steps.sql");
 
     private static final String RESOURCE_FOLDER = "dev/outboxsaga/sql/";
     /** An arbitrary constant shared by every process that migrates: "outbox" in ASCII. */
