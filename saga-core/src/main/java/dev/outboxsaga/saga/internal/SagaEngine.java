@@ -159,7 +159,8 @@ public final class SagaEngine {
 
     /**
      * The instance's deadline passed: a reply timed out, a retry is due, or the saga deadline passed. No-op when
-     * nothing is due. A RUNNING saga past its saga deadline records {@code DEADLINE_PASSED} and gives up the step in
+     * nothing is due. With a parallel group in hand, every branch that is due is handled, each by its own timeout
+     * and retry policy. A RUNNING saga past its saga deadline records {@code DEADLINE_PASSED} and gives up the step in
      * hand as {@link #cancel} does; a step without compensation whose abandon is out already gets the abandon again
      * (the timer found the saga at the saga deadline, not at the abandon's own timeout). A COMPENSATING saga goes on.
      */
