@@ -162,7 +162,10 @@ public final class SagaDefinition<D> {
         return text.append(group == null ? "]" : ")]").toString();
     }
 
-    /** Builds a {@link SagaDefinition}; start each step with {@link #step(String)}, each parallel group with {@link #parallel}. */
+    /**
+     * Builds a {@link SagaDefinition}; start each step with {@link #step(String)}, each parallel group with
+     * {@link #parallel}.
+     */
     public static final class Builder<D> {
         private final String type;
         private final int version;

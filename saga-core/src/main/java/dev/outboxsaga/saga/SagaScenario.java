@@ -343,7 +343,8 @@ public final class SagaScenario<D> {
     private static SagaEngine.State stored(SagaEngine.State state) {
         return new SagaEngine.State(state.id(), state.type(), state.version(), state.state(), state.stepIndex(),
                 state.attempt(), state.awaitingCommandId(), state.deadline(), state.data(), state.lastError(),
-                state.skippedSteps(), state.sagaDeadline(), SagaStore.branches(SagaStore.branchesJson(state.branches())));
+                state.skippedSteps(), state.sagaDeadline(),
+                SagaStore.branches(SagaStore.branchesJson(state.branches())));
     }
 
     /** The names of the branches whose command awaits a reply. */

@@ -23,7 +23,7 @@ import org.junit.jupiter.api.Test;
  */
 class SagaParallelScenarioTest {
 
-    /** An order: reserve stock, check fraud and the customer's limit at once (sanctions too if international), charge. */
+    /** An order: reserve stock; check fraud and limit at once (sanctions too if international); charge. */
     record Order(String id, String customer, long amount, boolean international, Integer score, String hold) {
 
         Order withScore(int score) {
@@ -241,7 +241,8 @@ class SagaParallelScenarioTest {
                     .expectState(SagaState.COMPENSATED)
                     .expectLastError("suspicious");
 
-            assertThat(scenario.history()).doesNotContain("limitCheck:COMPENSATION_SENT", "fraudCheck:COMPENSATION_SENT");
+            assertThat(scenario.history())
+                    .doesNotContain("limitCheck:COMPENSATION_SENT", "fraudCheck:COMPENSATION_SENT");
         }
 
         @Test
@@ -701,7 +702,8 @@ class SagaParallelScenarioTest {
                             + "limits:HoldLimit]");
             assertThatThrownBy(() -> scenario.reply(Reply.success()))
                     .isInstanceOf(AssertionError.class)
-                    .hasMessageContaining("branches [fraudCheck, limitCheck] await theirs: answer with replyTo(step, reply)");
+                    .hasMessageContaining(
+                            "branches [fraudCheck, limitCheck] await theirs: answer with replyTo(step, reply)");
             assertThatThrownBy(() -> scenario.replyTo("charge", Reply.success()))
                     .isInstanceOf(AssertionError.class)
                     .hasMessageContaining("step charge awaits no reply");

@@ -99,7 +99,7 @@ public final class SagaEngine {
             SKIPPED,
             /** Its participant refused it: it took no effect and is not compensated. */
             FAILED,
-            /** Given up without a final answer (timed out, retries used up, cancelled): compensated, its effect unknown. */
+            /** Given up without a final answer (timed out, retries used up, cancelled): compensated. */
             GIVEN_UP
         }
 

@@ -11,16 +11,18 @@ final class Sql {
     }
 
     static final String INSTANCE_COLUMNS = "id, saga_type, saga_version, state, step_index, attempt, awaiting_command_id, "
-            + "deadline, data::text, last_error, created_at, updated_at, ended_at, skipped_steps, saga_deadline, branches::text";
+            + "deadline, data::text, last_error, created_at, updated_at, ended_at, skipped_steps, saga_deadline, "
+            + "branches::text";
 
     static final String INSERT_INSTANCE = "INSERT INTO saga_instance (id, saga_type, saga_version, state, step_index, "
-            + "attempt, awaiting_command_id, deadline, data, last_error, ended_at, skipped_steps, saga_deadline, branches) "
-            + "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?, CASE WHEN ? THEN now() END, ?, ?, ?::jsonb)";
+            + "attempt, awaiting_command_id, deadline, data, last_error, ended_at, skipped_steps, saga_deadline, "
+            + "branches) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?, CASE WHEN ? THEN now() END, ?, ?, ?::jsonb)";
 
     /** A saga begun with a business key; inserts nothing when one of its type has that key ({@code sql/V7}). */
     static final String INSERT_KEYED_INSTANCE = "INSERT INTO saga_instance (id, saga_type, saga_version, state, "
-            + "step_index, attempt, awaiting_command_id, deadline, data, last_error, ended_at, skipped_steps, saga_deadline, "
-            + "branches, saga_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?, CASE WHEN ? THEN now() END, ?, ?, ?::jsonb, ?) "
+            + "step_index, attempt, awaiting_command_id, deadline, data, last_error, ended_at, skipped_steps, "
+            + "saga_deadline, branches, saga_key) "
+            + "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?, CASE WHEN ? THEN now() END, ?, ?, ?::jsonb, ?) "
             + "ON CONFLICT (saga_type, saga_key) WHERE saga_key IS NOT NULL DO NOTHING";
 
     static final String FIND_BY_KEY = "SELECT id FROM saga_instance WHERE saga_type = ? AND saga_key = ?";
