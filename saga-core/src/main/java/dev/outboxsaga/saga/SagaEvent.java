@@ -12,10 +12,14 @@ import java.util.UUID;
  * @param stepName  that step's name, or a branch's for an entry about one branch of a parallel group; the group's
  *                  name for an entry about the whole group ({@code CANCELLED}, {@code DEADLINE_PASSED}), recorded
  *                  at the index of its first branch
- * @param event     what happened: {@code STARTED}, {@code COMMAND_SENT}, {@code SUCCEEDED}, {@code FAILED},
- *                  {@code TIMED_OUT}, {@code RETRY_SCHEDULED}, {@code COMPENSATION_SENT}, {@code COMPENSATED},
- *                  {@code COMPENSATION_FAILED}, {@code LATE_REPLY_IGNORED}, {@code PARKED}, {@code REPAIR_RETRY},
- *                  {@code REPAIRED}, {@code COMPLETED}, {@code ENDED_COMPENSATED}, {@code ENDED_FAILED}
+ * @param event     what happened: {@code STARTED}, {@code COMMAND_SENT}, {@code SUCCEEDED}, {@code SKIPPED} (its
+ *                  condition did not hold), {@code FAILED}, {@code TIMED_OUT}, {@code RETRY_SCHEDULED},
+ *                  {@code CANCELLED} (by an operator), {@code DEADLINE_PASSED} (the saga deadline),
+ *                  {@code ABANDON_SENT} and {@code SETTLED} (a step without compensation given up, and the
+ *                  participant's final word on it), {@code COMPENSATION_SENT}, {@code COMPENSATED},
+ *                  {@code COMPENSATION_FAILED}, {@code LATE_REPLY_IGNORED}, {@code LATE_COMPENSATION_SUCCEEDED},
+ *                  {@code LATE_COMPENSATION_FAILED}, {@code PARKED}, {@code REPAIR_RETRY}, {@code REPAIRED},
+ *                  {@code COMPLETED}, {@code ENDED_COMPENSATED}, {@code ENDED_FAILED}
  * @param detail    free text: a reason, a command id
  * @param at        when
  */
