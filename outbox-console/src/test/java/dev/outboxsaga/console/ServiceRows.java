@@ -43,6 +43,18 @@ public final class ServiceRows {
         return id;
     }
 
+    /** Sets the branches of the parallel group a saga has in hand, in their stored form (sql/V11). */
+    public void branches(UUID sagaId, String json) {
+        try (Connection c = db.openConnection(); PreparedStatement ps = c.prepareStatement(
+                "UPDATE saga_instance SET branches = ?::jsonb WHERE id = ?")) {
+            ps.setString(1, json);
+            ps.setObject(2, sagaId);
+            ps.executeUpdate();
+        } catch (SQLException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
     /** A saga history entry. */
     public void event(UUID sagaId, int step, String stepName, String event, String detail) {
         try (Connection c = db.openConnection(); PreparedStatement ps = c.prepareStatement(

@@ -11,12 +11,14 @@ import java.util.List;
  * @param data     the saga data as JSON
  * @param deadline when the awaited reply times out or a retry is due, or null
  * @param history  its timeline, oldest first
+ * @param branches the branches of the parallel group in hand, in declaration order; empty when none is
  * @param actions  the operator actions on it, newest first
  */
 public record SagaDetail(SagaRow saga, String stepName, String data, Instant deadline, List<SagaHistoryEntry> history,
-        List<OperatorAction> actions) {
+        List<SagaBranch> branches, List<OperatorAction> actions) {
     public SagaDetail {
         history = List.copyOf(history);
+        branches = List.copyOf(branches);
         actions = List.copyOf(actions);
     }
 

@@ -111,6 +111,20 @@ final class SagaPages {
                         + esc(saga.lastError()) + "</span>")
                 .append("</dd></dl>");
         out.append(actionForms(service, detail, session));
+        if (!detail.branches().isEmpty()) {
+            out.append("<h2>Parallel group in hand</h2><table class=\"branches\"><thead><tr><th scope=\"col\">Step</th>")
+                    .append("<th scope=\"col\">Branch state</th><th scope=\"col\">Attempt</th>")
+                    .append("<th scope=\"col\">Awaiting command</th><th scope=\"col\">Due</th></tr></thead><tbody>");
+            for (SagaBranch branch : detail.branches()) {
+                out.append("<tr><td>").append(branch.stepIndex())
+                        .append(branch.stepName() == null ? "" : " " + esc(branch.stepName())).append("</td><td>")
+                        .append(esc(branch.status())).append("</td><td class=\"num\">").append(branch.attempt())
+                        .append("</td><td>").append(branch.command() == null ? "<span class=\"none\">–</span>"
+                                : "<span class=\"id\">" + branch.command() + "</span>")
+                        .append("</td><td>").append(Html.time(branch.due())).append("</td></tr>");
+            }
+            out.append("</tbody></table>");
+        }
         out.append("<h2>Timeline</h2><table class=\"timeline\"><thead><tr><th scope=\"col\">When</th>")
                 .append("<th scope=\"col\">Step</th><th scope=\"col\">Event</th><th scope=\"col\">Detail</th></tr></thead><tbody>");
         for (SagaHistoryEntry entry : detail.history()) {

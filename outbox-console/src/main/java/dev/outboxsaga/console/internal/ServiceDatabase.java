@@ -182,6 +182,7 @@ public final class ServiceDatabase implements AutoCloseable {
             SagaRow row;
             String data;
             Instant deadline;
+            String branches;
             try (PreparedStatement ps = connection.prepareStatement(Sql.SAGA_FIND)) {
                 ps.setObject(1, id);
                 try (ResultSet rs = ps.executeQuery()) {
@@ -191,6 +192,7 @@ public final class ServiceDatabase implements AutoCloseable {
                     row = sagaRow(rs);
                     data = rs.getString(12);
                     deadline = instant(rs, 13);
+                    branches = rs.getString(14);
                 }
             }
             List<SagaHistoryEntry> history = new ArrayList<>();
@@ -203,14 +205,15 @@ public final class ServiceDatabase implements AutoCloseable {
                     }
                 }
             }
-            String stepName = null;
+            Map<Integer, String> stepNames = new TreeMap<>();
             for (SagaHistoryEntry entry : history) {
-                if (entry.stepIndex() == row.stepIndex() && entry.stepName() != null) {
-                    stepName = entry.stepName();
+                if (entry.stepName() != null) {
+                    // The first name: a parallel group's whole-group entries (a cancel) come later, at its first index.
+                    stepNames.putIfAbsent(entry.stepIndex(), entry.stepName());
                 }
             }
-            return Optional.of(new SagaDetail(row, stepName, data, deadline, history,
-                    actionsOn(connection, OperatorAction.SAGA, id.toString())));
+            return Optional.of(new SagaDetail(row, stepNames.get(row.stepIndex()), data, deadline, history,
+                    branches(id, branches, stepNames), actionsOn(connection, OperatorAction.SAGA, id.toString())));
         });
     }
 
@@ -628,6 +631,31 @@ public final class ServiceDatabase implements AutoCloseable {
     private static Instant instant(ResultSet rs, int column) throws SQLException {
         OffsetDateTime value = rs.getObject(column, OffsetDateTime.class);
         return value == null ? null : value.toInstant();
+    }
+
+    /**
+     * The branches column (sql/V11): a JSON array, one object per branch, {"step", "status", "attempt", "command",
+     * "due"}; null when no parallel group is in hand. Each named from the history.
+     */
+    private static List<SagaBranch> branches(UUID sagaId, String json, Map<Integer, String> stepNames) {
+        if (json == null) {
+            return List.of();
+        }
+        try {
+            List<SagaBranch> branches = new ArrayList<>();
+            for (JsonNode node : JSON.readTree(json)) {
+                int step = node.path("step").asInt(-1);
+                JsonNode command = node.get("command");
+                JsonNode due = node.get("due");
+                branches.add(new SagaBranch(step, stepNames.get(step), node.path("status").asText("?"),
+                        node.path("attempt").asInt(0), command == null ? null : UUID.fromString(command.asText()),
+                        due == null ? null : Instant.parse(due.asText())));
+            }
+            return branches;
+        } catch (IOException | RuntimeException e) {
+            throw new IllegalStateException("branches of saga " + sagaId + " are not the stored form of sql/V11: "
+                    + e.getMessage(), e);
+        }
     }
 
     /** The record headers column: a JSON array of {"key": name, "value": base64 or null}. */

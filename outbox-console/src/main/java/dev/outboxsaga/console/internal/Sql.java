@@ -33,7 +33,8 @@ public final class Sql {
     static final String SAGA_COUNT_STUCK = "SELECT count(*) FROM saga_instance "
             + "WHERE state IN ('RUNNING', 'COMPENSATING', 'PARKED') AND updated_at <= ?";
 
-    static final String SAGA_FIND = "SELECT " + SAGA_COLUMNS + ", data::text, deadline FROM saga_instance WHERE id = ?";
+    static final String SAGA_FIND = "SELECT " + SAGA_COLUMNS + ", data::text, deadline, branches::text FROM saga_instance "
+            + "WHERE id = ?";
 
     static final String SAGA_HISTORY = "SELECT seq, step_index, step_name, event, detail, at FROM saga_event "
             + "WHERE saga_id = ? ORDER BY seq";

@@ -119,6 +119,32 @@ class ServiceDatabaseTest {
     }
 
     @Test
+    void aSagaPageShowsTheBranchesOfTheParallelGroupInHand() {
+        String type = "parallel-" + suffix;
+        UUID id = rows.saga(type, 1, "RUNNING", T0, null);
+        UUID awaited = UUID.randomUUID();
+        rows.event(id, 0, "limitCheck", "STARTED", null);
+        rows.event(id, 0, "limitCheck", "COMMAND_SENT", "HoldLimit");
+        rows.event(id, 1, "payeeCheck", "COMMAND_SENT", "ScreenPayee");
+        rows.event(id, 1, "payeeCheck", "SUCCEEDED", null);
+        rows.event(id, 0, "checks", "CANCELLED", "by an operator");
+        rows.branches(id, "[{\"step\": 0, \"status\": \"PENDING\", \"attempt\": 2, \"command\": \"" + awaited
+                + "\", \"due\": \"2026-01-01T00:00:30Z\"}, {\"step\": 1, \"status\": \"SUCCEEDED\", \"attempt\": 1}]");
+
+        SagaDetail detail = service.saga(id).orElseThrow();
+
+        assertThat(detail.branches()).containsExactly(
+                new SagaBranch(0, "limitCheck", "PENDING", 2, awaited, Instant.parse("2026-01-01T00:00:30Z")),
+                new SagaBranch(1, "payeeCheck", "SUCCEEDED", 1, null, null));
+        String page = SagaPages.detail("orders", detail, new Sessions.Session("s", "alice",
+                dev.outboxsaga.console.ConsoleConfig.Role.VIEWER, "t", T0));
+        assertThat(page).contains("Parallel group in hand", "0 limitCheck", "PENDING", awaited.toString(),
+                "1 payeeCheck", "SUCCEEDED");
+        assertThat(service.saga(rows.saga(type, 1, "RUNNING", T0, null)).orElseThrow().branches())
+                .as("no group in hand").isEmpty();
+    }
+
+    @Test
     void aSagaPageHasItsDataTimelineAndActions() {
         String type = "detail-" + suffix;
         UUID id = rows.saga(type, 1, "PARKED", T0, null);
