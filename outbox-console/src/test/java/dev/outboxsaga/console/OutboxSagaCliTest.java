@@ -137,6 +137,22 @@ class OutboxSagaCliTest {
     }
 
     @Test
+    void sagasShowPrintsTheBranchesOfAParallelGroupInHand() {
+        UUID id = rows.saga("parallel-" + suffix, 1, "RUNNING", T0, null);
+        rows.event(id, 1, "fraudCheck", "COMMAND_SENT", "CheckFraud");
+        rows.event(id, 2, "limitCheck", "COMMAND_SENT", "HoldLimit");
+        rows.branches(id, "[{\"step\": 1, \"status\": \"SUCCEEDED\", \"attempt\": 1}, "
+                + "{\"step\": 2, \"status\": \"RETRY_DUE\", \"attempt\": 2, \"due\": \"2026-01-01T00:00:30Z\"}]");
+
+        Run shown = run("sagas", "show", id.toString(), "-s", "orders");
+
+        assertThat(shown.code()).as(shown.err()).isZero();
+        assertThat(shown.out()).contains("Parallel group in hand", "fraudCheck", "SUCCEEDED", "limitCheck", "RETRY_DUE",
+                "2026-01-01T00:00:30Z");
+        assertThat(run("sagas", "show", id.toString(), "-s", "orders", "--json").json().get("branches")).hasSize(2);
+    }
+
+    @Test
     void sagasShowOfAnUnknownOrMalformedIdSaysSo() {
         UUID unknown = UUID.randomUUID();
         Run missing = run("sagas", "show", unknown.toString(), "-s", "orders");

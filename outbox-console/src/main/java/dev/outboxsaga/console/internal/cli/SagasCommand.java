@@ -138,6 +138,14 @@ public final class SagasCommand {
                 out.printf("data      %s%n", detail.data());
                 out.printf("actions allowed: %s%n", saga.allowedActions().isEmpty() ? "none"
                         : String.join(", ", saga.allowedActions().stream().map(SagasCommand::commandName).toList()));
+                if (!detail.branches().isEmpty()) {
+                    out.println();
+                    out.println("Parallel group in hand:");
+                    Cli.table(out, List.of("STEP", "NAME", "STATE", "ATTEMPT", "AWAITING", "DUE"), detail.branches()
+                            .stream().map(branch -> List.of(String.valueOf(branch.stepIndex()), Cli.cell(branch.stepName()),
+                                    branch.status(), String.valueOf(branch.attempt()), Cli.cell(branch.command()),
+                                    Cli.cell(branch.due()))).toList());
+                }
                 out.println();
                 out.println("Timeline:");
                 Cli.table(out, List.of("AT (UTC)", "STEP", "NAME", "EVENT", "DETAIL"), detail.history().stream()
