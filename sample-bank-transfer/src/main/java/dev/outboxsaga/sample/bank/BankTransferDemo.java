@@ -36,6 +36,12 @@ public final class BankTransferDemo implements Callable<Integer> {
             + Faults.DEFAULT + " (the default), or none.", defaultValue = Faults.DEFAULT)
     String faults;
 
+    @Option(names = "--cancel-percent", description = "Percent of the transfers cancelled while in flight "
+            + "(SagaAdmin.cancel at a random moment up to " + DemoRun.CANCEL_WITHIN_MILLIS + " ms after the saga began: "
+            + "some are cancelled and compensated, some come too late and are refused; default ${DEFAULT-VALUE}, "
+            + "0 for none).", defaultValue = "" + DemoOptions.DEFAULT_CANCEL_PERCENT)
+    int cancelPercent;
+
     @Option(names = "--step-timeout-ms", description = "How long a bank may take to reply (default ${DEFAULT-VALUE}).",
             defaultValue = "2000")
     long stepTimeoutMillis;
@@ -68,7 +74,8 @@ public final class BankTransferDemo implements Callable<Integer> {
     long maxWaitSeconds;
 
     @Option(names = "--console", description = "After the run, keep its services running and serve the operator console "
-            + "on them (with a login printed here) until Ctrl-C.")
+            + "on them (with a login printed here) until Ctrl-C. A saga's page shows its history (a cancelled one: "
+            + "CANCELLED and its compensations) and offers Cancel while the saga is RUNNING.")
     boolean console;
 
     @Option(names = "--console-port", description = "The console's port with --console (default ${DEFAULT-VALUE}; 0: any free one).",
@@ -91,7 +98,8 @@ public final class BankTransferDemo implements Callable<Integer> {
         try {
             String password = postgresPassword != null ? postgresPassword : System.getenv("BANK_DEMO_POSTGRES_PASSWORD");
             options = new DemoOptions(transfers, concurrency, Faults.parse(faults), Duration.ofMillis(stepTimeoutMillis),
-                    accounts, seed, postgresUrl, postgresUser, password, kafka, report, Duration.ofSeconds(maxWaitSeconds))
+                    accounts, seed, postgresUrl, postgresUser, password, kafka, report, Duration.ofSeconds(maxWaitSeconds),
+                    cancelPercent)
                     .validate();
             checkReachable(options);
         } catch (IllegalArgumentException badInput) {

@@ -18,6 +18,9 @@ import java.time.Duration;
  * @param kafka        bootstrap servers of an external Kafka, or null for embedded
  * @param report       where the HTML report goes
  * @param maxWait      how long to wait without progress before calling the rest stuck (default 60 s)
+ * @param cancelPercent percent of the transfers cancelled while in flight, 0 to 100 (default
+ *                     {@value #DEFAULT_CANCEL_PERCENT}): each through {@code SagaAdmin.cancel}, at a random moment
+ *                     up to {@value DemoRun#CANCEL_WITHIN_MILLIS} ms after its saga began
  */
 public record DemoOptions(
         int transfers,
@@ -31,7 +34,19 @@ public record DemoOptions(
         String postgresPassword,
         String kafka,
         Path report,
-        Duration maxWait) {
+        Duration maxWait,
+        int cancelPercent) {
+
+    /** The default of {@code --cancel-percent}: a few cancels, so that the default run shows them. */
+    public static final int DEFAULT_CANCEL_PERCENT = 2;
+
+    /** As the canonical constructor, without cancels. */
+    public DemoOptions(int transfers, int concurrency, Faults faults, Duration stepTimeout, int accounts, long seed,
+            String postgresUrl, String postgresUser, String postgresPassword, String kafka, Path report,
+            Duration maxWait) {
+        this(transfers, concurrency, faults, stepTimeout, accounts, seed, postgresUrl, postgresUser, postgresPassword,
+                kafka, report, maxWait, 0);
+    }
 
     /**
      * @throws IllegalArgumentException naming the first bad option
@@ -51,6 +66,9 @@ public record DemoOptions(
         }
         if (maxWait.toSeconds() < 1) {
             throw new IllegalArgumentException("--max-wait-s must be at least 1, but was " + maxWait.toSeconds());
+        }
+        if (cancelPercent < 0 || cancelPercent > 100) {
+            throw new IllegalArgumentException("--cancel-percent must be 0 to 100, but was " + cancelPercent);
         }
         if (postgresUrl != null && !postgresUrl.startsWith("jdbc:postgresql:")) {
             throw new IllegalArgumentException("--postgres-url must be a jdbc:postgresql: URL, but was '" + postgresUrl + "'");

@@ -32,6 +32,7 @@ import java.util.Map;
  * @param notificationsMisapplied transfers notified other than once if completed, or at all if not; see
  *                             {@link NotificationCheck}
  * @param notificationViolations up to ten of the transfers counted in {@code notificationsMisapplied}
+ * @param cancels              the cancels asked for while transfers were in flight, and what came of them
  */
 public record DemoResult(
         int transfers,
@@ -54,7 +55,38 @@ public record DemoResult(
         List<String> ledgerViolations,
         long notifications,
         long notificationsMisapplied,
-        List<String> notificationViolations) {
+        List<String> notificationViolations,
+        Cancels cancels) {
+
+    /**
+     * The cancels of a run ({@code --cancel-percent}): each one asked for is either accepted, and its saga then
+     * compensated, or refused because the saga was no longer RUNNING (too late), or not delivered at all (the
+     * database could not be reached); so {@code requested = cancelled + tooLate + notDelivered} when every accepted
+     * cancel was honoured.
+     *
+     * @param requested       cancels asked for
+     * @param cancelled       sagas cancelled and compensated: {@code CANCELLED} in their history, ended COMPENSATED
+     * @param cancelledAtStep the same by the step in hand when the cancel came (debit: before the debit's reply;
+     *                        credit: between the debit's reply and the credit's)
+     * @param tooLate         cancels refused, by the state the saga was in (COMPLETED, FAILED, COMPENSATED: ended;
+     *                        COMPENSATING, PARKED: undoing its steps already)
+     * @param notDelivered    cancels that failed for another reason (the database could not be reached, say)
+     * @param misapplied      cancelled transfers not undone; see {@link CancelCheck}
+     * @param violations      up to ten of those, with what is wrong
+     */
+    public record Cancels(long requested, long cancelled, Map<String, Long> cancelledAtStep, Map<String, Long> tooLate,
+            long notDelivered, long misapplied, List<String> violations) {
+
+        /** No cancel asked for. */
+        public static Cancels none() {
+            return new Cancels(0, 0, Map.of(), Map.of(), 0, 0, List.of());
+        }
+
+        /** Cancels refused, in whatever state. */
+        public long tooLateTotal() {
+            return tooLate.values().stream().mapToLong(Long::longValue).sum();
+        }
+    }
 
     /** One saga's events, in milliseconds from its start. */
     public record Timeline(String transferId, String outcome, List<Point> points) {
@@ -74,11 +106,11 @@ public record DemoResult(
 
     /**
      * Every invariant: money conserved, nothing negative, nothing stuck, nothing applied twice, each completed
-     * transfer notified exactly once.
+     * transfer notified exactly once, each cancelled transfer undone.
      */
     public boolean invariantsHold() {
         return moneyConserved() && negativeBalances == 0 && stuck == 0 && duplicatesApplied == 0
-                && notificationsMisapplied == 0;
+                && notificationsMisapplied == 0 && cancels.misapplied() == 0;
     }
 
     public long percentile(double p) {
@@ -117,11 +149,15 @@ public record DemoResult(
         return longest;
     }
 
-    /** The line scripts read. */
+    /**
+     * The line scripts read: outcomes (cancelled sagas are among the compensated), cancels, and each invariant's
+     * count of violations.
+     */
     public String resultLine() {
         return "RESULT transfers=" + transfers + " completed=" + count("COMPLETED") + " compensated="
-                + count("COMPENSATED") + " failed=" + count("FAILED") + " stuck=" + stuck + " duplicates_applied="
-                + duplicatesApplied + " notifications_misapplied=" + notificationsMisapplied + " money_conserved="
-                + moneyConserved();
+                + count("COMPENSATED") + " failed=" + count("FAILED") + " cancels=" + cancels.requested() + " cancelled="
+                + cancels.cancelled() + " cancels_too_late=" + cancels.tooLateTotal() + " stuck=" + stuck
+                + " duplicates_applied=" + duplicatesApplied + " notifications_misapplied=" + notificationsMisapplied
+                + " cancels_misapplied=" + cancels.misapplied() + " money_conserved=" + moneyConserved();
     }
 }
