@@ -30,6 +30,7 @@ public final class OutboxSchema {
             "V8__operations.sql",
             "V9__saga_conditional_steps.sql",
             "V10__saga_deadline.sql",
+            "V11__saga_parallel_steps.sql",
             "V12__saga_deferred_replies.sql");
 
     private static final String RESOURCE_FOLDER = "dev/outboxsaga/sql/";

@@ -139,7 +139,9 @@ public final class SagaAdmin {
      * A step without compensation (only the last may lack one) cannot be undone: the saga sends the participant
      * an {@linkplain SagaMessages#ABANDON abandon}, and the participant decides. If the command had not run, it
      * never will, and the earlier steps are compensated; if it had run, the cancel came too late, and the saga
-     * completes.
+     * completes. While a {@linkplain SagaDefinition.Builder#parallel parallel group} is in hand, every branch still
+     * awaited is given up this way (history {@code CANCELLED} under the group's name) and compensated along with
+     * the branches that succeeded, in reverse declaration order, then the earlier steps.
      *
      * <p>Safe against a reply arriving at the same moment: the saga's row is locked, so the reply is applied wholly
      * before the cancel (and the cancel then stops the saga where the reply left it) or after it (and is recorded

@@ -9,6 +9,7 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.function.BiFunction;
+import java.util.function.Consumer;
 import java.util.function.Function;
 import java.util.function.Predicate;
 
@@ -33,7 +34,8 @@ import java.util.function.Predicate;
  * <p>A step may update the saga data from its reply, typed ({@link StepBuilder#onReply}), so later steps use what
  * a participant returned, and may run only when a predicate of the data holds ({@link StepBuilder#when}).
  *
- * <p><b>Steps without compensation.</b> Only the last step may lack one: once such a step has taken
+ * <p><b>Steps without compensation.</b> Only the last step may lack one (never a branch of a parallel group, see
+ * below): once such a step has taken
  * effect, nothing after it could fail without leaving the saga half undone, so the builder refuses a
  * step without compensation that is followed by another (give it a compensation, a no-op one if its
  * effect needs no undoing). When the saga gives up on a last step without compensation (no reply in
@@ -44,6 +46,37 @@ import java.util.function.Predicate;
  * runs, and the saga compensates the earlier steps (the debit is refunded). No clocks are compared;
  * while the participant does not answer, the saga waits at the step, sending the abandon again after
  * each timeout.
+ *
+ * <p><b>Parallel steps.</b> A {@linkplain Builder#parallel parallel group} sends the commands of its branches at once
+ * (fork) and goes on with the step after it when every branch has succeeded or was skipped (join):
+ *
+ * <pre>{@code
+ *     .step("reserve") ...
+ *     .parallel("checks", checks -> checks
+ *         .step("fraudCheck")
+ *             .invoke("fraud", "CheckFraud", o -> new CheckFraud(o.id()))
+ *             .onReply(Score.class, (o, score) -> o.withScore(score.value()))
+ *             .compensateWith("ForgetCheck", o -> new ForgetCheck(o.id()))
+ *         .step("limitCheck")
+ *             .invoke("limits", "HoldLimit", o -> new HoldLimit(o.customer(), o.amount()))
+ *             .compensateWith("ReleaseLimit", o -> new ReleaseLimit(o.customer(), o.amount()))
+ *             .timeout(Duration.ofSeconds(5)))
+ *     .step("charge") ...
+ * }</pre>
+ *
+ * Each branch is an ordinary participant step: its own command, compensation, timeout, retries, condition
+ * ({@code when}, asked of the data as it is on reaching the group) and data update from its reply. Replies update
+ * the data in the order they arrive, each in its own transition, so let branches update different parts of it.
+ * When a branch fails (refused, retries used up, or no reply after its last attempt), the saga turns to compensation
+ * and undoes the group whatever state each sibling reached: a sibling still awaiting its reply is waited for, then
+ * compensated after a success and left alone after a refusal; one that does not answer in time is compensated, as its
+ * effect is unknown (its participant's record of the compensation refuses the command if it comes later); a branch
+ * that was refused or skipped is not compensated. Once no branch is awaited, the group's compensations are sent one
+ * at a time in reverse declaration order, then those of the steps before the group, as for any failed step; one at a
+ * time so that each compensation has the saga's one awaited command, timeout, retries and operator repair when it
+ * parks, exactly as a step on its own. A {@linkplain SagaAdmin#cancel cancel} or the saga deadline while a group is
+ * in hand gives up every branch still awaited at once, as a timeout would. Every branch needs a compensation, even in
+ * the saga's last position: a branch that took effect is undone when a sibling fails.
  *
  * <p><b>Saga deadline.</b> Besides each step's timeout, a saga may have a deadline for going forward as a whole,
  * counted from when it began ({@link Builder#deadline}). A saga still RUNNING when it passes records
@@ -106,17 +139,39 @@ public final class SagaDefinition<D> {
         return Optional.ofNullable(deadline);
     }
 
+    /** Lists the steps, each parallel group as {@code group(branch | branch)}. */
     @Override
     public String toString() {
-        return "saga " + type + " v" + version + " " + steps.stream().map(SagaStep::name).toList();
+        StringBuilder text = new StringBuilder("saga " + type + " v" + version + " [");
+        String group = null;
+        for (int index = 0; index < steps.size(); index++) {
+            SagaStep<D> step = steps.get(index);
+            boolean sameGroup = step.group() != null && step.group().equals(group);
+            if (group != null && !sameGroup) {
+                text.append(')');
+            }
+            if (index > 0) {
+                text.append(sameGroup ? " | " : ", ");
+            }
+            if (step.group() != null && !sameGroup) {
+                text.append(step.group()).append('(');
+            }
+            text.append(step.name());
+            group = step.group();
+        }
+        return text.append(group == null ? "]" : ")]").toString();
     }
 
-    /** Builds a {@link SagaDefinition}; start each step with {@link #step(String)}. */
+    /**
+     * Builds a {@link SagaDefinition}; start each step with {@link #step(String)}, each parallel group with
+     * {@link #parallel}.
+     */
     public static final class Builder<D> {
         private final String type;
         private final int version;
         private final Class<D> dataType;
         private final List<SagaStep<D>> steps = new ArrayList<>();
+        private final List<String> groups = new ArrayList<>();
         private Duration deadline;
 
         private Builder(String type, int version, Class<D> dataType) {
@@ -149,7 +204,37 @@ public final class SagaDefinition<D> {
 
         /** Begins a step. */
         public StepBuilder<D> step(String name) {
-            return new StepBuilder<>(this, name);
+            return new StepBuilder<>(this, name, null);
+        }
+
+        /**
+         * Adds a parallel group of at least two branches, each begun with {@link Parallel#step(String)}: their
+         * commands are sent at once when the saga reaches the group, and the saga goes on with what follows it once
+         * every branch has succeeded or was skipped; when one fails, the group is undone (see the class
+         * documentation). A branch is a participant step like any other, except that it must have a compensation,
+         * wherever the group stands. Continue with {@link #step(String)}, another group or {@link #build()}.
+         *
+         * @param name     the group's name, unique in the saga among steps and groups; history entries about the
+         *                 whole group (a cancel, the saga deadline) are recorded under it
+         * @param branches declares the branches on the {@link Parallel} it is given
+         * @throws IllegalArgumentException naming the group and branch: a blank name, fewer than two branches, a
+         *                                  branch that invokes no participant or has no compensation
+         */
+        public Builder<D> parallel(String name, Consumer<Parallel<D>> branches) {
+            if (name == null || name.isBlank()) {
+                throw new IllegalArgumentException("parallel group name of saga " + type + " must not be blank");
+            }
+            Objects.requireNonNull(branches, "branches");
+            Parallel<D> group = new Parallel<>(this, name);
+            branches.accept(group);
+            steps.addAll(group.finish());
+            groups.add(name);
+            return this;
+        }
+
+        /** Ends the saga after a {@linkplain #parallel parallel group}. */
+        public SagaDefinition<D> build() {
+            return finish();
         }
 
         private SagaDefinition<D> finish() {
@@ -160,6 +245,12 @@ public final class SagaDefinition<D> {
             for (SagaStep<D> step : steps) {
                 if (!names.add(step.name())) {
                     throw new IllegalArgumentException("saga " + type + " has two steps named " + step.name());
+                }
+            }
+            for (String group : groups) {
+                if (!names.add(group)) {
+                    throw new IllegalArgumentException("saga " + type + " has two steps or parallel groups named "
+                            + group);
                 }
             }
             for (int index = 0; index < steps.size() - 1; index++) {
@@ -179,6 +270,7 @@ public final class SagaDefinition<D> {
     public static final class StepBuilder<D> {
         private final Builder<D> saga;
         private final String name;
+        private final String group;
         private Function<D, String> participant;
         private String commandType;
         private Function<D, Object> command;
@@ -193,12 +285,14 @@ public final class SagaDefinition<D> {
         private RetryPolicy retry = DEFAULT_RETRY;
         private Predicate<D> condition;
 
-        private StepBuilder(Builder<D> saga, String name) {
+        private StepBuilder(Builder<D> saga, String name, String group) {
             if (name == null || name.isBlank()) {
-                throw new IllegalArgumentException("step name must not be blank");
+                throw new IllegalArgumentException("step name must not be blank"
+                        + (group == null ? "" : " (in parallel group " + group + ")"));
             }
             this.saga = saga;
             this.name = name;
+            this.group = group;
         }
 
         /** Commands {@code participant} with a command of {@code commandType} and payload {@code command(data)}. */
@@ -294,6 +388,12 @@ public final class SagaDefinition<D> {
             return saga.step(nextName);
         }
 
+        /** Ends this step and adds a parallel group after it; see {@link Builder#parallel}. */
+        public Builder<D> parallel(String name, Consumer<Parallel<D>> branches) {
+            saga.steps.add(finish());
+            return saga.parallel(name, branches);
+        }
+
         /** Ends this step and the saga. */
         public SagaDefinition<D> build() {
             saga.steps.add(finish());
@@ -319,7 +419,7 @@ public final class SagaDefinition<D> {
                 throw new IllegalArgumentException("step " + name + " commands a participant; compensate it with a command");
             }
             return new SagaStep<>(name, participant, commandType, command, onSuccess, onReply, local, compensationType,
-                    compensation, localCompensation, timeout, retry, condition);
+                    compensation, localCompensation, timeout, retry, condition, group);
         }
 
         private static String requireName(String what, String value) {
@@ -327,6 +427,123 @@ public final class SagaDefinition<D> {
                 throw new IllegalArgumentException(what + " must be 1 to 255 characters, but was '" + value + "'");
             }
             return value;
+        }
+    }
+
+    /** The branches of a {@linkplain Builder#parallel parallel group}; begin each with {@link #step(String)}. */
+    public static final class Parallel<D> {
+        private final Builder<D> saga;
+        private final String name;
+        private final List<BranchBuilder<D>> branches = new ArrayList<>();
+
+        private Parallel(Builder<D> saga, String name) {
+            this.saga = saga;
+            this.name = name;
+        }
+
+        /** Begins a branch: a step whose command is sent with those of its siblings. */
+        public BranchBuilder<D> step(String name) {
+            BranchBuilder<D> branch = new BranchBuilder<>(this, new StepBuilder<>(saga, name, this.name));
+            branches.add(branch);
+            return branch;
+        }
+
+        private List<SagaStep<D>> finish() {
+            if (branches.size() < 2) {
+                throw new IllegalArgumentException("parallel group " + name + " of saga " + saga.type + " has "
+                        + branches.size() + " branch(es) " + branches.stream().map(b -> b.step.name).toList()
+                        + ", but a group needs at least 2; make a single one an ordinary step");
+            }
+            List<SagaStep<D>> steps = new ArrayList<>();
+            for (BranchBuilder<D> branch : branches) {
+                steps.add(branch.finish());
+            }
+            return steps;
+        }
+    }
+
+    /**
+     * Builds one branch of a parallel group, as {@link StepBuilder} builds a step (same methods, same defaults), but
+     * always commanding a participant, and with a compensation required; {@link #step(String)} begins the next branch.
+     */
+    public static final class BranchBuilder<D> {
+        private final Parallel<D> group;
+        private final StepBuilder<D> step;
+
+        private BranchBuilder(Parallel<D> group, StepBuilder<D> step) {
+            this.group = group;
+            this.step = step;
+        }
+
+        /** See {@link StepBuilder#invoke(String, String, Function)}. */
+        public BranchBuilder<D> invoke(String participant, String commandType, Function<D, Object> command) {
+            step.invoke(participant, commandType, command);
+            return this;
+        }
+
+        /** See {@link StepBuilder#invoke(Function, String, Function)}. */
+        public BranchBuilder<D> invoke(Function<D, String> participant, String commandType,
+                Function<D, Object> command) {
+            step.invoke(participant, commandType, command);
+            return this;
+        }
+
+        /** See {@link StepBuilder#onSuccess}; the updates of the group's replies apply in the order they arrive. */
+        public BranchBuilder<D> onSuccess(BiFunction<D, Reply, D> onSuccess) {
+            step.onSuccess(onSuccess);
+            return this;
+        }
+
+        /** See {@link StepBuilder#onReply}; the updates of the group's replies apply in the order they arrive. */
+        public <R> BranchBuilder<D> onReply(Class<R> replyType, BiFunction<D, R, D> update) {
+            step.onReply(replyType, update);
+            return this;
+        }
+
+        /** Required: the compensating command, sent to the same participant; see {@link StepBuilder#compensateWith}. */
+        public BranchBuilder<D> compensateWith(String commandType, Function<D, Object> compensation) {
+            step.compensateWith(commandType, compensation);
+            return this;
+        }
+
+        /** How long this branch's reply may take; default {@link SagaDefinition#DEFAULT_TIMEOUT}. */
+        public BranchBuilder<D> timeout(Duration timeout) {
+            step.timeout(timeout);
+            return this;
+        }
+
+        /** This branch's retries, independent of its siblings'; default {@link SagaDefinition#DEFAULT_RETRY}. */
+        public BranchBuilder<D> retry(RetryPolicy retry) {
+            step.retry(retry);
+            return this;
+        }
+
+        /**
+         * Sends this branch's command only when {@code condition} holds for the saga data on reaching the group;
+         * default: always. A branch whose condition does not hold is skipped (history {@code SKIPPED}) and counts as
+         * done for the join; it is never compensated.
+         */
+        public BranchBuilder<D> when(Predicate<D> condition) {
+            step.when(condition);
+            return this;
+        }
+
+        /** Ends this branch and begins the next of the group. */
+        public BranchBuilder<D> step(String nextName) {
+            return group.step(nextName);
+        }
+
+        private SagaStep<D> finish() {
+            String where = "branch " + step.name + " of parallel group " + group.name + " of saga " + step.saga.type;
+            if (step.commandType == null) {
+                throw new IllegalArgumentException(where + " invokes no participant; give it invoke(...)");
+            }
+            if (step.compensationType == null) {
+                throw new IllegalArgumentException(where + " has no compensation: when a sibling fails, each branch "
+                        + "that took effect is undone, wherever the group stands; give it a compensation (a no-op one "
+                        + "if its effect needs no undoing)");
+            }
+            return step.finish();
         }
     }
 }

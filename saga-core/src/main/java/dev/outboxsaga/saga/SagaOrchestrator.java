@@ -417,8 +417,10 @@ public final class SagaOrchestrator implements AutoCloseable {
                 }
                 // A bug in a definition's function, or unreadable data: park this saga for an operator instead of
                 // retrying forever, and keep the other sagas' work of this batch.
+                // The branches of a parallel group in hand are kept: an operator's retry compensates those that ran.
                 SagaEngine.State parked = new SagaEngine.State(state.id(), state.type(), state.version(), SagaState.PARKED,
-                        state.stepIndex(), state.attempt(), null, null, state.data(), failure.getMessage());
+                        state.stepIndex(), state.attempt(), null, null, state.data(), failure.getMessage(),
+                        state.skippedSteps(), null, state.branches());
                 transition = new SagaEngine.Transition(parked, List.of(),
                         List.of(new SagaEngine.Entry(state.stepIndex(), null, "PARKED", failure.getMessage())));
                 LOG.error("saga {} parked: {}", state.id(), failure.getMessage());

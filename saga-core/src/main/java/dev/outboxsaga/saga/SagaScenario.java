@@ -3,6 +3,7 @@ package dev.outboxsaga.saga;
 import dev.outboxsaga.core.JacksonPayloadCodec;
 import dev.outboxsaga.core.PayloadCodec;
 import dev.outboxsaga.saga.internal.SagaEngine;
+import dev.outboxsaga.saga.internal.SagaStore;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -37,6 +38,19 @@ import java.util.stream.Collectors;
  * the participant would; {@link #expectCommand(String, String, Class, Consumer)} reads a command typed, and
  * {@link #expectSkipped(String)} checks a conditional step that did not run, and {@link #sagaDeadlinePasses()}
  * runs the saga into its {@linkplain SagaDefinition.Builder#deadline saga deadline}.
+ *
+ * <p>A {@linkplain SagaDefinition.Builder#parallel parallel group} sends several commands at once: expect them with
+ * {@link #expectCommands(String...)} and answer each branch by its step name with {@link #replyTo(String, Reply)}, in
+ * the order the test chooses; {@link #deadlinePasses()} moves to the earliest due branch. Each event sees the state
+ * as the orchestrator would read it back from the database, as after a restart:
+ *
+ * <pre>{@code
+ *     .expectCommands("fraud:CheckFraud", "limits:HoldLimit")
+ *     .replyTo("limitCheck", Reply.success())
+ *     .expectNoCommand()                           // the fraud check is still awaited
+ *     .replyTo("fraudCheck", Reply.failure("suspicious"))
+ *     .expectCompensation("limits", "ReleaseLimit")
+ * }</pre>
  *
  * Each {@code expect...} method throws {@link AssertionError} with what happened instead.
  *
@@ -118,6 +132,22 @@ public final class SagaScenario<D> {
         return expectSent(participant, type, SagaMessages.ABANDON, payload -> { });
     }
 
+    /**
+     * Expects the last event to have sent exactly these forward commands, each given as {@code participant:Type}, in
+     * the order sent: entering a parallel group sends one per branch whose condition holds, in declaration order.
+     */
+    public SagaScenario<D> expectCommands(String... commands) {
+        requireStarted();
+        List<String> expected = List.of(commands);
+        List<String> actual = sent.stream().map(c -> SagaMessages.FORWARD.equals(c.kind())
+                ? c.participant() + ":" + c.commandType() : describe(List.of(c))).toList();
+        if (!actual.equals(expected)) {
+            throw new AssertionError("expected commands " + expected + ", but sent " + actual + "; saga is "
+                    + state.state() + "; history: " + historyText());
+        }
+        return this;
+    }
+
     /** Expects the last event to have sent nothing. */
     public SagaScenario<D> expectNoCommand() {
         if (!sent.isEmpty()) {
@@ -131,9 +161,18 @@ public final class SagaScenario<D> {
         requireStarted();
         if (state.awaitingCommandId() == null) {
             throw new AssertionError("no command awaits a reply; saga is " + state.state() + " at step "
-                    + stepName(state.stepIndex()));
+                    + stepName(state.stepIndex()) + (awaitedBranches().isEmpty() ? ""
+                    : "; branches " + awaitedBranches() + " await theirs: answer with replyTo(step, reply)"));
         }
         return replyTo(state.awaitingCommandId(), reply);
+    }
+
+    /**
+     * The participant of step {@code step} answers the command it awaits: a branch of the parallel group in hand, or
+     * the step in hand.
+     */
+    public SagaScenario<D> replyTo(String step, Reply reply) {
+        return replyTo(awaitedCommand(step), reply);
     }
 
     /**
@@ -252,6 +291,29 @@ public final class SagaScenario<D> {
         return state.awaitingCommandId();
     }
 
+    /**
+     * The id of the command that step {@code step} awaits a reply to (a branch of the parallel group in hand, or the
+     * step in hand), e.g. to reply to it late later.
+     *
+     * @throws AssertionError when step {@code step} awaits no reply
+     */
+    public UUID awaitedCommand(String step) {
+        requireStarted();
+        if (state.branches() != null) {
+            for (SagaEngine.Branch branch : state.branches()) {
+                if (branch.awaitingCommandId() != null && stepName(branch.stepIndex()).equals(step)) {
+                    return branch.awaitingCommandId();
+                }
+            }
+        }
+        if (state.awaitingCommandId() != null && stepName(state.stepIndex()).equals(step)) {
+            return state.awaitingCommandId();
+        }
+        throw new AssertionError("step " + step + " awaits no reply; saga is " + state.state() + " at step "
+                + stepName(state.stepIndex()) + (awaitedBranches().isEmpty() ? "" : ", branches " + awaitedBranches()
+                + " await theirs") + "; history: " + historyText());
+    }
+
     /** The history so far, as {@code step:EVENT} strings. */
     public List<String> history() {
         return history.stream().map(entry -> entry.stepName() + ":" + entry.event()).toList();
@@ -276,10 +338,25 @@ public final class SagaScenario<D> {
     }
 
     private void apply(SagaEngine.Transition transition) {
-        state = transition.state();
+        state = stored(transition.state());
         sent = transition.commands();
         sent.forEach(command -> everSent.put(command.id(), command));
         history.addAll(transition.history());
+    }
+
+    /** The state as the orchestrator reads it back: the branches through their stored form. */
+    private static SagaEngine.State stored(SagaEngine.State state) {
+        return new SagaEngine.State(state.id(), state.type(), state.version(), state.state(), state.stepIndex(),
+                state.attempt(), state.awaitingCommandId(), state.deadline(), state.data(), state.lastError(),
+                state.skippedSteps(), state.sagaDeadline(),
+                SagaStore.branches(SagaStore.branchesJson(state.branches())));
+    }
+
+    /** The names of the branches whose command awaits a reply. */
+    private List<String> awaitedBranches() {
+        return state.branches() == null ? List.of() : state.branches().stream()
+                .filter(branch -> branch.awaitingCommandId() != null).map(branch -> stepName(branch.stepIndex()))
+                .toList();
     }
 
     private void requireStarted() {

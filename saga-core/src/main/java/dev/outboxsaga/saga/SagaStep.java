@@ -23,6 +23,8 @@ import java.util.function.Predicate;
  * @param timeout                how long a reply may take before the attempt counts as failed
  * @param retry                  attempts and backoff for transient failures and timeouts (forward and compensation)
  * @param condition              whether the step runs, asked of the saga data on reaching it; null: it always runs
+ * @param group                  the name of the parallel group this step is a branch of
+ *                               ({@link SagaDefinition.Builder#parallel}), or null for a step on its own
  */
 public record SagaStep<D>(
         String name,
@@ -37,7 +39,17 @@ public record SagaStep<D>(
         LocalAction<D> localCompensation,
         Duration timeout,
         RetryPolicy retry,
-        Predicate<D> condition) {
+        Predicate<D> condition,
+        String group) {
+
+    /** A step on its own, not a branch of a parallel group. */
+    public SagaStep(String name, Function<D, String> participant, String commandType, Function<D, Object> command,
+            BiFunction<D, Reply, D> onSuccess, ReplyUpdate<D, ?> onReply, LocalAction<D> local, String compensationType,
+            Function<D, Object> compensation, LocalAction<D> localCompensation, Duration timeout, RetryPolicy retry,
+            Predicate<D> condition) {
+        this(name, participant, commandType, command, onSuccess, onReply, local, compensationType, compensation,
+                localCompensation, timeout, retry, condition, null);
+    }
 
     /**
      * A typed update of the saga data from a step's success reply ({@link SagaDefinition.StepBuilder#onReply}).
@@ -51,6 +63,11 @@ public record SagaStep<D>(
     /** Whether the step runs locally rather than commanding a participant. */
     public boolean isLocal() {
         return local != null;
+    }
+
+    /** Whether the step is a branch of a parallel group. */
+    public boolean isBranch() {
+        return group != null;
     }
 
     /** Whether the step has anything to undo. */

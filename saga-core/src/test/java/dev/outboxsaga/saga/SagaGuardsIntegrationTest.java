@@ -51,8 +51,9 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * begin starts one saga, a refusal leaves nothing of the handler's work behind, a cancel undoes each
  * step that ran exactly once whenever the replies come, and the operator actions that the console
  * queues are carried out by the orchestrator; waiting for a saga's end, listeners told after the
- * commit only, and finding a saga by its business key; and deferred participant replies, answered later
- * through {@link PendingReplies} from another thread, or never, while the step's timeout stays in force.
+ * commit only, and finding a saga by its business key; a parallel group joined or undone; and deferred
+ * participant replies, answered later through {@link PendingReplies} from another thread, or never, while the
+ * step's timeout stays in force.
  *
  * <p>To keep it cheap, the orchestrator and both banks share one database and one relay (their
  * inboxes, replies and accounts are told apart by per-test names). The ledger has no unique
@@ -764,6 +765,106 @@ class SagaGuardsIntegrationTest {
             try (ResultSet rows = query.executeQuery()) {
                 assertThat(rows.next()).isTrue();
                 assertThat(rows.getString(1)).isEqualTo("{0}");
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Issue 13: parallel steps
+
+    /** The debit and the credit sent at once, then the fee (built from what the debit returned). */
+    private SagaDefinition<Transfer> debitAndCreditAtOnceThenFee() {
+        return SagaDefinition.builder(type, 1, Transfer.class)
+                .parallel("move", move -> move
+                    .step("debit")
+                        .invoke(Transfer::fromBank, "Debit", t -> new Movement(t.fromAccount(), t.amount(), null))
+                        .onReply(DebitResult.class, (t, debited) -> t.withDebitRef(debited.ref()))
+                        .compensateWith("Refund", t -> new Movement(t.fromAccount(), t.amount(), t.debitRef()))
+                    .step("credit")
+                        .invoke(Transfer::toBank, "Credit", t -> new Movement(t.toAccount(), t.amount(), null))
+                        .compensateWith("ReverseCredit", t -> new Movement(t.toAccount(), t.amount(), null)))
+                .step("fee")
+                    .invoke(Transfer::fromBank, "ChargeFee", t -> new Movement(t.fromAccount(), t.fee(), t.debitRef()))
+                .build();
+    }
+
+    /**
+     * Both branches succeed and the saga completes. It is begun by one orchestrator that is closed without ever
+     * consuming a reply, and finished by another: the branch states it goes on from are those stored.
+     */
+    @Test
+    void aParallelGroupWhoseBranchesSucceedJoinsAndCompletesFromTheStoredBranchStates() throws Exception {
+        Bank a = bank("a").start();
+        Bank b = bank("b").start();
+        SagaDefinition<Transfer> definition = debitAndCreditAtOnceThenFee();
+        String service = "orch-" + suffix;
+        SagaOrchestrator beginner = orchestrator(service, List.of(), definition);
+        Transfer transfer = transfer(a, 1000, b, 0L, 100);
+
+        UUID id = beginner.begin(db.dataSource(), definition, transfer);
+        await().atMost(WAIT).until(() -> a.handled.get() >= 1 && b.handled.get() >= 1);
+        beginner.close();
+        SagaOrchestrator finisher = orchestrator(service, List.of(), definition).start();
+        SagaInstance ended = finisher.awaitEnd(id, WAIT).orElseThrow();
+
+        assertThat(ended.state()).as("history %s", events(finisher, id)).isEqualTo(SagaState.COMPLETED);
+        assertThat(a.ledger(id)).isEqualTo(Map.of("Debit", 1L, "ChargeFee", 1L));
+        assertThat(b.ledger(id)).isEqualTo(Map.of("Credit", 1L));
+        assertThat(a.balance(transfer.fromAccount())).isEqualTo(895);
+        assertThat(b.balance(transfer.toAccount())).isEqualTo(100);
+        assertThat(JacksonPayloadCodec.create().decode(ended.data(), Transfer.class).debitRef()).isEqualTo("ref-" + id);
+        List<String> history = events(finisher, id);
+        assertThat(history.subList(0, 3)).containsExactly("debit:STARTED", "debit:COMMAND_SENT", "credit:COMMAND_SENT");
+        assertThat(history).containsSubsequence("debit:SUCCEEDED", "fee:COMMAND_SENT", "fee:COMPLETED")
+                .containsSubsequence("credit:SUCCEEDED", "fee:COMMAND_SENT");
+        assertThat(storedBranches(id)).as("no group in hand once it joined").isNull();
+    }
+
+    /**
+     * Bank b refuses the credit (no such account) while bank a's debit is still being handled: the saga waits for
+     * the debit, and once it succeeds refunds it, once. The refused credit is not compensated.
+     */
+    @Test
+    void aRefusedBranchGetsItsSiblingCompensatedOnceAfterItsPendingReply() throws Exception {
+        Bank a = bank("a");
+        CountDownLatch debitMayGo = new CountDownLatch(1);
+        a.interceptors.put("Debit", command -> {
+            debitMayGo.await(60, TimeUnit.SECONDS);
+            return null;
+        });
+        a.start();
+        Bank b = bank("b").start();
+        SagaDefinition<Transfer> definition = debitAndCreditAtOnceThenFee();
+        SagaOrchestrator orchestrator = orchestrator(definition);
+        Transfer transfer = transfer(a, 1000, b, null, 100);
+
+        UUID id = orchestrator.begin(db.dataSource(), definition, transfer);
+        await().atMost(WAIT).until(() -> events(orchestrator, id).contains("credit:FAILED"));
+        assertThat(orchestrator.admin().find(id).orElseThrow().state()).isEqualTo(SagaState.COMPENSATING);
+        assertThat(storedBranches(id)).as("the debit awaited, the credit refused")
+                .contains("\"status\": \"PENDING\"", "\"status\": \"FAILED\"");
+        debitMayGo.countDown();
+        SagaInstance ended = awaitState(orchestrator, id, SagaState.COMPENSATED);
+
+        assertThat(ended.lastError()).startsWith("insufficient funds");
+        assertThat(a.ledger(id)).isEqualTo(Map.of("Debit", 1L, "Refund", 1L));
+        assertThat(b.ledger(id)).isEmpty();
+        assertThat(a.balance(transfer.fromAccount())).isEqualTo(1000);
+        assertThat(events(orchestrator, id)).containsSubsequence("credit:FAILED", "debit:SUCCEEDED",
+                "debit:COMPENSATION_SENT", "debit:COMPENSATED", "debit:ENDED_COMPENSATED")
+                .doesNotContain("credit:COMPENSATION_SENT", "fee:COMMAND_SENT");
+        assertThat(storedBranches(id)).isNull();
+    }
+
+    /** The saga's stored {@code branches} column, as text. */
+    private String storedBranches(UUID id) throws SQLException {
+        try (Connection connection = db.openConnection();
+             PreparedStatement query = connection.prepareStatement(
+                     "SELECT branches::text FROM saga_instance WHERE id = ?")) {
+            query.setObject(1, id);
+            try (ResultSet rows = query.executeQuery()) {
+                assertThat(rows.next()).isTrue();
+                return rows.getString(1);
             }
         }
     }

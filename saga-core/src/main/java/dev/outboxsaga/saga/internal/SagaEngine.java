@@ -15,6 +15,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.UUID;
 
@@ -28,16 +29,29 @@ public final class SagaEngine {
     /**
      * The persisted state of one instance. {@code skippedSteps}: the indexes of the steps skipped because their
      * condition did not hold, in order; compensation passes them by. {@code deadline}: when the timer is next due
-     * (a reply timeout or a retry), never later than {@code sagaDeadline} while the saga runs. {@code sagaDeadline}:
-     * when the whole saga must have finished going forward ({@link SagaDefinition#deadline()} after it began), or
-     * null when its definition has none or it has passed already.
+     * (a reply timeout or a retry, of the step or of the earliest due branch), never later than {@code sagaDeadline}
+     * while the saga runs. {@code sagaDeadline}: when the whole saga must have finished going forward
+     * ({@link SagaDefinition#deadline()} after it began), or null when its definition has none or it has passed
+     * already. {@code branches}: while a parallel group is in hand (going forward, waiting for branches after one
+     * failed, or compensating the group), the state of each of its branches in declaration order; null otherwise.
+     * While branches are awaited, {@code stepIndex} is the group's first branch and {@code awaitingCommandId} null:
+     * each branch has its own awaited command, attempt and due time.
      */
     public record State(UUID id, String type, int version, SagaState state, int stepIndex, int attempt,
             UUID awaitingCommandId, Instant deadline, String data, String lastError, List<Integer> skippedSteps,
-            Instant sagaDeadline) {
+            Instant sagaDeadline, List<Branch> branches) {
 
         public State {
             skippedSteps = skippedSteps == null ? List.of() : List.copyOf(skippedSteps);
+            branches = branches == null || branches.isEmpty() ? null : List.copyOf(branches);
+        }
+
+        /** A state with no parallel group in hand. */
+        public State(UUID id, String type, int version, SagaState state, int stepIndex, int attempt,
+                UUID awaitingCommandId, Instant deadline, String data, String lastError, List<Integer> skippedSteps,
+                Instant sagaDeadline) {
+            this(id, type, version, state, stepIndex, attempt, awaitingCommandId, deadline, data, lastError,
+                    skippedSteps, sagaDeadline, null);
         }
 
         /** A state without a saga deadline. */
@@ -64,6 +78,38 @@ public final class SagaEngine {
         /** Whether the command undoes its step. */
         public boolean compensation() {
             return SagaMessages.COMPENSATION.equals(kind);
+        }
+    }
+
+    /**
+     * One branch of the parallel group in hand: its step, how far it got, and while it is {@linkplain #awaited()
+     * awaited} the command it awaits a reply to (PENDING) and when its timeout or retry is due.
+     */
+    public record Branch(int stepIndex, Status status, UUID awaitingCommandId, int attempt, Instant due) {
+
+        /** How far a branch got. */
+        public enum Status {
+            /** Its command is out; {@code due} is its timeout. */
+            PENDING,
+            /** Its last attempt failed and may be retried; {@code due} is when it is sent again. */
+            RETRY_DUE,
+            /** It took effect: compensated if the saga compensates. */
+            SUCCEEDED,
+            /** Its condition did not hold, so it never ran. */
+            SKIPPED,
+            /** Its participant refused it: it took no effect and is not compensated. */
+            FAILED,
+            /** Given up without a final answer (timed out, retries used up, cancelled): compensated. */
+            GIVEN_UP
+        }
+
+        /** Whether the group still waits for this branch. */
+        public boolean awaited() {
+            return status == Status.PENDING || status == Status.RETRY_DUE;
+        }
+
+        Branch settled(Status outcome) {
+            return new Branch(stepIndex, outcome, null, attempt, null);
         }
     }
 
@@ -113,7 +159,8 @@ public final class SagaEngine {
 
     /**
      * The instance's deadline passed: a reply timed out, a retry is due, or the saga deadline passed. No-op when
-     * nothing is due. A RUNNING saga past its saga deadline records {@code DEADLINE_PASSED} and gives up the step in
+     * nothing is due. With a parallel group in hand, every branch that is due is handled, each by its own timeout
+     * and retry policy. A RUNNING saga past its saga deadline records {@code DEADLINE_PASSED} and gives up the step in
      * hand as {@link #cancel} does; a step without compensation whose abandon is out already gets the abandon again
      * (the timer found the saga at the saga deadline, not at the abandon's own timeout). A COMPENSATING saga goes on.
      */
@@ -123,17 +170,28 @@ public final class SagaEngine {
         return work.transition();
     }
 
-    /** Operator: send the parked compensation again, with fresh attempts. */
+    /**
+     * Operator: send the parked compensation again, with fresh attempts. A saga parked while branches of a parallel
+     * group were awaited (the timer failed on it) has no compensation parked: every awaited branch is given up and
+     * the group compensated, as a cancel would.
+     */
     public <D> Transition retryParked(SagaDefinition<D> definition, State state, Connection connection) {
         requireParked(state);
         Work<D> work = new Work<>(definition, connection, state);
         work.log(state.stepIndex(), "REPAIR_RETRY", "compensation retried by an operator");
         work.state = SagaState.COMPENSATING;
-        work.compensate(state.stepIndex());
+        if (work.groupInHand()) {
+            work.giveUpGroup();
+        } else {
+            work.compensate(state.stepIndex());
+        }
         return work.transition();
     }
 
-    /** Operator: the parked compensation was done by hand; go on with the earlier steps. */
+    /**
+     * Operator: the parked compensation was done by hand; go on with the earlier steps. A saga parked while branches
+     * of a parallel group were awaited is parked at the group's first branch: the mark covers the whole group.
+     */
     public <D> Transition markCompensated(SagaDefinition<D> definition, State state, String note, Connection connection) {
         requireParked(state);
         Work<D> work = new Work<>(definition, connection, state);
@@ -151,6 +209,9 @@ public final class SagaEngine {
      * <li>a step with compensation is compensated, then the earlier ones, in reverse order (the path of a
      * failed step), ending COMPENSATED; the participant's record of the compensation refuses the step's forward
      * command whenever it comes, and a compensation of a step that never ran there succeeds without effect;</li>
+     * <li>a parallel group in hand: every branch still awaited is given up at once, as a branch whose last attempt
+     * timed out (a reply arriving for it later is ignored), and the group's branches that took or may have taken
+     * effect are compensated, then the earlier steps;</li>
      * <li>a step without compensation (only the last may lack one) cannot be undone, so it is
      * {@linkplain SagaMessages#ABANDON abandoned}: the participant decides. A refusal (the command had not run,
      * and now never will) compensates the earlier steps; a success means the cancel came too late, and the saga
@@ -216,6 +277,8 @@ public final class SagaEngine {
         private String lastError;
         private Instant sagaDeadline;
         private final List<Integer> skipped;
+        /** The branches of the parallel group in hand, or null. */
+        private List<Branch> branches;
         private final List<Command> commands = new ArrayList<>();
         private final List<Entry> history = new ArrayList<>();
 
@@ -232,11 +295,16 @@ public final class SagaEngine {
             this.lastError = initial.lastError();
             this.skipped = new ArrayList<>(initial.skippedSteps());
             this.sagaDeadline = initial.sagaDeadline();
+            this.branches = initial.branches() == null ? null : new ArrayList<>(initial.branches());
         }
 
         Transition transition() {
+            // The group is out of hand once the saga has ended or compensation went below it.
+            List<Branch> kept = branches == null || state.terminal() || step < branches.get(0).stepIndex() ? null
+                    : branches;
             return new Transition(new State(id, definition.type(), definition.version(), state, step, attempt, awaiting,
-                    deadline, data, lastError, skipped, sagaDeadline), List.copyOf(commands), List.copyOf(history));
+                    deadline, data, lastError, skipped, sagaDeadline, kept), List.copyOf(commands),
+                    List.copyOf(history));
         }
 
         SagaStep<D> stepAt(int index) {
@@ -263,9 +331,14 @@ public final class SagaEngine {
                 step = next;
                 attempt = 1;
                 SagaStep<D> current = stepAt(next);
-                if (current.condition() != null && !current.condition().test(decoded())) {
-                    skipped.add(next);
-                    log(next, "SKIPPED", "its condition does not hold");
+                if (current.isBranch()) {
+                    if (enterGroup(next)) {
+                        return;
+                    }
+                    next = groupEnd(next);
+                    continue;
+                }
+                if (skips(next, decoded())) {
                     next++;
                     continue;
                 }
@@ -291,6 +364,202 @@ public final class SagaEngine {
             log(step, "COMPLETED", null);
         }
 
+        /** Whether the step at {@code index} is skipped, its condition not holding for {@code value}; recorded so. */
+        boolean skips(int index, D value) {
+            SagaStep<D> current = stepAt(index);
+            if (current.condition() == null || current.condition().test(value)) {
+                return false;
+            }
+            skipped.add(index);
+            log(index, "SKIPPED", "its condition does not hold");
+            return true;
+        }
+
+        /**
+         * Forks the parallel group whose first branch is at {@code first}: sends the command of every branch whose
+         * condition holds for the data as it is now. False, leaving no group in hand, when every branch is skipped.
+         */
+        boolean enterGroup(int first) {
+            D value = decoded();
+            branches = new ArrayList<>();
+            for (int index = first; index < groupEnd(first); index++) {
+                branches.add(skips(index, value) ? new Branch(index, Branch.Status.SKIPPED, null, 1, null)
+                        : sendBranch(index, 1));
+            }
+            if (branches.stream().noneMatch(Branch::awaited)) {
+                branches = null;
+                return false;
+            }
+            awaiting = null;
+            dueAtEarliestBranch();
+            return true;
+        }
+
+        /** The index after the last branch of the group that the step at {@code index} belongs to. */
+        int groupEnd(int index) {
+            String group = stepAt(index).group();
+            int end = index;
+            while (end < definition.steps().size() && group.equals(stepAt(end).group())) {
+                end++;
+            }
+            return end;
+        }
+
+        /** Whether branches of a parallel group are awaited: going forward, or waited for after a sibling failed. */
+        boolean groupInHand() {
+            return branches != null && branches.stream().anyMatch(Branch::awaited);
+        }
+
+        /** Sends attempt {@code attempt} of the branch at {@code index}; the branch then awaits its reply. */
+        Branch sendBranch(int index, int attempt) {
+            Command command = forward(index, attempt);
+            commands.add(command);
+            return new Branch(index, Branch.Status.PENDING, command.id(), attempt, now.plus(stepAt(index).timeout()));
+        }
+
+        void dueAtEarliestBranch() {
+            due(branches.stream().filter(Branch::awaited).map(Branch::due).min(Comparator.naturalOrder())
+                    .orElseThrow());
+        }
+
+        /** The branch of the group in hand that awaits a reply to {@code commandId}, or -1. */
+        int branchAwaiting(UUID commandId) {
+            if (branches == null || (state != SagaState.RUNNING && state != SagaState.COMPENSATING)) {
+                return -1;
+            }
+            for (int i = 0; i < branches.size(); i++) {
+                if (branches.get(i).status() == Branch.Status.PENDING
+                        && commandId.equals(branches.get(i).awaitingCommandId())) {
+                    return i;
+                }
+            }
+            return -1;
+        }
+
+        /**
+         * A branch's participant answered. Going forward, a success updates the data (replies in the order they
+         * come) and, once no branch is awaited, joins; a failure retries the branch alone, or fails the group. After
+         * a sibling failed, the answer only says whether the branch is to be compensated.
+         */
+        void branchReply(int i, Reply reply) {
+            Branch branch = branches.get(i);
+            int index = branch.stepIndex();
+            SagaStep<D> current = stepAt(index);
+            boolean running = state == SagaState.RUNNING;
+            if (reply.succeeded()) {
+                branches.set(i, branch.settled(Branch.Status.SUCCEEDED));
+                try {
+                    data = encode(updated(current, reply));
+                    log(index, "SUCCEEDED", running ? null : "after a sibling failed: to be compensated");
+                } catch (UnreadableReply unreadable) {
+                    // It took effect, and stays SUCCEEDED: compensated with the data as it was.
+                    String error = unfitting(current, unreadable);
+                    log(index, "FAILED", error);
+                    if (running) {
+                        failGroup(error);
+                    }
+                }
+            } else if (running && reply.retryable() && branch.attempt() < current.retry().maxAttempts()) {
+                log(index, "FAILED", "retryable: " + reply.reason());
+                lastError = reply.reason();
+                branches.set(i, new Branch(index, Branch.Status.RETRY_DUE, null, branch.attempt(),
+                        retryAt(index, branch.attempt(), reply.reason())));
+            } else if (reply.retryable()) {
+                // Not stored by the participant: an earlier attempt parked there could still run.
+                log(index, "FAILED", (running ? "retries exhausted: " : "retryable, not retried as a sibling failed: ")
+                        + reply.reason());
+                branches.set(i, branch.settled(Branch.Status.GIVEN_UP));
+                if (running) {
+                    failGroup(reply.reason());
+                }
+            } else {
+                log(index, "FAILED", refusal(reply));
+                branches.set(i, branch.settled(Branch.Status.FAILED));
+                if (running) {
+                    failGroup(reply.reason());
+                }
+            }
+            groupMoved();
+        }
+
+        /**
+         * A branch failed: the saga turns to compensation. Branches whose retry was due are given up (their last
+         * attempt failed retryably, so an earlier one may still run); those whose reply is awaited are waited for.
+         */
+        void failGroup(String reason) {
+            lastError = reason;
+            state = SagaState.COMPENSATING;
+            for (int i = 0; i < branches.size(); i++) {
+                if (branches.get(i).status() == Branch.Status.RETRY_DUE) {
+                    branches.set(i, branches.get(i).settled(Branch.Status.GIVEN_UP));
+                }
+            }
+        }
+
+        /** Gives up every branch still awaited, as if its last attempt had timed out, and compensates the group. */
+        void giveUpGroup() {
+            int last = groupEnd(branches.get(0).stepIndex()) - 1;
+            for (int i = 0; i < branches.size(); i++) {
+                if (branches.get(i).awaited()) {
+                    branches.set(i, branches.get(i).settled(Branch.Status.GIVEN_UP));
+                }
+            }
+            startCompensation(last);
+        }
+
+        /**
+         * After a branch moved: going forward with no branch awaited, the group joins and the saga enters the next
+         * step; compensating with none awaited, the group's compensation starts; otherwise the saga waits for the
+         * earliest due branch.
+         */
+        void groupMoved() {
+            if (!groupInHand()) {
+                int first = branches.get(0).stepIndex();
+                if (state == SagaState.RUNNING) {
+                    branches = null;
+                    enterStep(groupEnd(first));
+                } else {
+                    startCompensation(groupEnd(first) - 1);
+                }
+                return;
+            }
+            awaiting = null;
+            dueAtEarliestBranch();
+        }
+
+        /**
+         * The timer found a branch due: a timed-out one is sent again while it has attempts left and the group goes
+         * forward, and given up otherwise (its effect unknown: compensated), failing the group; one whose retry is
+         * due is sent again.
+         */
+        void branchesDue() {
+            for (int i = 0; i < branches.size(); i++) {
+                Branch branch = branches.get(i);
+                if (!branch.awaited() || now.isBefore(branch.due())) {
+                    continue;
+                }
+                int index = branch.stepIndex();
+                SagaStep<D> current = stepAt(index);
+                if (branch.status() == Branch.Status.RETRY_DUE) {
+                    branches.set(i, sendBranch(index, branch.attempt() + 1));
+                    continue;
+                }
+                String timedOut = "no reply within " + current.timeout().toMillis() + " ms";
+                log(index, "TIMED_OUT", "no reply to " + branch.awaitingCommandId() + " within "
+                        + current.timeout().toMillis() + " ms");
+                if (state == SagaState.RUNNING && branch.attempt() < current.retry().maxAttempts()) {
+                    lastError = timedOut;
+                    branches.set(i, sendBranch(index, branch.attempt() + 1));
+                    continue;
+                }
+                branches.set(i, branch.settled(Branch.Status.GIVEN_UP));
+                if (state == SagaState.RUNNING) {
+                    failGroup(timedOut);
+                }
+            }
+            groupMoved();
+        }
+
         D runLocal(LocalAction<D> action) throws Exception {
             if (connection == null) {
                 return action.apply(null, decoded());
@@ -312,13 +581,18 @@ public final class SagaEngine {
         }
 
         void sendForward() {
-            SagaStep<D> current = stepAt(step);
+            send(forward(step, attempt), stepAt(step).timeout());
+        }
+
+        /** Attempt {@code attempt} of the forward command of the step at {@code index}, recorded as sent. */
+        Command forward(int index, int attempt) {
+            SagaStep<D> current = stepAt(index);
             D value = decoded();
             Command command = new Command(UUID.randomUUID(), current.participant().apply(value), current.commandType(),
-                    encode(current.command().apply(value)), step, current.name(), SagaMessages.FORWARD, attempt);
-            send(command, current.timeout());
-            log(step, "COMMAND_SENT", current.commandType() + " to " + command.participant() + ", attempt " + attempt
+                    encode(current.command().apply(value)), index, current.name(), SagaMessages.FORWARD, attempt);
+            log(index, "COMMAND_SENT", current.commandType() + " to " + command.participant() + ", attempt " + attempt
                     + ", id " + command.id());
+            return command;
         }
 
         void sendCompensation() {
@@ -356,9 +630,14 @@ public final class SagaEngine {
             return !current.isLocal() && !current.hasCompensation() && attempt > current.retry().maxAttempts();
         }
 
-        /** The forward command of the step in hand is given up on without a final answer from the participant. */
+        /**
+         * The forward command of the step in hand, or every awaited branch of the group in hand, is given up on
+         * without a final answer from the participant.
+         */
         void giveUpForward() {
-            if (stepAt(step).hasCompensation()) {
+            if (groupInHand()) {
+                giveUpGroup();
+            } else if (stepAt(step).hasCompensation()) {
                 // Its effect is unknown, or an earlier attempt may still run: compensate it too. The
                 // participant records the compensation, which refuses any forward command that comes later.
                 startCompensation(step);
@@ -378,13 +657,18 @@ public final class SagaEngine {
          */
         boolean stopForward(String event, String detail, String error) {
             lastError = error;
-            log(step, event, detail);
-            if (settling()) {
-                return false;
+            if (groupInHand()) {
+                // About the whole group, so recorded under its name.
+                history.add(new Entry(step, stepAt(step).group(), event, detail));
+            } else {
+                log(step, event, detail);
+                if (settling()) {
+                    return false;
+                }
+                // As a step whose last attempt timed out: a step without compensation is settled by an abandon, and
+                // settling() must hold from now on so that a timeout re-sends the abandon, never the command.
+                attempt = Math.max(attempt, stepAt(step).retry().maxAttempts());
             }
-            // As a step whose last attempt timed out: a step without compensation is settled by an abandon, and
-            // settling() must hold from now on so that a timeout re-sends the abandon, never the command.
-            attempt = Math.max(attempt, stepAt(step).retry().maxAttempts());
             giveUpForward();
             return true;
         }
@@ -450,11 +734,17 @@ public final class SagaEngine {
 
         int lastCompensable(int from) {
             for (int index = Math.min(from, definition.steps().size() - 1); index >= 0; index--) {
-                if (stepAt(index).hasCompensation() && !skipped.contains(index)) {
+                if (stepAt(index).hasCompensation() && !skipped.contains(index) && !refusedBranch(index)) {
                     return index;
                 }
             }
             return -1;
+        }
+
+        /** Whether the step at {@code index} is a branch of the group in hand that its participant refused. */
+        boolean refusedBranch(int index) {
+            return branches != null && branches.stream()
+                    .anyMatch(branch -> branch.stepIndex() == index && branch.status() == Branch.Status.FAILED);
         }
 
         void park(String reason) {
@@ -468,12 +758,22 @@ public final class SagaEngine {
         void scheduleRetry(String reason) {
             lastError = reason;
             awaiting = null;
-            Duration backoff = stepAt(step).retry().backoffAfter(attempt);
-            due(now.plus(backoff));
-            log(step, "RETRY_SCHEDULED", reason + "; attempt " + (attempt + 1) + " in " + backoff.toMillis() + " ms");
+            due(retryAt(step, attempt, reason));
+        }
+
+        /** When the step at {@code index} is tried again after attempt {@code attempt} failed; recorded. */
+        Instant retryAt(int index, int attempt, String reason) {
+            Duration backoff = stepAt(index).retry().backoffAfter(attempt);
+            log(index, "RETRY_SCHEDULED", reason + "; attempt " + (attempt + 1) + " in " + backoff.toMillis() + " ms");
+            return now.plus(backoff);
         }
 
         void reply(UUID commandId, Integer stepIndex, String kind, Reply reply) {
+            int branch = branchAwaiting(commandId);
+            if (branch >= 0) {
+                branchReply(branch, reply);
+                return;
+            }
             if (awaiting == null || !awaiting.equals(commandId)
                     || (state != SagaState.RUNNING && state != SagaState.COMPENSATING)) {
                 String outcome = (reply.succeeded() ? "success" : "failure: " + reply.reason()) + " in reply to "
@@ -483,7 +783,10 @@ public final class SagaEngine {
                         && stepAt(step).compensationType() != null) {
                     lateCompensation(outcome, reply);
                 } else {
-                    log(step, "LATE_REPLY_IGNORED", outcome);
+                    // A late reply of a branch of the group in hand is recorded under that branch.
+                    boolean ofBranch = branches != null && stepIndex != null
+                            && branches.stream().anyMatch(b -> b.stepIndex() == stepIndex);
+                    log(ofBranch ? stepIndex : step, "LATE_REPLY_IGNORED", outcome);
                 }
                 return;
             }
@@ -513,8 +816,7 @@ public final class SagaEngine {
                     giveUpForward();
                 } else {
                     lastError = reply.reason();
-                    log(step, "FAILED", "{}".equals(reply.payload()) ? reply.reason()
-                            : reply.reason() + " " + reply.payload());
+                    log(step, "FAILED", refusal(reply));
                     // The failed step took no effect: compensate the ones before it.
                     startCompensation(step - 1);
                 }
@@ -534,22 +836,33 @@ public final class SagaEngine {
 
         /** The step in hand succeeded: its reply updates the data, then the next step is entered. */
         void succeed(SagaStep<D> current, Reply reply) {
-            D updated = current.onSuccess().apply(decoded(), reply);
-            if (current.onReply() != null) {
-                try {
-                    updated = updated(current.onReply(), updated, reply.payload());
-                } catch (UnreadableReply unreadable) {
-                    // The step took effect, but the saga cannot go on without what it returned: undo it.
-                    lastError = "the reply of step " + current.name() + " does not fit "
-                            + current.onReply().replyType().getSimpleName() + ": " + unreadable.getMessage();
-                    log(step, "FAILED", lastError);
-                    startCompensation(step);
-                    return;
-                }
+            try {
+                data = encode(updated(current, reply));
+            } catch (UnreadableReply unreadable) {
+                // The step took effect, but the saga cannot go on without what it returned: undo it.
+                lastError = unfitting(current, unreadable);
+                log(step, "FAILED", lastError);
+                startCompensation(step);
+                return;
             }
-            data = encode(updated);
             log(step, "SUCCEEDED", null);
             enterStep(step + 1);
+        }
+
+        /** The data after {@code current}'s success reply. */
+        D updated(SagaStep<D> current, Reply reply) throws UnreadableReply {
+            D updated = current.onSuccess().apply(decoded(), reply);
+            return current.onReply() == null ? updated : updated(current.onReply(), updated, reply.payload());
+        }
+
+        String unfitting(SagaStep<D> current, UnreadableReply unreadable) {
+            return "the reply of step " + current.name() + " does not fit "
+                    + current.onReply().replyType().getSimpleName() + ": " + unreadable.getMessage();
+        }
+
+        /** A business failure as recorded: its reason, and its details when it has any. */
+        String refusal(Reply reply) {
+            return "{}".equals(reply.payload()) ? reply.reason() : reply.reason() + " " + reply.payload();
         }
 
         /** The data after a typed reply update; a failure of the update function itself propagates. */
@@ -595,6 +908,10 @@ public final class SagaEngine {
                 if (!stopForward("DEADLINE_PASSED", detail, "deadline passed: " + detail)) {
                     abandon();
                 }
+                return;
+            }
+            if (groupInHand()) {
+                branchesDue();
                 return;
             }
             SagaStep<D> current = stepAt(step);

@@ -177,6 +177,19 @@ public final class SagaMicrometer {
                 sentAt = before.deadline().minus(awaited.timeout());
             }
         }
+        if (repliedTo != null && before != null && before.branches() != null) {
+            SagaDefinition<?> definition = definitions.get(before.type(), before.version());
+            for (SagaEngine.Branch branch : before.branches()) {
+                if (repliedTo.equals(branch.awaitingCommandId()) && branch.status() == SagaEngine.Branch.Status.PENDING
+                        && branch.stepIndex() < definition.steps().size()) {
+                    // Its due time is its send plus the branch's timeout, as for a step on its own.
+                    SagaStep<?> awaited = definition.steps().get(branch.stepIndex());
+                    step = awaited.name();
+                    kind = SagaMessages.FORWARD;
+                    sentAt = branch.due().minus(awaited.timeout());
+                }
+            }
+        }
         if (!started && ended == null && !parked && sentAt == null) {
             return null;
         }

@@ -1,7 +1,12 @@
 package dev.outboxsaga.saga.internal;
 
-import dev.outboxsaga.saga.Reply;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.outboxsaga.saga.SagaEvent;
+import dev.outboxsaga.saga.SagaException;
 import dev.outboxsaga.saga.SagaInstance;
 import dev.outboxsaga.saga.SagaState;
 import java.sql.Array;
@@ -11,6 +16,7 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Timestamp;
 import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.List;
@@ -20,6 +26,8 @@ import java.util.function.IntFunction;
 
 /** Reads and writes saga instances, their history and participants' replies. */
 public final class SagaStore {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
 
     private SagaStore() {
     }
@@ -35,12 +43,12 @@ public final class SagaStore {
     public static boolean insertKeyed(Connection connection, SagaEngine.State state, String key) throws SQLException {
         try (PreparedStatement insert = connection.prepareStatement(Sql.INSERT_KEYED_INSTANCE)) {
             bindInstance(insert, state);
-            insert.setString(14, key);
+            insert.setString(15, key);
             return insert.executeUpdate() == 1;
         }
     }
 
-    /** Parameters 1 to 13 of both instance inserts. */
+    /** Parameters 1 to 14 of both instance inserts. */
     private static void bindInstance(PreparedStatement insert, SagaEngine.State state) throws SQLException {
         insert.setObject(1, state.id());
         insert.setString(2, state.type());
@@ -55,6 +63,7 @@ public final class SagaStore {
         insert.setBoolean(11, state.state().terminal());
         insert.setArray(12, steps(insert.getConnection(), state.skippedSteps()));
         insert.setTimestamp(13, timestamp(state.sagaDeadline()));
+        insert.setString(14, branchesJson(state.branches()));
     }
 
     private static Array steps(Connection connection, List<Integer> steps) throws SQLException {
@@ -84,7 +93,8 @@ public final class SagaStore {
             update.setBoolean(8, state.state().terminal());
             update.setArray(9, steps(connection, state.skippedSteps()));
             update.setTimestamp(10, timestamp(state.sagaDeadline()));
-            update.setObject(11, state.id());
+            update.setString(11, branchesJson(state.branches()));
+            update.setObject(12, state.id());
             update.executeUpdate();
         }
     }
@@ -207,44 +217,6 @@ public final class SagaStore {
         }
     }
 
-    /** The reply a participant gave for a saga step, or null. */
-    public static Reply findReply(Connection connection, String participant, UUID sagaId, int step, String kind)
-            throws SQLException {
-        try (PreparedStatement query = connection.prepareStatement(Sql.FIND_REPLY)) {
-            query.setString(1, participant);
-            query.setObject(2, sagaId);
-            query.setInt(3, step);
-            query.setString(4, kind);
-            try (ResultSet rows = query.executeQuery()) {
-                if (!rows.next()) {
-                    return null;
-                }
-                return new Reply("SUCCESS".equals(rows.getString(1)), rows.getBoolean(2), rows.getString(3),
-                        rows.getString(4));
-            }
-        }
-    }
-
-    public static void saveReply(Connection connection, String participant, SagaCommandKey key, String commandType,
-            Reply reply) throws SQLException {
-        try (PreparedStatement insert = connection.prepareStatement(Sql.INSERT_REPLY)) {
-            insert.setString(1, participant);
-            insert.setObject(2, key.sagaId());
-            insert.setInt(3, key.stepIndex());
-            insert.setString(4, key.kind());
-            insert.setString(5, commandType);
-            insert.setString(6, reply.succeeded() ? "SUCCESS" : "FAILURE");
-            insert.setBoolean(7, reply.retryable());
-            insert.setString(8, reply.reason());
-            insert.setString(9, reply.payload());
-            insert.executeUpdate();
-        }
-    }
-
-    /** Which saga step a participant's reply belongs to. */
-    public record SagaCommandKey(UUID sagaId, int stepIndex, String kind) {
-    }
-
     /** Step names of a saga type and version, for display. */
     @FunctionalInterface
     public interface StepNames {
@@ -274,7 +246,53 @@ public final class SagaStore {
         return new SagaEngine.State(rows.getObject(1, UUID.class), rows.getString(2), rows.getInt(3),
                 SagaState.valueOf(rows.getString(4)), rows.getInt(5), rows.getInt(6), rows.getObject(7, UUID.class),
                 instant(rows.getTimestamp(8)), rows.getString(9), rows.getString(10), skipped(rows.getArray(14)),
-                instant(rows.getTimestamp(15)));
+                instant(rows.getTimestamp(15)), branches(rows.getString(16)));
+    }
+
+    /**
+     * The branches of the parallel group in hand as stored in {@code saga_instance.branches} ({@code sql/V11}), or
+     * null for none. Due times are cut to microseconds, as timestamptz keeps them, so that they compare with the
+     * saga's deadline column as they were.
+     */
+    public static String branchesJson(List<SagaEngine.Branch> branches) {
+        if (branches == null) {
+            return null;
+        }
+        ArrayNode array = JSON.createArrayNode();
+        for (SagaEngine.Branch branch : branches) {
+            ObjectNode node = array.addObject();
+            node.put("step", branch.stepIndex());
+            node.put("status", branch.status().name());
+            node.put("attempt", branch.attempt());
+            if (branch.awaitingCommandId() != null) {
+                node.put("command", branch.awaitingCommandId().toString());
+            }
+            if (branch.due() != null) {
+                node.put("due", branch.due().truncatedTo(ChronoUnit.MICROS).toString());
+            }
+        }
+        return array.toString();
+    }
+
+    /** The branches stored by {@link #branchesJson}; null for none. */
+    public static List<SagaEngine.Branch> branches(String json) {
+        if (json == null) {
+            return null;
+        }
+        try {
+            List<SagaEngine.Branch> branches = new ArrayList<>();
+            for (JsonNode node : JSON.readTree(json)) {
+                JsonNode command = node.get("command");
+                JsonNode due = node.get("due");
+                branches.add(new SagaEngine.Branch(node.required("step").intValue(),
+                        SagaEngine.Branch.Status.valueOf(node.required("status").textValue()),
+                        command == null ? null : UUID.fromString(command.textValue()),
+                        node.required("attempt").intValue(), due == null ? null : Instant.parse(due.textValue())));
+            }
+            return branches;
+        } catch (JsonProcessingException | RuntimeException e) {
+            throw new SagaException("stored parallel branches " + json + " cannot be read: " + e.getMessage(), e);
+        }
     }
 
     private static List<Integer> skipped(Array array) throws SQLException {

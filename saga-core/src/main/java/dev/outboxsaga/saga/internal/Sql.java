@@ -3,7 +3,7 @@ package dev.outboxsaga.saga.internal;
 /**
  * Every SQL statement of the saga module; the tables come from {@code sql/V5__saga.sql}, {@code sql/V7__saga_guards.sql},
  * {@code sql/V9__saga_conditional_steps.sql}, {@code sql/V10__saga_deadline.sql} and
- * {@code sql/V12__saga_deferred_replies.sql}.
+ * {@code sql/V11__saga_parallel_steps.sql} and {@code sql/V12__saga_deferred_replies.sql}.
  */
 final class Sql {
 
@@ -11,16 +11,18 @@ final class Sql {
     }
 
     static final String INSTANCE_COLUMNS = "id, saga_type, saga_version, state, step_index, attempt, awaiting_command_id, "
-            + "deadline, data::text, last_error, created_at, updated_at, ended_at, skipped_steps, saga_deadline";
+            + "deadline, data::text, last_error, created_at, updated_at, ended_at, skipped_steps, saga_deadline, "
+            + "branches::text";
 
     static final String INSERT_INSTANCE = "INSERT INTO saga_instance (id, saga_type, saga_version, state, step_index, "
-            + "attempt, awaiting_command_id, deadline, data, last_error, ended_at, skipped_steps, saga_deadline) "
-            + "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?, CASE WHEN ? THEN now() END, ?, ?)";
+            + "attempt, awaiting_command_id, deadline, data, last_error, ended_at, skipped_steps, saga_deadline, "
+            + "branches) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?, CASE WHEN ? THEN now() END, ?, ?, ?::jsonb)";
 
     /** A saga begun with a business key; inserts nothing when one of its type has that key ({@code sql/V7}). */
     static final String INSERT_KEYED_INSTANCE = "INSERT INTO saga_instance (id, saga_type, saga_version, state, "
-            + "step_index, attempt, awaiting_command_id, deadline, data, last_error, ended_at, skipped_steps, saga_deadline, "
-            + "saga_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?, CASE WHEN ? THEN now() END, ?, ?, ?) "
+            + "step_index, attempt, awaiting_command_id, deadline, data, last_error, ended_at, skipped_steps, "
+            + "saga_deadline, branches, saga_key) "
+            + "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?, CASE WHEN ? THEN now() END, ?, ?, ?::jsonb, ?) "
             + "ON CONFLICT (saga_type, saga_key) WHERE saga_key IS NOT NULL DO NOTHING";
 
     static final String FIND_BY_KEY = "SELECT id FROM saga_instance WHERE saga_type = ? AND saga_key = ?";
@@ -30,7 +32,7 @@ final class Sql {
             + "awaiting_command_id = ?, deadline = ?, data = ?::jsonb, last_error = ?, updated_at = now(), "
             + "ended_at = CASE WHEN ? THEN coalesce(ended_at, now()) END, "
             + "skipped_steps = ARRAY(SELECT DISTINCT unnest(skipped_steps || ?::integer[]) ORDER BY 1), "
-            + "saga_deadline = ? WHERE id = ?";
+            + "saga_deadline = ?, branches = ?::jsonb WHERE id = ?";
 
     static final String LOCK_INSTANCE = "SELECT " + INSTANCE_COLUMNS + " FROM saga_instance WHERE id = ? FOR UPDATE";
 
@@ -71,12 +73,6 @@ final class Sql {
 
     static final String HISTORY = "SELECT seq, saga_id, step_index, step_name, event, detail, at FROM saga_event "
             + "WHERE saga_id = ? ORDER BY seq";
-
-    static final String FIND_REPLY = "SELECT outcome, retryable, reason, payload::text FROM saga_participant_reply "
-            + "WHERE participant = ? AND saga_id = ? AND step_index = ? AND kind = ?";
-
-    static final String INSERT_REPLY = "INSERT INTO saga_participant_reply (participant, saga_id, step_index, kind, "
-            + "command_type, outcome, retryable, reason, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb)";
 
     // A participant's replies with what a deferred one needs (sql/V12): ParticipantReplies.
 
