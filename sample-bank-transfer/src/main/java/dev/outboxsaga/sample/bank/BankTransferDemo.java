@@ -42,6 +42,11 @@ public final class BankTransferDemo implements Callable<Integer> {
             + "0 for none).", defaultValue = "" + DemoOptions.DEFAULT_CANCEL_PERCENT)
     int cancelPercent;
 
+    @Option(names = "--daily-limit", description = "How much an account may send per day, in cents: the limit check "
+            + "holds each transfer against it (default ${DEFAULT-VALUE}; 0 for no limit).",
+            defaultValue = "" + Bank.DEFAULT_DAILY_LIMIT)
+    long dailyLimit;
+
     @Option(names = "--step-timeout-ms", description = "How long a bank may take to reply (default ${DEFAULT-VALUE}).",
             defaultValue = "2000")
     long stepTimeoutMillis;
@@ -99,7 +104,7 @@ public final class BankTransferDemo implements Callable<Integer> {
             String password = postgresPassword != null ? postgresPassword : System.getenv("BANK_DEMO_POSTGRES_PASSWORD");
             options = new DemoOptions(transfers, concurrency, Faults.parse(faults), Duration.ofMillis(stepTimeoutMillis),
                     accounts, seed, postgresUrl, postgresUser, password, kafka, report, Duration.ofSeconds(maxWaitSeconds),
-                    cancelPercent)
+                    cancelPercent, dailyLimit)
                     .validate();
             checkReachable(options);
         } catch (IllegalArgumentException badInput) {

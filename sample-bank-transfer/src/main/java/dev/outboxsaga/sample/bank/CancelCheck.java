@@ -12,8 +12,9 @@ import java.util.TreeSet;
 /**
  * The invariant "a cancelled transfer is undone": every transfer whose cancel {@code SagaAdmin.cancel} accepted
  * must have {@code CANCELLED} in its saga's history, end COMPENSATED (never COMPLETED: its last step, the local
- * announcement, cannot be in hand when a cancel comes, so nothing can complete after one), net zero at both banks
- * and be notified to nobody. A saga cancelled that nobody asked to cancel is a violation too.
+ * announcement, cannot be in hand when a cancel comes, so nothing can complete after one), net zero at both banks,
+ * hold nothing of the source account's daily limit, leave no payee screening open, and be notified to nobody. A saga
+ * cancelled that nobody asked to cancel is a violation too.
  */
 final class CancelCheck {
 
@@ -32,13 +33,22 @@ final class CancelCheck {
      */
     static List<String> violations(Map<String, Transfer> transfers, Set<String> accepted, Set<String> inHistory,
             Map<String, String> outcomes, Collection<LedgerCheck.Leg> legs, Map<String, Long> notifications) {
+        // Per transfer, what is left at each bank: "nets" (money), "holds" (of the limit), "screenings" (open).
         Map<String, Map<String, Long>> net = new HashMap<>();
         for (LedgerCheck.Leg leg : legs) {
+            String what = switch (leg.kind()) {
+                case "HOLD", "RELEASE" -> "holds";
+                case "SCREEN", "CLEAR" -> "screenings open";
+                default -> "nets";
+            };
             long signed = switch (leg.kind()) {
-                case "DEBIT", "REVERSAL" -> -leg.amount();
+                case "DEBIT", "REVERSAL", "RELEASE" -> -leg.amount();
+                case "SCREEN" -> 1;
+                case "CLEAR" -> -1;
                 default -> leg.amount();
             };
-            net.computeIfAbsent(leg.transferId(), id -> new TreeMap<>()).merge(leg.bank(), signed, Long::sum);
+            net.computeIfAbsent(leg.transferId(), id -> new TreeMap<>()).merge(what + " at " + leg.bank(), signed,
+                    Long::sum);
         }
         List<String> violations = new ArrayList<>();
         TreeSet<String> ids = new TreeSet<>(accepted);
@@ -57,9 +67,10 @@ final class CancelCheck {
             }
             Transfer transfer = transfers.get(id);
             Map<String, Long> moved = net.getOrDefault(id, Map.of());
-            moved.forEach((bank, sum) -> {
+            moved.forEach((whatWhere, sum) -> {
                 if (sum != 0) {
-                    wrong.add("nets " + sum + " at " + bank);
+                    int at = whatWhere.indexOf(" at ");
+                    wrong.add(whatWhere.substring(0, at) + " " + sum + whatWhere.substring(at));
                 }
             });
             long notified = notifications.getOrDefault(id, 0L);

@@ -21,6 +21,8 @@ import java.time.Duration;
  * @param cancelPercent percent of the transfers cancelled while in flight, 0 to 100 (default
  *                     {@value #DEFAULT_CANCEL_PERCENT}): each through {@code SagaAdmin.cancel}, at a random moment
  *                     up to {@value DemoRun#CANCEL_WITHIN_MILLIS} ms after its saga began
+ * @param dailyLimit   how much an account may send per day, in cents, 0 for no limit (default
+ *                     {@value Bank#DEFAULT_DAILY_LIMIT}: a few of the default run's transfers reach it)
  */
 public record DemoOptions(
         int transfers,
@@ -35,17 +37,18 @@ public record DemoOptions(
         String kafka,
         Path report,
         Duration maxWait,
-        int cancelPercent) {
+        int cancelPercent,
+        long dailyLimit) {
 
     /** The default of {@code --cancel-percent}: a few cancels, so that the default run shows them. */
     public static final int DEFAULT_CANCEL_PERCENT = 2;
 
-    /** As the canonical constructor, without cancels. */
+    /** As the canonical constructor, without cancels and without a daily limit: every transfer that can complete does. */
     public DemoOptions(int transfers, int concurrency, Faults faults, Duration stepTimeout, int accounts, long seed,
             String postgresUrl, String postgresUser, String postgresPassword, String kafka, Path report,
             Duration maxWait) {
         this(transfers, concurrency, faults, stepTimeout, accounts, seed, postgresUrl, postgresUser, postgresPassword,
-                kafka, report, maxWait, 0);
+                kafka, report, maxWait, 0, 0);
     }
 
     /**
@@ -69,6 +72,9 @@ public record DemoOptions(
         }
         if (cancelPercent < 0 || cancelPercent > 100) {
             throw new IllegalArgumentException("--cancel-percent must be 0 to 100, but was " + cancelPercent);
+        }
+        if (dailyLimit < 0) {
+            throw new IllegalArgumentException("--daily-limit must be 0 (none) or positive, but was " + dailyLimit);
         }
         if (postgresUrl != null && !postgresUrl.startsWith("jdbc:postgresql:")) {
             throw new IllegalArgumentException("--postgres-url must be a jdbc:postgresql: URL, but was '" + postgresUrl + "'");

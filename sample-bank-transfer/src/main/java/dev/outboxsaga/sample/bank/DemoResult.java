@@ -18,8 +18,9 @@ import java.util.Map;
  * @param compensationsRun     compensating steps carried out
  * @param duplicatesInjected   copies of commands, replies and transfer events delivered again by the fault injector
  * @param duplicatesSuppressed deliveries the inboxes recognised and skipped
- * @param duplicatesApplied    transfers whose ledgers differ from what their outcome allows: a movement
- *                             missing, or one too many (applied twice); see {@link LedgerCheck}
+ * @param duplicatesApplied    transfers whose entries at the banks (ledger movements, limit holds, payee
+ *                             screenings) differ from what their outcome allows: one missing, or one too many (applied
+ *                             twice); see {@link LedgerCheck}
  * @param moneyBefore          total money across both banks before, in cents
  * @param moneyAfter           and after
  * @param negativeBalances     accounts below zero afterwards
@@ -32,6 +33,10 @@ import java.util.Map;
  * @param notificationsMisapplied transfers notified other than once if completed, or at all if not; see
  *                             {@link NotificationCheck}
  * @param notificationViolations up to ten of the transfers counted in {@code notificationsMisapplied}
+ * @param checksUnbalanced     accounts whose limit held and not released differs from their completed transfers'
+ *                             amounts, and banks whose open screenings differ from their completed incoming transfers;
+ *                             see {@link LedgerCheck#heldViolations}
+ * @param checkViolations      up to ten of those
  * @param cancels              the cancels asked for while transfers were in flight, and what came of them
  */
 public record DemoResult(
@@ -56,6 +61,8 @@ public record DemoResult(
         long notifications,
         long notificationsMisapplied,
         List<String> notificationViolations,
+        long checksUnbalanced,
+        List<String> checkViolations,
         Cancels cancels) {
 
     /**
@@ -105,12 +112,13 @@ public record DemoResult(
     }
 
     /**
-     * Every invariant: money conserved, nothing negative, nothing stuck, nothing applied twice, each completed
-     * transfer notified exactly once, each cancelled transfer undone.
+     * Every invariant: money conserved, nothing negative, nothing stuck, nothing applied twice, limits held and
+     * screenings open only for completed transfers, each completed transfer notified exactly once, each cancelled
+     * transfer undone.
      */
     public boolean invariantsHold() {
         return moneyConserved() && negativeBalances == 0 && stuck == 0 && duplicatesApplied == 0
-                && notificationsMisapplied == 0 && cancels.misapplied() == 0;
+                && checksUnbalanced == 0 && notificationsMisapplied == 0 && cancels.misapplied() == 0;
     }
 
     public long percentile(double p) {
@@ -157,7 +165,8 @@ public record DemoResult(
         return "RESULT transfers=" + transfers + " completed=" + count("COMPLETED") + " compensated="
                 + count("COMPENSATED") + " failed=" + count("FAILED") + " cancels=" + cancels.requested() + " cancelled="
                 + cancels.cancelled() + " cancels_too_late=" + cancels.tooLateTotal() + " stuck=" + stuck
-                + " duplicates_applied=" + duplicatesApplied + " notifications_misapplied=" + notificationsMisapplied
+                + " duplicates_applied=" + duplicatesApplied + " checks_unbalanced=" + checksUnbalanced
+                + " notifications_misapplied=" + notificationsMisapplied
                 + " cancels_misapplied=" + cancels.misapplied() + " money_conserved=" + moneyConserved();
     }
 }

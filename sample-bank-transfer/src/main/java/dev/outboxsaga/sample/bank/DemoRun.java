@@ -110,6 +110,7 @@ public final class DemoRun implements AutoCloseable {
     static final String BANK_SEED = "bank.seed";
     static final String BANK_LATE_BY_MS = "bank.late.by.ms";
     static final String BANK_FAULTS = "bank.faults";
+    static final String BANK_DAILY_LIMIT = "bank.daily.limit";
 
     /** Before {@link #start()}: relays and bank a's participant run through {@code launcher}, not in this JVM. */
     DemoRun launcher(Launcher launcher) {
@@ -147,8 +148,10 @@ public final class DemoRun implements AutoCloseable {
         String bootstrap = kafka.bootstrapServers();
         Duration lateBy = options.stepTimeout().plusMillis(200);
         transfers = new TransferService("transfers." + runId, database("transfers"), bootstrap, options.stepTimeout());
-        bankA = new Bank("bank-a." + runId, database("bank_a"), bootstrap, options.faults(), lateBy, options.seed() + 1);
-        bankB = new Bank("bank-b." + runId, database("bank_b"), bootstrap, options.faults(), lateBy, options.seed() + 2);
+        bankA = new Bank("bank-a." + runId, database("bank_a"), bootstrap, options.faults(), lateBy, options.seed() + 1,
+                options.dailyLimit());
+        bankB = new Bank("bank-b." + runId, database("bank_b"), bootstrap, options.faults(), lateBy, options.seed() + 2,
+                options.dailyLimit());
         closeables.add(transfers);
         closeables.add(bankA);
         closeables.add(bankB);
@@ -317,6 +320,7 @@ public final class DemoRun implements AutoCloseable {
         properties.put(BANK_SEED, Long.toString(seed));
         properties.put(BANK_LATE_BY_MS, Long.toString(lateBy.toMillis()));
         properties.put(BANK_FAULTS, options.faults().toString());
+        properties.put(BANK_DAILY_LIMIT, Long.toString(options.dailyLimit()));
         return properties;
     }
 
@@ -348,7 +352,7 @@ public final class DemoRun implements AutoCloseable {
         Bank old = name.equals("bank-a") ? bankA : bankB;
         old.close();
         Bank fresh = new Bank(old.name(), old.dataSource(), kafka.bootstrapServers(), options.faults(),
-                options.stepTimeout().plusMillis(200), options.seed() + 7);
+                options.stepTimeout().plusMillis(200), options.seed() + 7, options.dailyLimit());
         closeables.add(fresh);
         fresh.start();
         if (name.equals("bank-a")) {
@@ -545,13 +549,14 @@ public final class DemoRun implements AutoCloseable {
             String from = fromPrefix + random.nextInt(accounts - 1);
             String to = toPrefix + random.nextInt(accounts - 1);
             long amount = 100 + random.nextInt(20_000);
+            // A refusal by one check compensates the other; one at the debit compensates both.
             if (options.faults().hits("refusal", random)) {
                 switch (random.nextInt(5)) {
-                    case 0 -> amount = 400_000;                                  // insufficient funds
-                    case 1 -> to = toPrefix + "unknown";                         // unknown account: compensated
-                    case 2 -> to = toPrefix + (accounts - 1);                    // frozen account: compensated
-                    case 3 -> from = fromPrefix + (accounts - 1);                // frozen source: failed
-                    default -> amount = Bank.TRANSFER_LIMIT + 1;                 // over the limit
+                    case 0 -> amount = 400_000;              // over the daily limit (without one: insufficient funds)
+                    case 1 -> to = toPrefix + "unknown";     // unknown payee: refused by the screening
+                    case 2 -> to = toPrefix + (accounts - 1); // frozen payee: refused by the screening
+                    case 3 -> from = fromPrefix + (accounts - 1); // frozen source: refused by the debit
+                    default -> amount = Bank.TRANSFER_LIMIT + 1;  // over the per-transfer limit: refused by the debit
                 }
             }
             planned.add(new Transfer(String.format(Locale.ROOT, "t-%s-%05d", runId, i), fromBank, from, toBank, to, amount));
@@ -618,6 +623,7 @@ public final class DemoRun implements AutoCloseable {
         List<LedgerCheck.Leg> legs = legs();
         Map<String, Long> notified = notified();
         List<String> violations = LedgerCheck.violations(started.transfers(), started.outcomes(), legs);
+        List<String> checkViolations = LedgerCheck.heldViolations(started.transfers(), started.outcomes(), legs);
         List<String> notificationViolations = notificationViolations(started, notified);
         DemoResult.Cancels cancels = cancels(cancelTally, started, legs, notified);
         return new DemoResult(transferCount, byState, stuck, seconds, latencies, undelayed,
@@ -627,7 +633,8 @@ public final class DemoRun implements AutoCloseable {
                         + scalar(bankB.dataSource(), "SELECT count(*) FROM account WHERE balance < 0"),
                 refusals, timelines(), unfinished(), violations.stream().limit(10).toList(),
                 scalar(notifications.dataSource(), "SELECT count(*) FROM notification"), notificationViolations.size(),
-                notificationViolations.stream().limit(10).toList(), cancels);
+                notificationViolations.stream().limit(10).toList(), checkViolations.size(),
+                checkViolations.stream().limit(10).toList(), cancels);
     }
 
     /** What came of the cancels, from the tally and the saga histories, and the cancelled transfers {@link CancelCheck} finds not undone. */
@@ -660,12 +667,17 @@ public final class DemoRun implements AutoCloseable {
                 .toList();
     }
 
-    /** Every ledger row of both banks, for the checks ({@link LedgerCheck}, {@link CancelCheck}). */
+    /**
+     * Every entry of both banks (ledger movements, limit holds, payee screenings), for the checks ({@link LedgerCheck},
+     * {@link CancelCheck}).
+     */
     private List<LedgerCheck.Leg> legs() throws SQLException {
         List<LedgerCheck.Leg> legs = new ArrayList<>();
         for (Bank bank : List.of(bankA, bankB)) {
             try (Connection connection = bank.dataSource().getConnection(); Statement statement = connection.createStatement();
-                 ResultSet rows = statement.executeQuery("SELECT transfer_id, kind, account, amount FROM ledger")) {
+                 ResultSet rows = statement.executeQuery("SELECT transfer_id, kind, account, amount FROM ledger "
+                         + "UNION ALL SELECT transfer_id, kind, account, amount FROM limit_hold "
+                         + "UNION ALL SELECT transfer_id, kind, account, amount FROM screening")) {
                 while (rows.next()) {
                     legs.add(new LedgerCheck.Leg(bank.name(), rows.getString(1), rows.getString(2), rows.getString(3),
                             rows.getLong(4)));

@@ -56,6 +56,10 @@ final class Report {
             out.println("transfers whose ledgers differ from their outcome (first ten)");
             result.ledgerViolations().forEach(line -> out.println("  " + line));
         }
+        if (!result.checkViolations().isEmpty()) {
+            out.println("accounts and banks whose limit holds or screenings differ from their completed transfers (first ten)");
+            result.checkViolations().forEach(line -> out.println("  " + line));
+        }
         if (!result.notificationViolations().isEmpty()) {
             out.println("transfers notified other than once if completed, never otherwise (first ten)");
             result.notificationViolations().forEach(line -> out.println("  " + line));
@@ -70,8 +74,10 @@ final class Report {
         out.printf("  %-4s no negative balance (%d below zero)%n", mark(result.negativeBalances() == 0),
                 result.negativeBalances());
         out.printf("  %-4s every transfer ended (%d stuck)%n", mark(result.stuck() == 0), result.stuck());
-        out.printf("  %-4s each transfer's ledger entries exactly once (%d misapplied)%n",
+        out.printf("  %-4s each transfer's entries exactly once: ledger, limit hold, screening (%d misapplied)%n",
                 mark(result.duplicatesApplied() == 0), result.duplicatesApplied());
+        out.printf("  %-4s limits held and screenings open only for completed transfers (%d accounts or banks off)%n",
+                mark(result.checksUnbalanced() == 0), result.checksUnbalanced());
         out.printf("  %-4s each completed transfer notified exactly once (%d notifications, %d completed, %d misapplied)%n",
                 mark(result.notificationsMisapplied() == 0), result.notifications(), result.count("COMPLETED"),
                 result.notificationsMisapplied());
@@ -103,7 +109,9 @@ final class Report {
         html.append("<p>").append(result.transfers()).append(" transfers, concurrency ").append(options.concurrency())
                 .append(", faults <code>").append(escape(options.faults().toString())).append("</code>, step timeout ")
                 .append(options.stepTimeout().toMillis()).append(" ms, ").append(options.cancelPercent())
-                .append("% cancelled in flight, seed ").append(options.seed()).append(".</p>");
+                .append("% cancelled in flight, daily limit ")
+                .append(options.dailyLimit() == 0 ? "none" : options.dailyLimit() + " cents").append(", seed ")
+                .append(options.seed()).append(".</p>");
         html.append("<table><tr><th>outcome</th><th>count</th></tr>");
         result.byState().forEach((state, count) -> html.append("<tr><td>").append(state).append("</td><td>")
                 .append(count).append("</td></tr>"));
@@ -142,7 +150,10 @@ final class Report {
                 result.moneyBefore(), result.moneyAfter()));
         invariant(html, result.negativeBalances() == 0, "no negative balance");
         invariant(html, result.stuck() == 0, "every transfer ended (" + result.stuck() + " stuck)");
-        invariant(html, result.duplicatesApplied() == 0, "each transfer's ledger entries exactly once");
+        invariant(html, result.duplicatesApplied() == 0, "each transfer's entries exactly once: ledger, limit hold, "
+                + "screening (" + result.duplicatesApplied() + " misapplied)");
+        invariant(html, result.checksUnbalanced() == 0, "limits held and screenings open only for completed transfers ("
+                + result.checksUnbalanced() + " accounts or banks off)");
         invariant(html, result.notificationsMisapplied() == 0, "each completed transfer notified exactly once ("
                 + result.notificationsMisapplied() + " misapplied)");
         invariant(html, cancels.misapplied() == 0, "each cancelled transfer undone: compensated, nets zero at both banks, "

@@ -36,12 +36,13 @@ class BankTransferDemoTest {
 
     private static DemoOptions options(int transfers, String faults, Path report, int cancelPercent) {
         return new DemoOptions(transfers, 8, Faults.parse(faults), Duration.ofMillis(1500), 20, 7, null, null, null,
-                null, report, Duration.ofSeconds(60), cancelPercent);
+                null, report, Duration.ofSeconds(60), cancelPercent, Bank.DEFAULT_DAILY_LIMIT);
     }
 
     /**
-     * Every fault on, and 15% of the transfers cancelled in flight: every cancel asked for is either honoured (the
-     * saga compensated, its money back, no notification) or refused as too late, and every invariant holds.
+     * Every fault on, and 15% of the transfers cancelled in flight: every refusal, by a parallel check or by a bank
+     * after them, is compensated; every cancel asked for is either honoured (the saga compensated, its money back, its
+     * hold released, its screening cleared, no notification) or refused as too late; and every invariant holds.
      */
     @Test
     void aRunWithEveryFaultAndCancelsKeepsMoneySafe(TestInfrastructure infra, @TempDir Path dir) throws Exception {
@@ -61,9 +62,15 @@ class BankTransferDemoTest {
         assertThat(result.count("COMPLETED") + result.count("COMPENSATED") + result.count("FAILED")).isEqualTo(150);
         assertThat(result.moneyConserved()).as("money before %d, after %d", result.moneyBefore(), result.moneyAfter()).isTrue();
         assertThat(result.negativeBalances()).isZero();
-        assertThat(result.duplicatesApplied()).isZero();
-        assertThat(result.count("COMPENSATED")).as("refusals at the destination bank compensate").isPositive();
-        assertThat(result.count("FAILED")).as("refusals at the source bank fail").isPositive();
+        assertThat(result.duplicatesApplied()).as("transfers whose entries differ: %s", result.ledgerViolations()).isZero();
+        assertThat(result.checkViolations()).as("limit holds and screenings against completed transfers").isEmpty();
+        assertThat(result.checksUnbalanced()).isZero();
+        assertThat(result.count("COMPENSATED")).as("refusals compensate what ran: a sibling check, or both checks")
+                .isPositive();
+        assertThat(result.refusals().keySet()).as("refused by the limit check, the payee screening and the debit")
+                .anyMatch(reason -> reason.startsWith("daily limit reached"))
+                .anyMatch(reason -> reason.startsWith("unknown payee") || reason.startsWith("payee"))
+                .anyMatch(reason -> reason.startsWith("account") && reason.endsWith("is frozen"));
         assertThat(result.duplicatesInjected()).isPositive();
         assertThat(result.duplicatesSuppressed()).as("the inboxes absorbed the copies").isPositive();
         assertThat(result.notificationViolations()).as("transfers notified other than once if completed").isEmpty();
@@ -78,7 +85,7 @@ class BankTransferDemoTest {
         assertThat(cancels.cancelled()).as("cancels that came while the saga ran").isPositive()
                 .isEqualTo(cancelledInHistory).isLessThanOrEqualTo(result.count("COMPENSATED"));
         assertThat(cancels.cancelledAtStep().keySet()).as("the steps in hand when the cancels came").isNotEmpty()
-                .isSubsetOf("debit", "credit");
+                .isSubsetOf("checks", "holdLimit", "screenPayee", "debit", "credit");
         assertThat(cancels.tooLate().keySet()).as("a refused cancel names the saga's state")
                 .allMatch(state -> SagaState.valueOf(state) != SagaState.RUNNING);
         assertThat(cancels.violations()).as("cancelled transfers not undone").isEmpty();
@@ -86,12 +93,15 @@ class BankTransferDemoTest {
         assertThat(result.resultLine()).startsWith("RESULT transfers=150 completed=")
                 .contains(" cancels=" + cancels.requested() + " cancelled=" + cancels.cancelled() + " cancels_too_late="
                         + cancels.tooLateTotal() + " ")
+                .contains(" duplicates_applied=0 checks_unbalanced=0 ")
                 .endsWith("notifications_misapplied=0 cancels_misapplied=0 money_conserved=true");
 
         Report.writeHtml(result, options(150, "none", report, 15), report);
         String html = Files.readString(report);
         assertThat(html).contains("all invariants hold").contains("<svg").contains("Some sagas, step by step")
                 .contains("each completed transfer notified exactly once").contains("each cancelled transfer undone")
+                .contains("each transfer's entries exactly once")
+                .contains("limits held and screenings open only for completed transfers")
                 .contains("cancelled, then compensated").contains("(cancelled) in");
         ByteArrayOutputStream text = new ByteArrayOutputStream();
         Report.print(result, new PrintStream(text, true, StandardCharsets.UTF_8));
@@ -140,7 +150,8 @@ class BankTransferDemoTest {
         // A longer step timeout than the other runs: a killed bank is back after a JVM start and a consumer
         // group's session timeout, a killed relay after a JVM start, a Debezium start and a lease expiry.
         DemoOptions options = new DemoOptions(100, 8, Faults.parse("refusal=10,duplicate=10"), Duration.ofSeconds(3),
-                20, 11, null, null, null, null, processes.directory.resolve("report.html"), Duration.ofSeconds(60));
+                20, 11, null, null, null, null, processes.directory.resolve("report.html"), Duration.ofSeconds(60), 0,
+                Bank.DEFAULT_DAILY_LIMIT);
         DemoRun run = new DemoRun(options, System.out, infra.postgres(), infra.kafka()).launcher(processes);
         DemoResult result;
         try {
@@ -176,6 +187,7 @@ class BankTransferDemoTest {
         assertThat(result.negativeBalances()).isZero();
         assertThat(result.ledgerViolations()).as("transfers whose ledgers differ from their outcome").isEmpty();
         assertThat(result.duplicatesApplied()).isZero();
+        assertThat(result.checkViolations()).as("limit holds and screenings against completed transfers").isEmpty();
         assertThat(result.notificationViolations()).as("transfers notified other than once if completed").isEmpty();
         assertThat(result.notifications()).isEqualTo(result.count("COMPLETED"));
         assertThat(result.invariantsHold()).as(result.resultLine()).isTrue();
@@ -193,6 +205,10 @@ class BankTransferDemoTest {
         });
         assertThat(exit("--faults", "crash=150")).satisfies(r -> assertThat(r.err()).contains("0 to 100 percent"));
         assertThat(exit("--concurrency", "0")).satisfies(r -> assertThat(r.err()).contains("--concurrency"));
+        assertThat(exit("--daily-limit", "-5")).satisfies(r -> {
+            assertThat(r.code()).isEqualTo(2);
+            assertThat(r.err()).contains("--daily-limit must be 0 (none) or positive, but was -5");
+        });
         assertThat(exit("--cancel-percent", "101")).satisfies(r -> {
             assertThat(r.code()).isEqualTo(2);
             assertThat(r.err()).contains("--cancel-percent must be 0 to 100, but was 101");

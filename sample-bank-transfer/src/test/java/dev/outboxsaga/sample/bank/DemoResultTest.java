@@ -49,14 +49,26 @@ class DemoResultTest {
         assertThat(result(0, broken).resultLine()).contains(" cancels_misapplied=1 ");
     }
 
+    @Test
+    void aLimitHoldOrScreeningLeftBehindFailsTheVerdict() {
+        assertThat(result(0, DemoResult.Cancels.none(), 1).invariantsHold()).isFalse();
+        assertThat(result(0, DemoResult.Cancels.none(), 1).resultLine()).contains(" checks_unbalanced=1 ");
+        assertThat(result(0).resultLine()).contains(" checks_unbalanced=0 ");
+    }
+
     private static DemoResult result(long notificationsMisapplied) {
         return result(notificationsMisapplied, DemoResult.Cancels.none());
     }
 
     private static DemoResult result(long notificationsMisapplied, DemoResult.Cancels cancels) {
+        return result(notificationsMisapplied, cancels, 0);
+    }
+
+    private static DemoResult result(long notificationsMisapplied, DemoResult.Cancels cancels, long checksUnbalanced) {
         return new DemoResult(2, Map.of("COMPLETED", 2L), 0, 1.0, List.of(10L, 20L), List.of(10L, 20L), 0, 0, 0, 0, 0,
                 1_000, 1_000, 0, Map.of(), List.of(), List.of(), List.of(), 2 - notificationsMisapplied,
                 notificationsMisapplied, notificationsMisapplied == 0 ? List.of() : List.of("t-1 COMPLETED: 0 notification(s), expected 1"),
-                cancels);
+                checksUnbalanced, checksUnbalanced == 0 ? List.of() : List.of("bank-b: 3 screening(s) not cleared, but 2 "
+                        + "completed transfer(s) to it"), cancels);
     }
 }
