@@ -7,7 +7,7 @@ import java.time.Duration;
  * What one demo run does; {@link #validate()} refuses bad input before anything starts.
  *
  * @param transfers    how many transfers, at least 1 (default 1,000)
- * @param concurrency  how many transfers are in flight at once, 1 to 256 (default 8)
+ * @param concurrency  how many transfers are in flight at once, 1 to 256 (default 16)
  * @param faults       the fault mix
  * @param stepTimeout  how long a bank may take to reply before the saga retries (default 2 s)
  * @param accounts     accounts per bank, at least 2 (default 50)

@@ -81,8 +81,8 @@ final class Report {
         out.printf("  %-4s each completed transfer notified exactly once (%d notifications, %d completed, %d misapplied)%n",
                 mark(result.notificationsMisapplied() == 0), result.notifications(), result.count("COMPLETED"),
                 result.notificationsMisapplied());
-        out.printf("  %-4s each cancelled transfer undone: compensated, nets zero at both banks, not notified "
-                + "(%d cancelled, %d misapplied)%n", mark(cancels.misapplied() == 0), cancels.cancelled(),
+        out.printf("  %-4s each cancelled transfer undone: compensated, nets zero at both banks, limit released, "
+                + "screening cleared, not notified (%d cancelled, %d misapplied)%n", mark(cancels.misapplied() == 0), cancels.cancelled(),
                 cancels.misapplied());
     }
 
@@ -157,7 +157,7 @@ final class Report {
         invariant(html, result.notificationsMisapplied() == 0, "each completed transfer notified exactly once ("
                 + result.notificationsMisapplied() + " misapplied)");
         invariant(html, cancels.misapplied() == 0, "each cancelled transfer undone: compensated, nets zero at both banks, "
-                + "not notified (" + cancels.cancelled() + " cancelled, " + cancels.misapplied() + " misapplied)");
+                + "limit released, screening cleared, not notified (" + cancels.cancelled() + " cancelled, " + cancels.misapplied() + " misapplied)");
         html.append("</ul><h2>Saga latency</h2>").append(histogram(result.latenciesMillis()));
         html.append("<h2>Some sagas, step by step</h2>");
         for (DemoResult.Timeline timeline : result.timelines()) {
