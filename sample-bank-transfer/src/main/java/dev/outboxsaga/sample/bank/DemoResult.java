@@ -18,8 +18,9 @@ import java.util.Map;
  * @param compensationsRun     compensating steps carried out
  * @param duplicatesInjected   copies of commands, replies and transfer events delivered again by the fault injector
  * @param duplicatesSuppressed deliveries the inboxes recognised and skipped
- * @param duplicatesApplied    transfers whose ledgers differ from what their outcome allows: a movement
- *                             missing, or one too many (applied twice); see {@link LedgerCheck}
+ * @param duplicatesApplied    transfers whose entries at the banks (ledger movements, limit holds, payee
+ *                             screenings) differ from what their outcome allows: one missing, or one too many (applied
+ *                             twice); see {@link LedgerCheck}
  * @param moneyBefore          total money across both banks before, in cents
  * @param moneyAfter           and after
  * @param negativeBalances     accounts below zero afterwards
@@ -32,6 +33,11 @@ import java.util.Map;
  * @param notificationsMisapplied transfers notified other than once if completed, or at all if not; see
  *                             {@link NotificationCheck}
  * @param notificationViolations up to ten of the transfers counted in {@code notificationsMisapplied}
+ * @param checksUnbalanced     accounts whose limit held and not released differs from their completed transfers'
+ *                             amounts, and banks whose open screenings differ from their completed incoming transfers;
+ *                             see {@link LedgerCheck#heldViolations}
+ * @param checkViolations      up to ten of those
+ * @param cancels              the cancels asked for while transfers were in flight, and what came of them
  */
 public record DemoResult(
         int transfers,
@@ -54,7 +60,40 @@ public record DemoResult(
         List<String> ledgerViolations,
         long notifications,
         long notificationsMisapplied,
-        List<String> notificationViolations) {
+        List<String> notificationViolations,
+        long checksUnbalanced,
+        List<String> checkViolations,
+        Cancels cancels) {
+
+    /**
+     * The cancels of a run ({@code --cancel-percent}): each one asked for is either accepted, and its saga then
+     * compensated, or refused because the saga was no longer RUNNING (too late), or not delivered at all (the
+     * database could not be reached); so {@code requested = cancelled + tooLate + notDelivered} when every accepted
+     * cancel was honoured.
+     *
+     * @param requested       cancels asked for
+     * @param cancelled       sagas cancelled and compensated: {@code CANCELLED} in their history, ended COMPENSATED
+     * @param cancelledAtStep the same by the step in hand when the cancel came (debit: before the debit's reply;
+     *                        credit: between the debit's reply and the credit's)
+     * @param tooLate         cancels refused, by the state the saga was in (COMPLETED, FAILED, COMPENSATED: ended;
+     *                        COMPENSATING, PARKED: undoing its steps already)
+     * @param notDelivered    cancels that failed for another reason (the database could not be reached, say)
+     * @param misapplied      cancelled transfers not undone; see {@link CancelCheck}
+     * @param violations      up to ten of those, with what is wrong
+     */
+    public record Cancels(long requested, long cancelled, Map<String, Long> cancelledAtStep, Map<String, Long> tooLate,
+            long notDelivered, long misapplied, List<String> violations) {
+
+        /** No cancel asked for. */
+        public static Cancels none() {
+            return new Cancels(0, 0, Map.of(), Map.of(), 0, 0, List.of());
+        }
+
+        /** Cancels refused, in whatever state. */
+        public long tooLateTotal() {
+            return tooLate.values().stream().mapToLong(Long::longValue).sum();
+        }
+    }
 
     /** One saga's events, in milliseconds from its start. */
     public record Timeline(String transferId, String outcome, List<Point> points) {
@@ -73,12 +112,13 @@ public record DemoResult(
     }
 
     /**
-     * Every invariant: money conserved, nothing negative, nothing stuck, nothing applied twice, each completed
-     * transfer notified exactly once.
+     * Every invariant: money conserved, nothing negative, nothing stuck, nothing applied twice, limits held and
+     * screenings open only for completed transfers, each completed transfer notified exactly once, each cancelled
+     * transfer undone.
      */
     public boolean invariantsHold() {
         return moneyConserved() && negativeBalances == 0 && stuck == 0 && duplicatesApplied == 0
-                && notificationsMisapplied == 0;
+                && checksUnbalanced == 0 && notificationsMisapplied == 0 && cancels.misapplied() == 0;
     }
 
     public long percentile(double p) {
@@ -117,11 +157,16 @@ public record DemoResult(
         return longest;
     }
 
-    /** The line scripts read. */
+    /**
+     * The line scripts read: outcomes (cancelled sagas are among the compensated), cancels, and each invariant's
+     * count of violations.
+     */
     public String resultLine() {
         return "RESULT transfers=" + transfers + " completed=" + count("COMPLETED") + " compensated="
-                + count("COMPENSATED") + " failed=" + count("FAILED") + " stuck=" + stuck + " duplicates_applied="
-                + duplicatesApplied + " notifications_misapplied=" + notificationsMisapplied + " money_conserved="
-                + moneyConserved();
+                + count("COMPENSATED") + " failed=" + count("FAILED") + " cancels=" + cancels.requested() + " cancelled="
+                + cancels.cancelled() + " cancels_too_late=" + cancels.tooLateTotal() + " stuck=" + stuck
+                + " duplicates_applied=" + duplicatesApplied + " checks_unbalanced=" + checksUnbalanced
+                + " notifications_misapplied=" + notificationsMisapplied
+                + " cancels_misapplied=" + cancels.misapplied() + " money_conserved=" + moneyConserved();
     }
 }

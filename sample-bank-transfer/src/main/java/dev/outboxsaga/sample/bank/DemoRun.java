@@ -28,7 +28,15 @@ import java.util.UUID;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.HashSet;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import javax.sql.DataSource;
 
 /**
@@ -39,6 +47,12 @@ import javax.sql.DataSource;
 public final class DemoRun implements AutoCloseable {
 
     static final long OPENING_BALANCE = 100_000;
+    /**
+     * A cancel comes at a random moment up to this long after its saga began: a saga takes some 100 to 300 ms
+     * without faults, so some cancels come before the debit's reply, some between the debit and the credit, and some
+     * after the end.
+     */
+    static final int CANCEL_WITHIN_MILLIS = 400;
 
     private final DemoOptions options;
     private final PrintStream out;
@@ -96,6 +110,7 @@ public final class DemoRun implements AutoCloseable {
     static final String BANK_SEED = "bank.seed";
     static final String BANK_LATE_BY_MS = "bank.late.by.ms";
     static final String BANK_FAULTS = "bank.faults";
+    static final String BANK_DAILY_LIMIT = "bank.daily.limit";
 
     /** Before {@link #start()}: relays and bank a's participant run through {@code launcher}, not in this JVM. */
     DemoRun launcher(Launcher launcher) {
@@ -133,8 +148,10 @@ public final class DemoRun implements AutoCloseable {
         String bootstrap = kafka.bootstrapServers();
         Duration lateBy = options.stepTimeout().plusMillis(200);
         transfers = new TransferService("transfers." + runId, database("transfers"), bootstrap, options.stepTimeout());
-        bankA = new Bank("bank-a." + runId, database("bank_a"), bootstrap, options.faults(), lateBy, options.seed() + 1);
-        bankB = new Bank("bank-b." + runId, database("bank_b"), bootstrap, options.faults(), lateBy, options.seed() + 2);
+        bankA = new Bank("bank-a." + runId, database("bank_a"), bootstrap, options.faults(), lateBy, options.seed() + 1,
+                options.dailyLimit());
+        bankB = new Bank("bank-b." + runId, database("bank_b"), bootstrap, options.faults(), lateBy, options.seed() + 2,
+                options.dailyLimit());
         closeables.add(transfers);
         closeables.add(bankA);
         closeables.add(bankB);
@@ -303,6 +320,7 @@ public final class DemoRun implements AutoCloseable {
         properties.put(BANK_SEED, Long.toString(seed));
         properties.put(BANK_LATE_BY_MS, Long.toString(lateBy.toMillis()));
         properties.put(BANK_FAULTS, options.faults().toString());
+        properties.put(BANK_DAILY_LIMIT, Long.toString(options.dailyLimit()));
         return properties;
     }
 
@@ -334,7 +352,7 @@ public final class DemoRun implements AutoCloseable {
         Bank old = name.equals("bank-a") ? bankA : bankB;
         old.close();
         Bank fresh = new Bank(old.name(), old.dataSource(), kafka.bootstrapServers(), options.faults(),
-                options.stepTimeout().plusMillis(200), options.seed() + 7);
+                options.stepTimeout().plusMillis(200), options.seed() + 7, options.dailyLimit());
         closeables.add(fresh);
         fresh.start();
         if (name.equals("bank-a")) {
@@ -355,18 +373,26 @@ public final class DemoRun implements AutoCloseable {
         return counts.get(SagaState.COMPLETED) + counts.get(SagaState.COMPENSATED) + counts.get(SagaState.FAILED);
     }
 
-    /** Runs the transfers, waits for them to end, and checks the invariants. */
+    /** Runs the transfers, cancels some of them meanwhile, waits for them to end, and checks the invariants. */
     public DemoResult run() throws Exception {
         long before = money();
         List<Transfer> planned = plan();
+        Map<String, Integer> cancelAfter = planCancels(planned);
+        CancelTally cancels = new CancelTally();
         long started = System.nanoTime();
         ExecutorService pool = Executors.newFixedThreadPool(options.concurrency());
+        // Cancels come from elsewhere (a customer, an operator), so they do not hold up a worker.
+        ScheduledExecutorService canceller = Executors.newScheduledThreadPool(2);
         List<Future<UUID>> futures = new ArrayList<>();
         // Each worker keeps one transfer in flight: --concurrency bounds the sagas in flight, as a
         // service with that many request threads would.
         for (Transfer transfer : planned) {
             futures.add(pool.submit(() -> {
                 UUID sagaId = beginRetrying(transfer);
+                Integer after = cancelAfter.get(transfer.id());
+                if (after != null) {
+                    canceller.schedule(() -> cancel(transfer, sagaId, after, cancels), after, TimeUnit.MILLISECONDS);
+                }
                 transfers.awaitEnd(sagaId, options.maxWait());
                 return sagaId;
             }));
@@ -410,8 +436,59 @@ public final class DemoRun implements AutoCloseable {
             future.get();
         }
         pool.awaitTermination(10, TimeUnit.SECONDS);
+        // Every cancel is scheduled by now; the last ones may still be due, and are refused if their saga ended.
+        canceller.shutdown();
+        canceller.awaitTermination(CANCEL_WITHIN_MILLIS + options.maxWait().toMillis(), TimeUnit.MILLISECONDS);
         awaitNotifications();
-        return collect(planned.size(), before);
+        return collect(planned.size(), before, cancels);
+    }
+
+    /**
+     * Which transfers are cancelled, and how many milliseconds after their saga began: {@code --cancel-percent} of
+     * them, drawn from a random of their own so that the transfers planned stay the same with or without cancels.
+     */
+    private Map<String, Integer> planCancels(List<Transfer> planned) {
+        Random random = new Random(options.seed() + 5);
+        Map<String, Integer> after = new HashMap<>();
+        for (Transfer transfer : planned) {
+            if (random.nextInt(100) < options.cancelPercent()) {
+                after.put(transfer.id(), random.nextInt(CANCEL_WITHIN_MILLIS));
+            }
+        }
+        return after;
+    }
+
+    /** Cancels a transfer's saga through the public admin API, as a customer's "cancel my transfer" would. */
+    private void cancel(Transfer transfer, UUID sagaId, int afterMillis, CancelTally tally) {
+        try {
+            transfers.orchestrator().admin().cancel(sagaId, "the customer cancelled transfer " + transfer.id()
+                    + " (demo: " + afterMillis + " ms after it began)");
+            tally.accepted.add(transfer.id());
+        } catch (IllegalStateException refused) {
+            tally.tooLate.merge(stateNamed(refused.getMessage()), 1L, Long::sum);
+        } catch (RuntimeException unreachable) {
+            tally.notDelivered.incrementAndGet();
+            out.printf("cancel of transfer %s not delivered: %s%n", transfer.id(), unreachable.getMessage());
+        }
+    }
+
+    private static final Pattern REFUSED_STATE = Pattern.compile(" is ([A-Z_]+), not RUNNING");
+
+    /** The saga state a refused cancel names ("saga … is COMPLETED, not RUNNING: it has ended"). */
+    private static String stateNamed(String refusal) {
+        Matcher matcher = REFUSED_STATE.matcher(String.valueOf(refusal));
+        return matcher.find() ? matcher.group(1) : "other: " + refusal;
+    }
+
+    /** The cancels' outcomes as they happen, from the canceller's threads. */
+    private static final class CancelTally {
+        final Set<String> accepted = ConcurrentHashMap.newKeySet();
+        final Map<String, Long> tooLate = new ConcurrentSkipListMap<>();
+        final AtomicLong notDelivered = new AtomicLong();
+
+        long requested() {
+            return accepted.size() + tooLate.values().stream().mapToLong(Long::longValue).sum() + notDelivered.get();
+        }
     }
 
     /**
@@ -472,13 +549,14 @@ public final class DemoRun implements AutoCloseable {
             String from = fromPrefix + random.nextInt(accounts - 1);
             String to = toPrefix + random.nextInt(accounts - 1);
             long amount = 100 + random.nextInt(20_000);
+            // A refusal by one check compensates the other; one at the debit compensates both.
             if (options.faults().hits("refusal", random)) {
                 switch (random.nextInt(5)) {
-                    case 0 -> amount = 400_000;                                  // insufficient funds
-                    case 1 -> to = toPrefix + "unknown";                         // unknown account: compensated
-                    case 2 -> to = toPrefix + (accounts - 1);                    // frozen account: compensated
-                    case 3 -> from = fromPrefix + (accounts - 1);                // frozen source: failed
-                    default -> amount = Bank.TRANSFER_LIMIT + 1;                 // over the limit
+                    case 0 -> amount = 400_000;              // over the daily limit (without one: insufficient funds)
+                    case 1 -> to = toPrefix + "unknown";     // unknown payee: refused by the screening
+                    case 2 -> to = toPrefix + (accounts - 1); // frozen payee: refused by the screening
+                    case 3 -> from = fromPrefix + (accounts - 1); // frozen source: refused by the debit
+                    default -> amount = Bank.TRANSFER_LIMIT + 1;  // over the per-transfer limit: refused by the debit
                 }
             }
             planned.add(new Transfer(String.format(Locale.ROOT, "t-%s-%05d", runId, i), fromBank, from, toBank, to, amount));
@@ -491,7 +569,7 @@ public final class DemoRun implements AutoCloseable {
                 + scalar(bankB.dataSource(), "SELECT coalesce(sum(balance), 0) FROM account");
     }
 
-    private DemoResult collect(int transferCount, long before) throws SQLException {
+    private DemoResult collect(int transferCount, long before, CancelTally cancelTally) throws SQLException {
         DataSource service = transfers.dataSource();
         Map<String, Long> byState = new LinkedHashMap<>();
         transfers.orchestrator().admin().countByState().forEach((state, count) -> {
@@ -542,8 +620,12 @@ public final class DemoRun implements AutoCloseable {
                 + bankA.participant().consumer().stats().duplicates() + bankB.participant().consumer().stats().duplicates()
                 + notifications.handlers().consumer().stats().duplicates();
         Started started = started();
-        List<String> violations = ledgerViolations(started);
-        List<String> notificationViolations = notificationViolations(started);
+        List<LedgerCheck.Leg> legs = legs();
+        Map<String, Long> notified = notified();
+        List<String> violations = LedgerCheck.violations(started.transfers(), started.outcomes(), legs);
+        List<String> checkViolations = LedgerCheck.heldViolations(started.transfers(), started.outcomes(), legs);
+        List<String> notificationViolations = notificationViolations(started, notified);
+        DemoResult.Cancels cancels = cancels(cancelTally, started, legs, notified);
         return new DemoResult(transferCount, byState, stuck, seconds, latencies, undelayed,
                 DemoResult.longestStall(spans), compensations,
                 duplicator == null ? 0 : duplicator.injected(), suppressed, violations.size(), before, money(),
@@ -551,7 +633,31 @@ public final class DemoRun implements AutoCloseable {
                         + scalar(bankB.dataSource(), "SELECT count(*) FROM account WHERE balance < 0"),
                 refusals, timelines(), unfinished(), violations.stream().limit(10).toList(),
                 scalar(notifications.dataSource(), "SELECT count(*) FROM notification"), notificationViolations.size(),
-                notificationViolations.stream().limit(10).toList());
+                notificationViolations.stream().limit(10).toList(), checkViolations.size(),
+                checkViolations.stream().limit(10).toList(), cancels);
+    }
+
+    /** What came of the cancels, from the tally and the saga histories, and the cancelled transfers {@link CancelCheck} finds not undone. */
+    private DemoResult.Cancels cancels(CancelTally tally, Started started, List<LedgerCheck.Leg> legs,
+            Map<String, Long> notified) throws SQLException {
+        Set<String> inHistory = new HashSet<>();
+        Map<String, Long> atStep = new LinkedHashMap<>();
+        try (Connection connection = transfers.dataSource().getConnection(); Statement statement = connection.createStatement();
+             ResultSet rows = statement.executeQuery("SELECT t.id, coalesce(e.step_name, '-'), s.state FROM transfer t "
+                     + "JOIN saga_instance s ON s.id = t.saga_id JOIN saga_event e ON e.saga_id = s.id "
+                     + "WHERE e.event = 'CANCELLED' ORDER BY e.step_index, t.id")) {
+            while (rows.next()) {
+                inHistory.add(rows.getString(1));
+                if (rows.getString(3).equals("COMPENSATED")) {
+                    atStep.merge(rows.getString(2), 1L, Long::sum);
+                }
+            }
+        }
+        List<String> violations = CancelCheck.violations(started.transfers(), tally.accepted, inHistory,
+                started.outcomes(), legs, notified);
+        return new DemoResult.Cancels(tally.requested(), atStep.values().stream().mapToLong(Long::longValue).sum(),
+                atStep, new LinkedHashMap<>(tally.tooLate), tally.notDelivered.get(), violations.size(),
+                violations.stream().limit(10).toList());
     }
 
     private List<String> unfinished() {
@@ -562,25 +668,27 @@ public final class DemoRun implements AutoCloseable {
     }
 
     /**
-     * The transfers whose ledgers differ from what their outcome allows ({@link LedgerCheck}): a
-     * missing movement, and an extra one (a command applied twice), both count.
+     * Every entry of both banks (ledger movements, limit holds, payee screenings), for the checks ({@link LedgerCheck},
+     * {@link CancelCheck}).
      */
-    private List<String> ledgerViolations(Started started) throws SQLException {
+    private List<LedgerCheck.Leg> legs() throws SQLException {
         List<LedgerCheck.Leg> legs = new ArrayList<>();
         for (Bank bank : List.of(bankA, bankB)) {
             try (Connection connection = bank.dataSource().getConnection(); Statement statement = connection.createStatement();
-                 ResultSet rows = statement.executeQuery("SELECT transfer_id, kind, account, amount FROM ledger")) {
+                 ResultSet rows = statement.executeQuery("SELECT transfer_id, kind, account, amount FROM ledger "
+                         + "UNION ALL SELECT transfer_id, kind, account, amount FROM limit_hold "
+                         + "UNION ALL SELECT transfer_id, kind, account, amount FROM screening")) {
                 while (rows.next()) {
                     legs.add(new LedgerCheck.Leg(bank.name(), rows.getString(1), rows.getString(2), rows.getString(3),
                             rows.getLong(4)));
                 }
             }
         }
-        return LedgerCheck.violations(started.transfers(), started.outcomes(), legs);
+        return legs;
     }
 
-    /** The transfers notified other than once if completed, never otherwise ({@link NotificationCheck}). */
-    private List<String> notificationViolations(Started started) throws SQLException {
+    /** The notifications recorded, by transfer id. */
+    private Map<String, Long> notified() throws SQLException {
         Map<String, Long> notified = new HashMap<>();
         try (Connection connection = notifications.dataSource().getConnection(); Statement statement = connection.createStatement();
              ResultSet rows = statement.executeQuery("SELECT transfer_id, count(*) FROM notification GROUP BY transfer_id")) {
@@ -588,6 +696,11 @@ public final class DemoRun implements AutoCloseable {
                 notified.put(rows.getString(1), rows.getLong(2));
             }
         }
+        return notified;
+    }
+
+    /** The transfers notified other than once if completed, never otherwise ({@link NotificationCheck}). */
+    private static List<String> notificationViolations(Started started, Map<String, Long> notified) {
         Map<String, String> outcomes = new HashMap<>();
         started.transfers().keySet().forEach(id -> outcomes.put(id, started.outcomes().get(id)));
         return NotificationCheck.violations(outcomes, notified);
@@ -615,6 +728,9 @@ public final class DemoRun implements AutoCloseable {
         return new Started(started, outcomes);
     }
 
+    private static final String CANCELLED = "EXISTS (SELECT 1 FROM saga_event e WHERE e.saga_id = s.id AND e.event = 'CANCELLED')";
+
+    /** Two completed sagas, a cancelled one, and the four others with the longest histories. */
     private List<DemoResult.Timeline> timelines() throws SQLException {
         List<DemoResult.Timeline> timelines = new ArrayList<>();
         try (Connection connection = transfers.dataSource().getConnection()) {
@@ -622,8 +738,10 @@ public final class DemoRun implements AutoCloseable {
             try (Statement statement = connection.createStatement();
                  ResultSet rows = statement.executeQuery("(SELECT t.id, s.id::text, s.state FROM transfer t JOIN saga_instance s ON "
                          + "s.id = t.saga_id WHERE s.state = 'COMPLETED' ORDER BY t.id LIMIT 2) UNION ALL (SELECT t.id, s.id::text, "
-                         + "s.state FROM transfer t JOIN saga_instance s ON s.id = t.saga_id WHERE s.state <> 'COMPLETED' "
-                         + "ORDER BY (SELECT count(*) FROM saga_event e WHERE e.saga_id = s.id) DESC LIMIT 4)")) {
+                         + "s.state || ' (cancelled)' FROM transfer t JOIN saga_instance s ON s.id = t.saga_id WHERE " + CANCELLED
+                         + " ORDER BY t.id LIMIT 1) UNION ALL (SELECT t.id, s.id::text, s.state FROM transfer t JOIN saga_instance s "
+                         + "ON s.id = t.saga_id WHERE s.state <> 'COMPLETED' AND NOT " + CANCELLED
+                         + " ORDER BY (SELECT count(*) FROM saga_event e WHERE e.saga_id = s.id) DESC LIMIT 4)")) {
                 while (rows.next()) {
                     picked.add(new String[] {rows.getString(1), rows.getString(2), rows.getString(3)});
                 }

@@ -31,6 +31,19 @@ final class Report {
                 result.duplicatesInjected(), result.duplicatesSuppressed(), result.duplicatesApplied());
         out.printf("notifications      %d recorded by the notification service (choreography: it reacts to "
                 + "TransferCompleted)%n", result.notifications());
+        DemoResult.Cancels cancels = result.cancels();
+        if (cancels.requested() == 0) {
+            out.println("cancels            none asked for");
+        } else {
+            out.printf("cancels            %d asked for while in flight (SagaAdmin.cancel)%n", cancels.requested());
+            out.printf("  cancelled        %d, then compensated%s%n", cancels.cancelled(),
+                    cancels.cancelledAtStep().isEmpty() ? "" : " (caught at " + byKey(cancels.cancelledAtStep()) + ")");
+            out.printf("  too late         %d, refused%s%n", cancels.tooLateTotal(),
+                    cancels.tooLate().isEmpty() ? "" : " (the saga was " + byKey(cancels.tooLate()) + ")");
+            if (cancels.notDelivered() > 0) {
+                out.printf("  not delivered    %d (the database could not be reached)%n", cancels.notDelivered());
+            }
+        }
         if (!result.refusals().isEmpty()) {
             out.println("refusals and failures");
             result.refusals().forEach((reason, count) -> out.printf("  %5d  %s%n", count, reason));
@@ -43,9 +56,17 @@ final class Report {
             out.println("transfers whose ledgers differ from their outcome (first ten)");
             result.ledgerViolations().forEach(line -> out.println("  " + line));
         }
+        if (!result.checkViolations().isEmpty()) {
+            out.println("accounts and banks whose limit holds or screenings differ from their completed transfers (first ten)");
+            result.checkViolations().forEach(line -> out.println("  " + line));
+        }
         if (!result.notificationViolations().isEmpty()) {
             out.println("transfers notified other than once if completed, never otherwise (first ten)");
             result.notificationViolations().forEach(line -> out.println("  " + line));
+        }
+        if (!cancels.violations().isEmpty()) {
+            out.println("cancelled transfers not undone (first ten)");
+            cancels.violations().forEach(line -> out.println("  " + line));
         }
         out.println("invariants");
         out.printf("  %-4s money conserved: %,d cents before, %,d after%n", mark(result.moneyConserved()),
@@ -53,11 +74,23 @@ final class Report {
         out.printf("  %-4s no negative balance (%d below zero)%n", mark(result.negativeBalances() == 0),
                 result.negativeBalances());
         out.printf("  %-4s every transfer ended (%d stuck)%n", mark(result.stuck() == 0), result.stuck());
-        out.printf("  %-4s each transfer's ledger entries exactly once (%d misapplied)%n",
+        out.printf("  %-4s each transfer's entries exactly once: ledger, limit hold, screening (%d misapplied)%n",
                 mark(result.duplicatesApplied() == 0), result.duplicatesApplied());
+        out.printf("  %-4s limits held and screenings open only for completed transfers (%d accounts or banks off)%n",
+                mark(result.checksUnbalanced() == 0), result.checksUnbalanced());
         out.printf("  %-4s each completed transfer notified exactly once (%d notifications, %d completed, %d misapplied)%n",
                 mark(result.notificationsMisapplied() == 0), result.notifications(), result.count("COMPLETED"),
                 result.notificationsMisapplied());
+        out.printf("  %-4s each cancelled transfer undone: compensated, nets zero at both banks, limit released, "
+                + "screening cleared, not notified (%d cancelled, %d misapplied)%n", mark(cancels.misapplied() == 0), cancels.cancelled(),
+                cancels.misapplied());
+    }
+
+    /** "a 3, b 1": counts by key, in the map's order. */
+    static String byKey(Map<String, Long> counts) {
+        StringBuilder text = new StringBuilder();
+        counts.forEach((key, count) -> text.append(text.length() == 0 ? "" : ", ").append(key).append(' ').append(count));
+        return text.toString();
     }
 
     private static String mark(boolean ok) {
@@ -75,7 +108,10 @@ final class Report {
                 : "<span class=fail>invariants violated</span>").append("</h1>");
         html.append("<p>").append(result.transfers()).append(" transfers, concurrency ").append(options.concurrency())
                 .append(", faults <code>").append(escape(options.faults().toString())).append("</code>, step timeout ")
-                .append(options.stepTimeout().toMillis()).append(" ms, seed ").append(options.seed()).append(".</p>");
+                .append(options.stepTimeout().toMillis()).append(" ms, ").append(options.cancelPercent())
+                .append("% cancelled in flight, daily limit ")
+                .append(options.dailyLimit() == 0 ? "none" : options.dailyLimit() + " cents").append(", seed ")
+                .append(options.seed()).append(".</p>");
         html.append("<table><tr><th>outcome</th><th>count</th></tr>");
         result.byState().forEach((state, count) -> html.append("<tr><td>").append(state).append("</td><td>")
                 .append(count).append("</td></tr>"));
@@ -94,15 +130,34 @@ final class Report {
                 .append(" / ").append(result.duplicatesSuppressed()).append(" / ").append(result.duplicatesApplied())
                 .append("</td></tr>");
         html.append("<tr><td>notifications (by choreography, on TransferCompleted)</td><td>")
-                .append(result.notifications()).append("</td></tr></table>");
+                .append(result.notifications()).append("</td></tr>");
+        DemoResult.Cancels cancels = result.cancels();
+        html.append("<tr><td>cancels asked for while in flight (SagaAdmin.cancel)</td><td>").append(cancels.requested())
+                .append("</td></tr>");
+        html.append("<tr><td>&nbsp;&nbsp;cancelled, then compensated</td><td>").append(cancels.cancelled())
+                .append(cancels.cancelledAtStep().isEmpty() ? "" : " (caught at " + escape(byKey(cancels.cancelledAtStep())) + ")")
+                .append("</td></tr>");
+        html.append("<tr><td>&nbsp;&nbsp;too late, refused</td><td>").append(cancels.tooLateTotal())
+                .append(cancels.tooLate().isEmpty() ? "" : " (the saga was " + escape(byKey(cancels.tooLate())) + ")")
+                .append("</td></tr>");
+        if (cancels.notDelivered() > 0) {
+            html.append("<tr><td>&nbsp;&nbsp;not delivered (database unreachable)</td><td>").append(cancels.notDelivered())
+                    .append("</td></tr>");
+        }
+        html.append("</table>");
         html.append("<h2>Invariants</h2><ul>");
         invariant(html, result.moneyConserved(), String.format(Locale.ROOT, "money conserved: %,d cents before, %,d after",
                 result.moneyBefore(), result.moneyAfter()));
         invariant(html, result.negativeBalances() == 0, "no negative balance");
         invariant(html, result.stuck() == 0, "every transfer ended (" + result.stuck() + " stuck)");
-        invariant(html, result.duplicatesApplied() == 0, "each transfer's ledger entries exactly once");
+        invariant(html, result.duplicatesApplied() == 0, "each transfer's entries exactly once: ledger, limit hold, "
+                + "screening (" + result.duplicatesApplied() + " misapplied)");
+        invariant(html, result.checksUnbalanced() == 0, "limits held and screenings open only for completed transfers ("
+                + result.checksUnbalanced() + " accounts or banks off)");
         invariant(html, result.notificationsMisapplied() == 0, "each completed transfer notified exactly once ("
                 + result.notificationsMisapplied() + " misapplied)");
+        invariant(html, cancels.misapplied() == 0, "each cancelled transfer undone: compensated, nets zero at both banks, "
+                + "limit released, screening cleared, not notified (" + cancels.cancelled() + " cancelled, " + cancels.misapplied() + " misapplied)");
         html.append("</ul><h2>Saga latency</h2>").append(histogram(result.latenciesMillis()));
         html.append("<h2>Some sagas, step by step</h2>");
         for (DemoResult.Timeline timeline : result.timelines()) {
@@ -166,7 +221,7 @@ final class Report {
             int x = (int) (point.atMillis() * width / span);
             String color = point.event().contains("COMPENSAT") || point.event().contains("REFUND") ? "#dc2626"
                     : point.event().contains("FAIL") || point.event().contains("TIMED_OUT") || point.event().contains("LATE")
-                    ? "#f59e0b" : "#16a34a";
+                    || point.event().contains("CANCEL") ? "#f59e0b" : "#16a34a";
             html.append(String.format(Locale.ROOT, "<circle cx=\"%d\" cy=\"%d\" r=\"4\" fill=\"%s\"/><text x=\"%d\" y=\"%d\">"
                     + "%d ms %s %s</text>", x + 5, row * rowHeight + 9, color, width + 12, row * rowHeight + 13,
                     point.atMillis(), escape(point.step()), escape(point.event())));

@@ -8,25 +8,28 @@ import java.nio.charset.StandardCharsets;
 import java.sql.Statement;
 import javax.sql.DataSource;
 
-/** Applies outbox-saga's migrations and one of the demo's own scripts. */
+/** Applies outbox-saga's migrations and some of the demo's own scripts. */
 final class Schema {
 
     private Schema() {
     }
 
-    static void migrate(DataSource dataSource, String script) {
+    /** Applies outbox-saga's migrations, then {@code scripts} (under {@code /db/}, each idempotent) in order. */
+    static void migrate(DataSource dataSource, String... scripts) {
         OutboxSchema.migrate(dataSource);
-        String sql;
-        try (InputStream in = Schema.class.getResourceAsStream("/db/" + script)) {
-            sql = new String(in.readAllBytes(), StandardCharsets.UTF_8);
-        } catch (IOException | NullPointerException e) {
-            throw new IllegalStateException("missing migration db/" + script, e);
-        }
-        DatabaseTransactions.inTransaction(dataSource, connection -> {
-            try (Statement statement = connection.createStatement()) {
-                statement.execute(sql);
+        for (String script : scripts) {
+            String sql;
+            try (InputStream in = Schema.class.getResourceAsStream("/db/" + script)) {
+                sql = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+            } catch (IOException | NullPointerException e) {
+                throw new IllegalStateException("missing migration db/" + script, e);
             }
-            return null;
-        });
+            DatabaseTransactions.inTransaction(dataSource, connection -> {
+                try (Statement statement = connection.createStatement()) {
+                    statement.execute(sql);
+                }
+                return null;
+            });
+        }
     }
 }

@@ -12,9 +12,12 @@ import javax.sql.DataSource;
 
 /**
  * The transfer service: records a transfer and starts its saga in one transaction, then lets the
- * orchestrator drive it: debit the source bank (compensated by a refund), credit the destination
- * bank (compensated by a reversal, needed only when a credit's reply timed out), and announce the completed
- * transfer to whom it may concern ({@link TransferEvents}) in the transaction that completes the saga.
+ * orchestrator drive it: two checks at once, a parallel group (hold the amount against the source account's daily
+ * limit at the source bank, compensated by releasing it; screen the payee at the destination bank, compensated by
+ * clearing the screening), then debit the source bank (compensated by a refund), credit the destination
+ * bank (compensated by a reversal, needed only when a credit's reply timed out or the saga was cancelled awaiting
+ * it), and announce the completed transfer to whom it may concern ({@link TransferEvents}) in the transaction that
+ * completes the saga.
  */
 final class TransferService implements AutoCloseable {
 
@@ -34,7 +37,20 @@ final class TransferService implements AutoCloseable {
         this.dataSource = dataSource;
         Schema.migrate(dataSource, "V1__transfers.sql");
         RetryPolicy retry = RetryPolicy.exponential(4, Duration.ofMillis(100), Duration.ofSeconds(1));
-        this.saga = SagaDefinition.builder("transfer", 1, Transfer.class)
+        this.saga = SagaDefinition.builder("transfer", 2, Transfer.class)
+                // Both checks must pass before money moves; neither needs the other, so they run at once. The credit
+                // keeps its own checks of the payee: the account may be frozen between the screening and the credit.
+                .parallel("checks", checks -> checks
+                    .step("holdLimit")
+                        .invoke(Transfer::fromBank, "HoldLimit", t -> new Movement(t.id(), t.fromAccount(), t.amount()))
+                        .compensateWith("ReleaseLimit", t -> new Movement(t.id(), t.fromAccount(), t.amount()))
+                        .timeout(stepTimeout)
+                        .retry(retry)
+                    .step("screenPayee")
+                        .invoke(Transfer::toBank, "ScreenPayee", t -> new Movement(t.id(), t.toAccount(), t.amount()))
+                        .compensateWith("ClearScreening", t -> new Movement(t.id(), t.toAccount(), t.amount()))
+                        .timeout(stepTimeout)
+                        .retry(retry))
                 .step("debit")
                     .invoke(Transfer::fromBank, "Debit", t -> new Movement(t.id(), t.fromAccount(), t.amount()))
                     .compensateWith("Refund", t -> new Movement(t.id(), t.fromAccount(), t.amount()))
@@ -45,6 +61,7 @@ final class TransferService implements AutoCloseable {
                     .compensateWith("ReverseCredit", t -> new Movement(t.id(), t.toAccount(), t.amount()))
                     .timeout(stepTimeout)
                     .retry(retry)
+                // Last, and it must stay last: the event commits with COMPLETED, so nothing may fail after it.
                 .step("announce")
                     .local(TransferEvents.announceCompleted(service))
                 .build();

@@ -42,7 +42,7 @@ public final class BankProcess {
                 Faults.parse(properties.getProperty(DemoRun.BANK_FAULTS)),
                 Duration.ofMillis(Long.parseLong(properties.getProperty(DemoRun.BANK_LATE_BY_MS))),
                 Long.parseLong(properties.getProperty(DemoRun.BANK_SEED)),
-                kafkaProperties(properties), Integer.parseInt(properties.getProperty(CONCURRENCY, "3")));
+                Long.parseLong(properties.getProperty(DemoRun.BANK_DAILY_LIMIT)), kafkaProperties(properties), Integer.parseInt(properties.getProperty(CONCURRENCY, "3")));
         bank.start();
         System.out.println("bank " + name + " started");
         Thread.currentThread().join();

@@ -27,8 +27,9 @@ import org.junit.jupiter.api.extension.ExtendWith;
 /**
  * The transfer saga with its orchestrator and its participants in JVMs of their own, killed with
  * SIGKILL (no shutdown hook, no commit, no leaving the consumer group) again and again while sagas
- * run. After each run: every transfer ended, money conserved, every ledger exactly what its
- * transfer's outcome allows ({@link LedgerCheck}, which sees an extra leg), each completed transfer
+ * run. After each run: every transfer ended, money conserved, every transfer's entries (ledger movements, limit
+ * holds, payee screenings) exactly what its outcome allows ({@link LedgerCheck}, which sees an extra leg), limits
+ * held and screenings open only for completed transfers ({@link LedgerCheck#heldViolations}), each completed transfer
  * notified once ({@link NotificationCheck}: its event written in the transaction that completes the
  * saga), no saga transition recorded twice, nothing stuck.
  *
@@ -60,7 +61,7 @@ class SagaProcessKillTest {
 
     private static DemoOptions options(int transfers, Duration stepTimeout, String faults) {
         return new DemoOptions(transfers, 8, Faults.parse(faults), stepTimeout, 20, 17, null, null, null, null,
-                Path.of("target", "report.html"), Duration.ofSeconds(40));
+                Path.of("target", "report.html"), Duration.ofSeconds(40), 0, Bank.DEFAULT_DAILY_LIMIT);
     }
 
     @Test
@@ -208,8 +209,12 @@ class SagaProcessKillTest {
             assertThat(result.moneyConserved()).as("money before %d, after %d", result.moneyBefore(), result.moneyAfter())
                     .isTrue();
             assertThat(result.negativeBalances()).isZero();
-            assertThat(result.ledgerViolations()).as("transfers whose ledgers differ from their outcome").isEmpty();
+            assertThat(result.ledgerViolations()).as("transfers whose entries (ledger, limit hold, screening) differ "
+                    + "from their outcome").isEmpty();
             assertThat(result.duplicatesApplied()).isZero();
+            assertThat(result.checkViolations()).as("accounts holding limit, banks with screenings open, beyond their "
+                    + "completed transfers").isEmpty();
+            assertThat(result.checksUnbalanced()).isZero();
             assertThat(result.notificationViolations()).as("transfers notified other than once if completed").isEmpty();
             assertThat(doubleTransitions).as("saga transitions recorded more than once").isEmpty();
         }
