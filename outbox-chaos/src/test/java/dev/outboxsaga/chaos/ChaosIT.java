@@ -61,7 +61,7 @@ class ChaosIT {
     void insertedRowsArriveExactlyOnceInOrderThroughEveryFault() throws Exception {
         ChaosRound.Plan round = LONG
                 ? new ChaosRound.Plan(4, 40, 2, 2, 4, 4, false, 20_000, false, Duration.ofMinutes(5))
-                : new ChaosRound.Plan(2, 6, 1, 1, 1, 1, false, 5_000, false, Duration.ofSeconds(90));
+                : new ChaosRound.Plan(1, 4, 1, 1, 1, 1, false, 5_000, false, Duration.ofSeconds(90));
         run("insert", LONG ? 5 : 1, round);
     }
 

@@ -32,7 +32,7 @@ class RelayCrashTest extends RelayTestBase {
      * Kills of {@link #killMinusNineLoop()}: 8, as the chaos suite (outbox-chaos) kills relay processes far
      * more often; {@code -Drelay.crash.kills=200} (profile {@code soak}) for a soak.
      */
-    private static final int KILLS = Integer.getInteger("relay.crash.kills", 8);
+    private static final int KILLS = Integer.getInteger("relay.crash.kills", 6);
     private static final Duration PUBLISHING_WITHIN = Duration.ofSeconds(60);
 
     private OutboxTraffic traffic;

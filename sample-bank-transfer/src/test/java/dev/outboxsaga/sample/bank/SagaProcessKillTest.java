@@ -47,8 +47,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
 @Timeout(value = 150, unit = TimeUnit.SECONDS)
 class SagaProcessKillTest {
 
-    private static final int ORCHESTRATOR_KILLS = Integer.getInteger("saga.kill.count", 15);
-    private static final int PARTICIPANT_KILLS = Integer.getInteger("participant.kill.count", 20);
+    private static final int ORCHESTRATOR_KILLS = Integer.getInteger("saga.kill.count", 8);
+    private static final int PARTICIPANT_KILLS = Integer.getInteger("participant.kill.count", 10);
     /** Enough to keep sagas in flight through the kills (a saga or two a second then), few enough to drain fast. */
     private static final int TRANSFERS = 200;
     /**
