@@ -55,7 +55,7 @@ class SagaProcessKillTest {
      * Transfers for the tests that kill again and again ({@code -Dsaga.kill.transfers}): enough to keep sagas in
      * flight through every kill (each costs a JVM start; sagas move slowly meanwhile).
      */
-    private static final int KILLED_TRANSFERS = Integer.getInteger("saga.kill.transfers", 700);
+    private static final int KILLED_TRANSFERS = Integer.getInteger("saga.kill.transfers", 300);
     /** Static membership: a restarted process takes its partitions back at once instead of after the session timeout. */
     private static final String STATIC_ID = "kafka.group.instance.id";
 
