@@ -10,8 +10,6 @@ import dev.outboxsaga.core.JacksonPayloadCodec;
 import dev.outboxsaga.core.MessageContext;
 import dev.outboxsaga.core.OutboxSchema;
 import dev.outboxsaga.core.RetryPolicy;
-import dev.outboxsaga.relay.OutboxRelay;
-import dev.outboxsaga.relay.RelayConfig;
 import dev.outboxsaga.saga.TransferSaga.DebitResult;
 import dev.outboxsaga.saga.TransferSaga.Movement;
 import dev.outboxsaga.saga.TransferSaga.Transfer;
@@ -69,8 +67,7 @@ class SagaGuardsIntegrationTest {
 
     private TestKafka kafka;
     private TestDatabase db;
-    private OutboxRelay relay;
-    private Thread relayThread;
+    private InProcessRelays relays;
     private String suffix;
     private String type;
     private final List<AutoCloseable> closeAfterTest = new ArrayList<>();
@@ -83,26 +80,13 @@ class SagaGuardsIntegrationTest {
         db.execute("CREATE TABLE account (id text PRIMARY KEY, balance bigint NOT NULL);"
                 + "CREATE TABLE ledger (seq bigserial PRIMARY KEY, saga_id uuid NOT NULL, kind text NOT NULL,"
                 + " account text NOT NULL, amount bigint NOT NULL)");
-        relay = OutboxRelay.create(RelayConfig.builder()
-                .set(RelayConfig.NAME, "saga-guards-" + UUID.randomUUID().toString().substring(0, 8))
-                .set(RelayConfig.DATABASE_URL, db.jdbcUrl())
-                .set(RelayConfig.DATABASE_USER, db.username())
-                .set(RelayConfig.DATABASE_PASSWORD, db.password())
-                .set(RelayConfig.KAFKA_BOOTSTRAP_SERVERS, kafka.bootstrapServers())
-                .set(RelayConfig.METRICS_PORT, -1)
-                .set(RelayConfig.HEARTBEAT_INTERVAL_MS, 1000)
-                .set(RelayConfig.LEASE_TTL_MS, 3000)
-                .set(RelayConfig.LEASE_RENEW_MS, 500)
-                .build());
-        relayThread = new Thread(relay, "relay-saga-guards");
-        relayThread.setDaemon(true);
-        relayThread.start();
+        relays = new InProcessRelays(kafka);
+        relays.start(db, "saga-guards-" + UUID.randomUUID().toString().substring(0, 8));
     }
 
     @AfterAll
     void stopRelay() throws InterruptedException {
-        relay.close();
-        relayThread.join(30_000);
+        relays.close();
     }
 
     @BeforeEach

@@ -9,8 +9,6 @@ import dev.outboxsaga.core.JacksonPayloadCodec;
 import dev.outboxsaga.core.MessageContext;
 import dev.outboxsaga.core.OutboxSchema;
 import dev.outboxsaga.core.RetryPolicy;
-import dev.outboxsaga.relay.OutboxRelay;
-import dev.outboxsaga.relay.RelayConfig;
 import dev.outboxsaga.saga.TransferSaga.Movement;
 import dev.outboxsaga.saga.TransferSaga.Transfer;
 import dev.outboxsaga.testkit.OutboxSagaExtension;
@@ -80,8 +78,7 @@ class SagaIntegrationTest {
     private TestDatabase serviceDb;
     private TestDatabase bankADb;
     private TestDatabase bankBDb;
-    private final List<OutboxRelay> relays = new ArrayList<>();
-    private final List<Thread> relayThreads = new ArrayList<>();
+    private InProcessRelays relays;
 
     private String suffix;
     private String type;
@@ -95,9 +92,10 @@ class SagaIntegrationTest {
         this.bankADb = TestDatabase.create(infra.postgres());
         this.bankBDb = TestDatabase.create(infra.postgres());
         String run = UUID.randomUUID().toString().substring(0, 8);
+        relays = new InProcessRelays(kafka);
         for (TestDatabase each : List.of(serviceDb, bankADb, bankBDb)) {
             OutboxSchema.migrate(each.dataSource());
-            startRelay(each, "saga-it-" + run + "-" + each.name());
+            relays.start(each, "saga-it-" + run + "-" + each.name());
         }
         for (TestDatabase bank : List.of(bankADb, bankBDb)) {
             bank.execute("CREATE TABLE account (id text PRIMARY KEY, balance bigint NOT NULL);"
@@ -111,10 +109,7 @@ class SagaIntegrationTest {
 
     @AfterAll
     void stopRelays() throws InterruptedException {
-        relays.forEach(OutboxRelay::close);
-        for (Thread thread : relayThreads) {
-            thread.join(30_000);
-        }
+        relays.close();
         bankADb.close();
         bankBDb.close();
     }
@@ -739,26 +734,6 @@ class SagaIntegrationTest {
 
     // ---------------------------------------------------------------------------------------------
     // Fixture
-
-    private void startRelay(TestDatabase db, String name) {
-        RelayConfig config = RelayConfig.builder()
-                .set(RelayConfig.NAME, name)
-                .set(RelayConfig.DATABASE_URL, db.jdbcUrl())
-                .set(RelayConfig.DATABASE_USER, db.username())
-                .set(RelayConfig.DATABASE_PASSWORD, db.password())
-                .set(RelayConfig.KAFKA_BOOTSTRAP_SERVERS, kafka.bootstrapServers())
-                .set(RelayConfig.METRICS_PORT, -1)
-                .set(RelayConfig.HEARTBEAT_INTERVAL_MS, 1000)
-                .set(RelayConfig.LEASE_TTL_MS, 3000)
-                .set(RelayConfig.LEASE_RENEW_MS, 500)
-                .build();
-        OutboxRelay relay = OutboxRelay.create(config);
-        Thread thread = new Thread(relay, "relay-" + name);
-        thread.setDaemon(true);
-        thread.start();
-        relays.add(relay);
-        relayThreads.add(thread);
-    }
 
     /** A migrated database of the test's own, closed after the services made after it. */
     private TestDatabase extraDatabase() {
