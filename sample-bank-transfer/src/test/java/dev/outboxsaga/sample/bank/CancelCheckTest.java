@@ -1,5 +1,14 @@
 package dev.outboxsaga.sample.bank;
 
+import static dev.outboxsaga.sample.bank.TransferLegs.CLEAR;
+import static dev.outboxsaga.sample.bank.TransferLegs.CREDIT;
+import static dev.outboxsaga.sample.bank.TransferLegs.DEBIT;
+import static dev.outboxsaga.sample.bank.TransferLegs.HOLD;
+import static dev.outboxsaga.sample.bank.TransferLegs.REFUND;
+import static dev.outboxsaga.sample.bank.TransferLegs.RELEASE;
+import static dev.outboxsaga.sample.bank.TransferLegs.REVERSAL;
+import static dev.outboxsaga.sample.bank.TransferLegs.SCREEN;
+import static dev.outboxsaga.sample.bank.TransferLegs.T;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.outboxsaga.sample.bank.LedgerCheck.Leg;
@@ -10,17 +19,6 @@ import org.junit.jupiter.api.Test;
 
 /** The cancel invariant sees a cancelled transfer that completed, moved money, was notified, or was never asked for. */
 class CancelCheckTest {
-
-    private static final Transfer T = new Transfer("t-1", "bank-a", "A1", "bank-b", "B2", 500);
-
-    private static final Leg HOLD = new Leg("bank-a", "t-1", "HOLD", "A1", 500);
-    private static final Leg RELEASE = new Leg("bank-a", "t-1", "RELEASE", "A1", 500);
-    private static final Leg SCREEN = new Leg("bank-b", "t-1", "SCREEN", "B2", 500);
-    private static final Leg CLEAR = new Leg("bank-b", "t-1", "CLEAR", "B2", 500);
-    private static final Leg DEBIT = new Leg("bank-a", "t-1", "DEBIT", "A1", 500);
-    private static final Leg REFUND = new Leg("bank-a", "t-1", "REFUND", "A1", 500);
-    private static final Leg CREDIT = new Leg("bank-b", "t-1", "CREDIT", "B2", 500);
-    private static final Leg REVERSAL = new Leg("bank-b", "t-1", "REVERSAL", "B2", 500);
 
     private static List<String> check(String outcome, long notifications, Leg... legs) {
         return CancelCheck.violations(Map.of(T.id(), T), Set.of(T.id()), Set.of(T.id()), Map.of(T.id(), outcome),

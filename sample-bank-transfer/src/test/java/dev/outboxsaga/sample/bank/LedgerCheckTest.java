@@ -1,5 +1,14 @@
 package dev.outboxsaga.sample.bank;
 
+import static dev.outboxsaga.sample.bank.TransferLegs.CLEAR;
+import static dev.outboxsaga.sample.bank.TransferLegs.CREDIT;
+import static dev.outboxsaga.sample.bank.TransferLegs.DEBIT;
+import static dev.outboxsaga.sample.bank.TransferLegs.HOLD;
+import static dev.outboxsaga.sample.bank.TransferLegs.REFUND;
+import static dev.outboxsaga.sample.bank.TransferLegs.RELEASE;
+import static dev.outboxsaga.sample.bank.TransferLegs.REVERSAL;
+import static dev.outboxsaga.sample.bank.TransferLegs.SCREEN;
+import static dev.outboxsaga.sample.bank.TransferLegs.T;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.outboxsaga.sample.bank.LedgerCheck.Leg;
@@ -14,17 +23,6 @@ import org.junit.jupiter.api.Test;
  * twice.
  */
 class LedgerCheckTest {
-
-    private static final Transfer T = new Transfer("t-1", "bank-a", "A1", "bank-b", "B2", 500);
-
-    private static final Leg HOLD = new Leg("bank-a", "t-1", "HOLD", "A1", 500);
-    private static final Leg RELEASE = new Leg("bank-a", "t-1", "RELEASE", "A1", 500);
-    private static final Leg SCREEN = new Leg("bank-b", "t-1", "SCREEN", "B2", 500);
-    private static final Leg CLEAR = new Leg("bank-b", "t-1", "CLEAR", "B2", 500);
-    private static final Leg DEBIT = new Leg("bank-a", "t-1", "DEBIT", "A1", 500);
-    private static final Leg REFUND = new Leg("bank-a", "t-1", "REFUND", "A1", 500);
-    private static final Leg CREDIT = new Leg("bank-b", "t-1", "CREDIT", "B2", 500);
-    private static final Leg REVERSAL = new Leg("bank-b", "t-1", "REVERSAL", "B2", 500);
 
     private static List<String> check(String outcome, Leg... legs) {
         return LedgerCheck.violations(Map.of(T.id(), T), Map.of(T.id(), outcome), List.of(legs));
