@@ -33,6 +33,15 @@ import java.util.regex.Pattern;
  *       not ended that has not changed for this long is stuck), {@value #SESSION_TIMEOUT} (PT30M idle),
  *       {@value #ACTION_WAIT} (PT5S: how long the console waits for a service to carry out a queued action before
  *       it shows it as waiting);</li>
+ *   <li>the web server and its logins: {@value #SESSION_LIFETIME} (PT8H: a session ends this long after its login,
+ *       however busy), {@value #SECURE_COOKIES} (false; true sends cookies only over HTTPS and names the session cookie
+ *       with the {@code __Host-} prefix), {@value #BEHIND_PROXY} (false; true trusts the {@code X-Forwarded-*} headers
+ *       of the reverse proxy in front: client address, scheme and host), {@value #MAX_CONNECTIONS} (64 open
+ *       connections at most), {@value #IDLE_TIMEOUT} (PT20S: a connection that sends nothing for this long is closed,
+ *       half-sent requests included), {@value #REQUEST_TIMEOUT} (PT20S: the longest a request waits for a free
+ *       request thread, and the statement timeout of the console's queries);</li>
+ *   <li>the reconciliation audit run from the console: {@value #AUDIT_MAX_WINDOW} (PT24H, the longest window),
+ *       {@value #AUDIT_MAX_ROWS} (200000 outbox rows at most in a window);</li>
  *   <li>per service {@code service.<name>.}: {@value #JDBC_URL} (required), {@value #USERNAME} (required),
  *       {@value #PASSWORD} (default empty; never shown), {@value #KAFKA_BOOTSTRAP_SERVERS} (optional, for inbox
  *       consumer lag) and further {@code kafka.*} admin client properties, {@value #RELAYS} (comma-separated URLs of
@@ -58,6 +67,23 @@ public final class ConsoleConfig {
     public static final String SESSION_TIMEOUT = "console.session-timeout";
     /** How long an action waits for its service to carry it out before the page shows it as waiting; default PT5S. */
     public static final String ACTION_WAIT = "console.action-wait";
+
+    /** A session ends this long after its login, whatever its activity; default PT8H. */
+    public static final String SESSION_LIFETIME = "console.session-lifetime";
+    /** {@code true} sends the cookies with {@code Secure} and the {@code __Host-} prefix (serve over HTTPS); default false. */
+    public static final String SECURE_COOKIES = "console.secure-cookies";
+    /** {@code true} trusts {@code X-Forwarded-For/-Proto/-Host} (only behind a reverse proxy that sets them); default false. */
+    public static final String BEHIND_PROXY = "console.behind-proxy";
+    /** Most open connections to the web console; default 64. */
+    public static final String MAX_CONNECTIONS = "console.max-connections";
+    /** A connection that sends nothing for this long is closed; default PT20S. */
+    public static final String IDLE_TIMEOUT = "console.idle-timeout";
+    /** Longest wait of a request for a request thread, and the statement timeout of the console's queries; default PT20S. */
+    public static final String REQUEST_TIMEOUT = "console.request-timeout";
+    /** Longest window the console's reconciliation audit accepts; default PT24H. */
+    public static final String AUDIT_MAX_WINDOW = "console.audit-max-window";
+    /** Most outbox rows in a window of the console's reconciliation audit; default 200000. */
+    public static final String AUDIT_MAX_ROWS = "console.audit-max-rows";
 
     /** Prefix of a service's keys: {@code service.<name>.<key>}. */
     public static final String SERVICE_PREFIX = "service.";
@@ -86,7 +112,9 @@ public final class ConsoleConfig {
     public static final String ROLE = "role";
 
     private static final Settings.Keys KEYS = Settings
-            .keys("OUTBOX_CONSOLE_", Set.of(PORT, BIND, STUCK_AFTER, SESSION_TIMEOUT, ACTION_WAIT))
+            .keys("OUTBOX_CONSOLE_", Set.of(PORT, BIND, STUCK_AFTER, SESSION_TIMEOUT, ACTION_WAIT, SESSION_LIFETIME,
+                    SECURE_COOKIES, BEHIND_PROXY, MAX_CONNECTIONS, IDLE_TIMEOUT, REQUEST_TIMEOUT, AUDIT_MAX_WINDOW,
+                    AUDIT_MAX_ROWS))
             .withFamily(SERVICE_PREFIX, List.of(JDBC_URL, USERNAME, PASSWORD, KAFKA_BOOTSTRAP_SERVERS, RELAYS, CONSUMERS,
                     POOL_SIZE), KAFKA_PREFIX)
             .withFamily(USER_PREFIX, List.of(PASSWORD_HASH, ROLE));
@@ -194,6 +222,14 @@ public final class ConsoleConfig {
     private final Duration stuckAfter;
     private final Duration sessionTimeout;
     private final Duration actionWait;
+    private final Duration sessionLifetime;
+    private final boolean secureCookies;
+    private final boolean behindProxy;
+    private final int maxConnections;
+    private final Duration idleTimeout;
+    private final Duration requestTimeout;
+    private final Duration auditMaxWindow;
+    private final int auditMaxRows;
     private final Map<String, Service> services;
     private final Map<String, User> users;
 
@@ -210,6 +246,18 @@ public final class ConsoleConfig {
             throw new IllegalArgumentException(ACTION_WAIT + " must be at most PT60S (a page waits that long), but was "
                     + actionWait);
         }
+        this.sessionLifetime = in.duration(SESSION_LIFETIME, Duration.ofHours(8), Duration.ofMinutes(1));
+        if (sessionLifetime.compareTo(sessionTimeout) < 0) {
+            throw new IllegalArgumentException(SESSION_LIFETIME + " (" + sessionLifetime + ") must be at least "
+                    + SESSION_TIMEOUT + " (" + sessionTimeout + ")");
+        }
+        this.secureCookies = in.bool(SECURE_COOKIES, false);
+        this.behindProxy = in.bool(BEHIND_PROXY, false);
+        this.maxConnections = in.integer(MAX_CONNECTIONS, 64, 4, 10_000);
+        this.idleTimeout = in.duration(IDLE_TIMEOUT, Duration.ofSeconds(20), Duration.ofSeconds(1));
+        this.requestTimeout = in.duration(REQUEST_TIMEOUT, Duration.ofSeconds(20), Duration.ofSeconds(1));
+        this.auditMaxWindow = in.duration(AUDIT_MAX_WINDOW, Duration.ofHours(24), Duration.ofSeconds(1));
+        this.auditMaxRows = in.integer(AUDIT_MAX_ROWS, 200_000, 1, 10_000_000);
         Map<String, Service> services = new TreeMap<>();
         for (String name : in.names(SERVICE_PREFIX)) {
             services.put(name, readService(in, name));
@@ -290,6 +338,46 @@ public final class ConsoleConfig {
         return actionWait;
     }
 
+    /** A session ends this long after its login, whatever its activity. */
+    public Duration sessionLifetime() {
+        return sessionLifetime;
+    }
+
+    /** Whether cookies are sent with {@code Secure} and the session cookie named with the {@code __Host-} prefix. */
+    public boolean secureCookies() {
+        return secureCookies;
+    }
+
+    /** Whether the {@code X-Forwarded-*} headers of a reverse proxy are trusted. */
+    public boolean behindProxy() {
+        return behindProxy;
+    }
+
+    /** Most open connections to the web console. */
+    public int maxConnections() {
+        return maxConnections;
+    }
+
+    /** A connection that sends nothing for this long is closed. */
+    public Duration idleTimeout() {
+        return idleTimeout;
+    }
+
+    /** Longest wait of a request for a request thread, and the statement timeout of the console's queries. */
+    public Duration requestTimeout() {
+        return requestTimeout;
+    }
+
+    /** Longest window of the console's reconciliation audit. */
+    public Duration auditMaxWindow() {
+        return auditMaxWindow;
+    }
+
+    /** Most outbox rows in a window of the console's reconciliation audit. */
+    public int auditMaxRows() {
+        return auditMaxRows;
+    }
+
     /** The services by name, sorted. */
     public Map<String, Service> services() {
         return services;
@@ -323,6 +411,14 @@ public final class ConsoleConfig {
         shown.put(STUCK_AFTER, stuckAfter);
         shown.put(SESSION_TIMEOUT, sessionTimeout);
         shown.put(ACTION_WAIT, actionWait);
+        shown.put(SESSION_LIFETIME, sessionLifetime);
+        shown.put(SECURE_COOKIES, secureCookies);
+        shown.put(BEHIND_PROXY, behindProxy);
+        shown.put(MAX_CONNECTIONS, maxConnections);
+        shown.put(IDLE_TIMEOUT, idleTimeout);
+        shown.put(REQUEST_TIMEOUT, requestTimeout);
+        shown.put(AUDIT_MAX_WINDOW, auditMaxWindow);
+        shown.put(AUDIT_MAX_ROWS, auditMaxRows);
         shown.put("services", services.values());
         shown.put("users", users.values());
         return "ConsoleConfig" + shown;

@@ -345,6 +345,9 @@ class ConsoleBrowserTest {
         assertThat(driver.findElement(By.id("relay")).getAttribute("value")).as("the relay recorded in the database")
                 .startsWith("transfers");
         clickAndWait(By.xpath("//button[text()='Run the audit']"));
+        // The audit runs on its own thread; its page reloads itself (no script) until the report is there.
+        await().atMost(WAIT).ignoreExceptions()
+                .until(() -> driver.findElement(By.tagName("main")).getText().contains("Verdict"));
         assertThat(driver.findElement(By.tagName("main")).getText()).contains("Verdict", "Outbox rows in the window",
                 "Published to Kafka exactly once", "What bounds the proof");
         screenshot("console-audit.png");

@@ -212,17 +212,22 @@ class ReconciliationAuditTest {
         assertThat(page).contains("VIOLATED", "DUPLICATED_IN_KAFKA", twice.toString(), "Exceptions (1)");
     }
 
-    /** The console's audit page for this class's service, relay and consumer, as an operator sees it. */
+    /** The report of an audit an operator starts on the console for this class's service, relay and consumer. */
     private String consolePage(Instant from, Instant to) {
         ConsoleConfig config = ConsoleConfig.builder().set(ConsoleConfig.PORT, 0)
                 .service("orders", db.jdbcUrl(), db.username(), db.password())
                 .set("service.orders.kafka.bootstrap.servers", kafka.bootstrapServers())
-                .user("ada", Passwords.hash("audit pages", Passwords.MIN_ITERATIONS), ConsoleConfig.Role.VIEWER).build();
+                .user("ada", Passwords.hash("audit pages", Passwords.MIN_ITERATIONS), ConsoleConfig.Role.OPERATOR).build();
         try (OperatorConsole console = OperatorConsole.start(config)) {
             WebClient browser = new WebClient(console.url());
             assertThat(browser.login("ada", "audit pages").statusCode()).isEqualTo(303);
-            HttpResponse<String> page = browser.get("/audit?service=orders&relay=" + relayName + "&consumer=" + consumerName
-                    + "&from=" + from + "&to=" + to + "&run=1");
+            HttpResponse<String> started = browser.post("/audit", Map.of("csrf", browser.csrf(), "service", "orders",
+                    "relay", relayName, "consumer", consumerName, "from", from.toString(), "to", to.toString()));
+            assertThat(started.statusCode()).isEqualTo(303);
+            String report = started.headers().firstValue("Location").orElseThrow();
+            // The audit runs on its own thread; its page reloads itself until it ends.
+            await().atMost(Duration.ofSeconds(60)).until(() -> !browser.get(report).body().contains("This page reloads"));
+            HttpResponse<String> page = browser.get(report);
             assertThat(page.statusCode()).isEqualTo(200);
             return page.body();
         }

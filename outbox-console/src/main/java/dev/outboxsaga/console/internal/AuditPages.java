@@ -15,29 +15,73 @@ final class AuditPages {
     private AuditPages() {
     }
 
-    static String page(List<String> services, List<String> relays, List<String> consumers, Form form, AuditReport report,
-            String failure, Sessions.Session session) {
+    /**
+     * The audit page: the form (operators only; it starts an audit with a POST) and the audits kept, newest first.
+     */
+    static String page(List<String> services, List<String> relays, List<String> consumers, Form form,
+            List<AuditRunner.Job> jobs, Sessions.Session session) {
         StringBuilder out = new StringBuilder("<h1>Reconciliation audit</h1>")
                 .append("<p>Proves for a window of outbox rows (by <code>created_at</code>, UTC) that each reached Kafka ")
                 .append("exactly once, read <code>read_committed</code> from the relay's topics up to its committed ")
                 .append("position, and, with a consumer, that each is in its inbox exactly once or parked. Read-only; ")
-                .append("the same as <code>outbox-saga audit</code>.</p>")
-                .append("<form class=\"filters\" method=\"get\" action=\"/audit\">")
-                .append(Pages.select("service", "Service", services, form.service(), null))
-                .append(Pages.input("relay", "Relay (relay.name)", form.relay(), "list=\"relays\" required"))
-                .append(datalist("relays", relays))
-                .append(Pages.input("consumer", "Consumer (optional)", form.consumer(), "list=\"consumers\""))
-                .append(datalist("consumers", consumers))
-                .append(Pages.input("from", "From (UTC)", form.from(), "required placeholder=\"2026-11-30T08:00:00Z\""))
-                .append(Pages.input("to", "To (UTC)", form.to(), "required placeholder=\"2026-11-30T09:00:00Z\""))
-                .append("<input type=\"hidden\" name=\"run\" value=\"1\"><button type=\"submit\">Run the audit</button></form>");
-        if (failure != null) {
-            out.append("<p class=\"flash\" role=\"alert\">").append(esc(failure)).append("</p>");
+                .append("the same as <code>outbox-saga audit</code>. One audit runs at a time, on its own thread.</p>");
+        if (session.operator()) {
+            out.append("<form class=\"filters\" method=\"post\" action=\"/audit\">").append(Pages.csrf(session))
+                    .append(Pages.select("service", "Service", services, form.service(), null))
+                    .append(Pages.input("relay", "Relay (relay.name)", form.relay(), "list=\"relays\" required"))
+                    .append(datalist("relays", relays))
+                    .append(Pages.input("consumer", "Consumer (optional)", form.consumer(), "list=\"consumers\""))
+                    .append(datalist("consumers", consumers))
+                    .append(Pages.input("from", "From (UTC)", form.from(), "required placeholder=\"2026-11-30T08:00:00Z\""))
+                    .append(Pages.input("to", "To (UTC)", form.to(), "required placeholder=\"2026-11-30T09:00:00Z\""))
+                    .append("<button type=\"submit\" id=\"run-audit\">Run the audit</button></form>");
+        } else {
+            out.append("<p class=\"muted\">Operators run audits; viewers read their reports below.</p>");
         }
-        if (report != null) {
-            report(out, report);
+        out.append("<h2>Audits</h2>");
+        if (jobs.isEmpty()) {
+            return Pages.layout("Audit", "Audit", session, out.append("<p class=\"muted\">none since the console started</p>")
+                    .toString());
         }
-        return Pages.layout("Audit", "Audit", session, out.toString());
+        out.append("<table class=\"compact\"><thead><tr><th scope=\"col\">Audit</th><th scope=\"col\">Service</th>")
+                .append("<th scope=\"col\">Relay</th><th scope=\"col\">Consumer</th><th scope=\"col\">Window</th>")
+                .append("<th scope=\"col\">By</th><th scope=\"col\">Started</th><th scope=\"col\">Outcome</th></tr></thead><tbody>");
+        for (AuditRunner.Job job : jobs) {
+            out.append("<tr><td><a href=\"/audit/").append(job.id).append("\">").append(job.id).append("</a></td><td>")
+                    .append(esc(job.form.service())).append("</td><td>").append(esc(job.form.relay())).append("</td><td>")
+                    .append(esc(job.form.consumer())).append("</td><td>").append(esc(job.form.from())).append(" to ")
+                    .append(esc(job.form.to())).append("</td><td>").append(esc(job.actor)).append("</td><td>")
+                    .append(Html.time(job.startedAt)).append("</td><td>").append(outcome(job)).append("</td></tr>");
+        }
+        return Pages.layout("Audit", "Audit", session, out.append("</tbody></table>").toString());
+    }
+
+    /** One audit: running (the page reloads itself every two seconds, without script), failed, or its report. */
+    static String job(AuditRunner.Job job, Sessions.Session session) {
+        StringBuilder out = new StringBuilder("<h1>Audit ").append(job.id).append("</h1><p>Service ")
+                .append(esc(job.form.service())).append(", relay ").append(esc(job.form.relay()))
+                .append(job.form.consumer() == null ? "" : ", consumer " + esc(job.form.consumer()))
+                .append(", window ").append(esc(job.form.from())).append(" to ").append(esc(job.form.to()))
+                .append("; started by ").append(esc(job.actor)).append(" ").append(Html.time(job.startedAt)).append(".</p>");
+        if (job.running()) {
+            out.append("<p class=\"flash\" role=\"status\">").append(Html.badge("RUNNING"))
+                    .append(" This page reloads until the audit ends.</p>");
+            return Pages.layout("Audit " + job.id, "Audit", session, out.toString(), 2);
+        }
+        if (job.failure() != null) {
+            out.append("<p class=\"flash\" role=\"alert\">").append(esc(job.failure())).append("</p>");
+        } else {
+            report(out, job.report());
+        }
+        out.append("<p><a href=\"/audit\">All audits</a></p>");
+        return Pages.layout("Audit " + job.id, "Audit", session, out.toString());
+    }
+
+    private static String outcome(AuditRunner.Job job) {
+        if (job.running()) {
+            return Html.badge("RUNNING");
+        }
+        return job.failure() != null ? Html.badge("FAILED") : Html.badge(job.report().verdict().name());
     }
 
     private static void report(StringBuilder out, AuditReport report) {

@@ -1,20 +1,16 @@
 package dev.outboxsaga.console.internal;
 
-import com.sun.net.httpserver.HttpExchange;
-import com.sun.net.httpserver.HttpServer;
 import dev.outboxsaga.console.AuditReport;
 import dev.outboxsaga.console.ConsoleConfig;
-import dev.outboxsaga.console.Passwords;
 import dev.outboxsaga.console.ReconciliationAudit;
 import dev.outboxsaga.core.OutboxException;
-import java.io.IOException;
-import java.io.OutputStream;
+import jakarta.servlet.http.HttpServlet;
+import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
 import java.io.UncheckedIOException;
-import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -29,28 +25,54 @@ import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
+import org.eclipse.jetty.ee10.servlet.ServletContextHandler;
+import org.eclipse.jetty.ee10.servlet.ServletHolder;
+import org.eclipse.jetty.ee10.servlet.SessionHandler;
+import org.eclipse.jetty.http.HttpCookie;
+import org.eclipse.jetty.server.ForwardedRequestCustomizer;
+import org.eclipse.jetty.server.HttpConfiguration;
+import org.eclipse.jetty.server.HttpConnectionFactory;
+import org.eclipse.jetty.server.NetworkConnectionLimit;
+import org.eclipse.jetty.server.Server;
+import org.eclipse.jetty.server.ServerConnector;
+import org.eclipse.jetty.server.handler.ErrorHandler;
+import org.eclipse.jetty.server.handler.QoSHandler;
+import org.eclipse.jetty.util.thread.QueuedThreadPool;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The web console on the JDK's own HTTP server: server-rendered pages over each service's {@link ServiceDatabase}
- * and {@link ServiceProbes}.
+ * The web console on an embedded Jetty: server-rendered pages over each service's {@link ServiceDatabase} and
+ * {@link ServiceProbes}.
  *
- * <p>Security: every page but the login form needs a session (a random 256-bit id in an HttpOnly, SameSite=Strict
- * cookie, ended after the idle timeout); every POST, logout included, needs the session's CSRF token and, when the
- * browser sends one, this console's Origin; every POST but logout needs the operator role, checked before anything
- * is read from the form, so a viewer's forged POST writes nothing. Failed logins read the same whether or not the
- * user exists. Pages are {@code no-store}, framed by nobody, and scripts and styles come from this server only.
+ * <p>The server: Jetty parses every request (within {@value #MAX_REQUEST_HEADER} bytes of headers and
+ * {@value WebRequest#MAX_FORM} bytes of form), writes every response header and cookie, and keeps the sessions. A
+ * connection that sends nothing for the idle timeout is closed, half-sent requests included; waiting connections hold
+ * no thread; at most {@link ConsoleConfig#maxConnections()} are open. At most {@value #MAX_ACTIVE_REQUESTS} requests
+ * are handled at once; the others wait, without a thread, up to the request timeout and are then answered 503, so no
+ * burst of slow pages can take every thread. The reconciliation audit runs on its own thread ({@link AuditRunner}).
+ *
+ * <p>Security: every page but the login form needs a session (Jetty's, in an HttpOnly, SameSite=Strict cookie, a new
+ * id at each login, ended after the idle timeout or the absolute lifetime); every POST, logout included, needs the
+ * session's CSRF token and, when the browser sends one, this console's Origin; every POST but logout needs the
+ * operator role, checked before anything is read from the form, so a viewer's forged POST writes nothing. Logins are
+ * throttled by client address and user name ({@link Logins}). Pages are {@code no-store}, framed by nobody, scripts
+ * and styles come from this server only, and a redirect goes to a local path of safe ASCII only.
  */
 public final class ConsoleServer implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(ConsoleServer.class);
     static final String SESSION_COOKIE = "outbox_console_session";
     static final String LOGIN_COOKIE = "outbox_console_login";
-    private static final String CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "
-            + "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'";
+    /** Bytes of request line and headers; browsers send well under 4 KiB to this console. */
+    static final int MAX_REQUEST_HEADER = 8 * 1024;
+    /** Request threads; the selector and acceptor take two of them. */
+    static final int MAX_THREADS = 24;
+    /** Requests handled at once; the rest wait without a thread (see the class comment). */
+    static final int MAX_ACTIVE_REQUESTS = 16;
     private static final Map<String, String> STATIC = Map.of(
             "/static/console.css", "text/css; charset=utf-8",
             "/static/console.js", "text/javascript; charset=utf-8");
@@ -58,28 +80,29 @@ public final class ConsoleServer implements AutoCloseable {
     private final ConsoleConfig config;
     private final Map<String, ServiceDatabase> databases = new LinkedHashMap<>();
     private final Map<String, ServiceProbes> probes = new LinkedHashMap<>();
-    private final LoginThrottle logins;
     private final Sessions sessions;
+    private final Logins logins;
+    private final AuditRunner audits;
     private final HttpClient http;
-    private final ExecutorService requests;
     private final ExecutorService gathering;
     private final Map<String, byte[]> staticFiles = new LinkedHashMap<>();
-    /** Checked when the user name is unknown, so that a failed login costs the same either way. */
-    private final String decoyHash;
-    private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
-    private HttpServer server;
+    private final AtomicBoolean closed = new AtomicBoolean();
+    private Server server;
+    private ServerConnector connector;
 
-    private ConsoleServer(ConsoleConfig config) {
+    private ConsoleServer(ConsoleConfig config, Clock clock) {
         this.config = config;
-        this.sessions = new Sessions(config.sessionTimeout(), Clock.systemUTC());
-        this.logins = new LoginThrottle(Clock.systemUTC());
+        this.sessions = new Sessions(config.sessionLifetime(), clock);
+        this.logins = new Logins(config, sessions, clock);
+        this.audits = new AuditRunner(config.auditMaxWindow(), clock);
         this.http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
         AtomicInteger threads = new AtomicInteger();
-        this.requests = Executors.newFixedThreadPool(8, runnable -> daemon(runnable, "outbox-console-http-" + threads.incrementAndGet()));
         // Cached, not fixed: a card's task waits for its probes, which must never queue behind other cards.
-        this.gathering = Executors.newCachedThreadPool(
-                runnable -> daemon(runnable, "outbox-console-gather-" + threads.incrementAndGet()));
-        this.decoyHash = config.users().values().iterator().next().passwordHash();
+        this.gathering = Executors.newCachedThreadPool(runnable -> {
+            Thread thread = new Thread(runnable, "outbox-console-gather-" + threads.incrementAndGet());
+            thread.setDaemon(true);
+            return thread;
+        });
         STATIC.keySet().forEach(path -> staticFiles.put(path,
                 RelayPages.resource(path.substring(1)).getBytes(StandardCharsets.UTF_8)));
     }
@@ -91,35 +114,97 @@ public final class ConsoleServer implements AutoCloseable {
      * @throws UncheckedIOException     when the address cannot be bound
      */
     public static ConsoleServer start(ConsoleConfig config) {
+        return start(config, Clock.systemUTC());
+    }
+
+    /** As {@link #start(ConsoleConfig)}, with the clock of sessions, logins and audits (the server keeps its own). */
+    static ConsoleServer start(ConsoleConfig config, Clock clock) {
         if (config.users().isEmpty()) {
             throw new IllegalArgumentException("the console needs at least one user (no anonymous access): set "
                     + ConsoleConfig.USER_PREFIX + "<name>." + ConsoleConfig.PASSWORD_HASH + " and "
                     + ConsoleConfig.USER_PREFIX + "<name>." + ConsoleConfig.ROLE);
         }
-        ConsoleServer console = new ConsoleServer(config);
+        ConsoleServer console = new ConsoleServer(config, clock);
         try {
             for (ConsoleConfig.Service service : config.services().values()) {
-                console.databases.put(service.name(), ServiceDatabase.open(service));
+                console.databases.put(service.name(), ServiceDatabase.open(service, config.requestTimeout()));
                 console.probes.put(service.name(), new ServiceProbes(service, console.http));
             }
-            console.server = HttpServer.create(new InetSocketAddress(config.bind(), config.port()), 64);
-        } catch (IOException | RuntimeException e) {
+            console.serve();
+        } catch (RuntimeException e) {
             console.close();
-            if (e instanceof IOException io) {
-                throw new UncheckedIOException("cannot listen on " + config.bind() + ":" + config.port(), io);
-            }
-            throw (RuntimeException) e;
+            throw e;
         }
-        console.server.createContext("/", console::handle);
-        console.server.setExecutor(console.requests);
-        console.server.start();
         LOG.info("outbox-saga console on {} watching {}", console.url(), config.services().keySet());
         return console;
     }
 
+    private void serve() {
+        QueuedThreadPool threads = new QueuedThreadPool(MAX_THREADS, 4);
+        threads.setName("outbox-console-http");
+        threads.setDaemon(true);
+        server = new Server(threads);
+        HttpConfiguration http = new HttpConfiguration();
+        http.setRequestHeaderSize(MAX_REQUEST_HEADER);
+        http.setSendServerVersion(false);
+        http.setSendXPoweredBy(false);
+        http.setRelativeRedirectAllowed(true);
+        if (config.behindProxy()) {
+            http.addCustomizer(new ForwardedRequestCustomizer());
+        }
+        connector = new ServerConnector(server, 1, 1, new HttpConnectionFactory(http));
+        connector.setHost(config.bind());
+        connector.setPort(config.port());
+        connector.setIdleTimeout(config.idleTimeout().toMillis());
+        server.addConnector(connector);
+        server.addBean(new NetworkConnectionLimit(config.maxConnections(), connector));
+
+        ServletContextHandler context = new ServletContextHandler(ServletContextHandler.SESSIONS);
+        context.setContextPath("/");
+        context.setMaxFormContentSize(WebRequest.MAX_FORM);
+        context.setMaxFormKeys(100);
+        SessionHandler sessionHandler = context.getSessionHandler();
+        sessionHandler.setSessionCookie(sessionCookie(config));
+        sessionHandler.setSessionPath("/");
+        sessionHandler.setHttpOnly(true);
+        sessionHandler.setSameSite(HttpCookie.SameSite.STRICT);
+        sessionHandler.setSecureCookies(config.secureCookies());
+        sessionHandler.setSecureRequestOnly(true);
+        sessionHandler.setUsingUriParameters(false);
+        sessionHandler.setMaxInactiveInterval((int) Math.min(Integer.MAX_VALUE, config.sessionTimeout().toSeconds()));
+        context.addServlet(new ServletHolder("console", new Dispatch()), "/*");
+        ErrorHandler errors = new ErrorHandler();
+        errors.setShowStacks(false);
+        errors.setShowMessageInTitle(false);
+        server.setErrorHandler(errors);
+
+        QoSHandler limit = new QoSHandler(context);
+        limit.setMaxRequestCount(MAX_ACTIVE_REQUESTS);
+        limit.setMaxSuspend(config.requestTimeout());
+        limit.setRejectStatusCode(503);
+        server.setHandler(limit);
+        server.setStopTimeout(2_000);
+        try {
+            server.start();
+        } catch (Exception e) {
+            throw new UncheckedIOException("cannot listen on " + config.bind() + ":" + config.port(),
+                    e instanceof java.io.IOException io ? io : new java.io.IOException(e));
+        }
+    }
+
+    /** The session cookie's name: with the {@code __Host-} prefix when cookies are secure. */
+    static String sessionCookie(ConsoleConfig config) {
+        return config.secureCookies() ? "__Host-" + SESSION_COOKIE : SESSION_COOKIE;
+    }
+
+    /** The login form cookie's name: with the {@code __Host-} prefix when cookies are secure. */
+    static String loginCookie(ConsoleConfig config) {
+        return config.secureCookies() ? "__Host-" + LOGIN_COOKIE : LOGIN_COOKIE;
+    }
+
     /** The port served; the chosen one when configured as 0. */
     public int port() {
-        return server.getAddress().getPort();
+        return connector.getLocalPort();
     }
 
     /** {@code http://<bind>:<port>/}. */
@@ -137,9 +222,13 @@ public final class ConsoleServer implements AutoCloseable {
             return;
         }
         if (server != null) {
-            server.stop(0);
+            try {
+                server.stop();
+            } catch (Exception e) {
+                LOG.debug("stopping the console's server: {}", e.toString());
+            }
         }
-        requests.shutdownNow();
+        audits.close();
         gathering.shutdownNow();
         probes.values().forEach(ServiceProbes::close);
         databases.values().forEach(ServiceDatabase::close);
@@ -148,28 +237,35 @@ public final class ConsoleServer implements AutoCloseable {
     // ---------------------------------------------------------------------------------------------
     // Requests
 
-    private void handle(HttpExchange exchange) {
+    /** Every request of the console, through one servlet. */
+    private final class Dispatch extends HttpServlet {
+        @Override
+        protected void service(HttpServletRequest request, HttpServletResponse response) {
+            handle(new WebRequest(request, response));
+        }
+    }
+
+    private void handle(WebRequest request) {
         Sessions.Session session = null;
         try {
-            WebRequest request = WebRequest.read(exchange);
             String path = request.path;
             if (STATIC.containsKey(path) && request.method.equals("GET")) {
-                respond(exchange, 200, STATIC.get(path), staticFiles.get(path));
+                request.respond(200, STATIC.get(path), staticFiles.get(path));
                 return;
             }
             if (path.equals("/login")) {
-                login(request);
+                logins.handle(request);
                 return;
             }
             if (path.equals("/favicon.ico")) {
                 throw new WebRequest.Refused(404, "no icon");
             }
-            session = sessions.find(request.cookies.get(SESSION_COOKIE)).orElse(null);
+            session = sessions.find(request.http).orElse(null);
             if (session == null) {
                 if (request.method.equals("GET")) {
-                    String target = exchange.getRequestURI().getRawPath()
-                            + (exchange.getRequestURI().getRawQuery() == null ? "" : "?" + exchange.getRequestURI().getRawQuery());
-                    redirect(exchange, "/login" + (target.equals("/") ? "" : "?next=" + Html.url(target)));
+                    String query = request.http.getQueryString();
+                    String target = request.http.getRequestURI() + (query == null ? "" : "?" + query);
+                    request.redirect("/login" + (target.equals("/") ? "" : "?next=" + Html.url(target)));
                 } else {
                     throw new WebRequest.Refused(403, "log in first");
                 }
@@ -177,48 +273,44 @@ public final class ConsoleServer implements AutoCloseable {
             }
             if (request.method.equals("POST")) {
                 requireSameOrigin(request);
-                if (!session.csrfMatches(request.form.get("csrf"))) {
+                if (!session.csrfMatches(request.field("csrf"))) {
                     throw new WebRequest.Refused(403, "the form's security token is missing or out of date; reload the "
                             + "page and try again");
                 }
                 if (path.equals("/logout")) {
-                    sessions.end(session);
-                    exchange.getResponseHeaders().add("Set-Cookie", SESSION_COOKIE + "=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict");
-                    redirect(exchange, "/login");
+                    sessions.end(request.http);
+                    request.redirect("/login");
                     return;
                 }
                 if (!session.operator()) {
-                    LOG.warn("refused {} {} from viewer {}", request.method, path, session.user);
+                    LOG.warn("refused {} {} from viewer {}", LogText.of(request.method), LogText.of(path), session.user);
                     throw new WebRequest.Refused(403, "user " + session.user + " is a viewer: viewers cannot act");
                 }
                 post(request, session);
                 return;
             }
             if (!request.method.equals("GET")) {
-                exchange.getResponseHeaders().set("Allow", "GET, POST");
+                request.header("Allow", "GET, POST");
                 throw new WebRequest.Refused(405, "method " + request.method + " is not served");
             }
             get(request, session);
         } catch (WebRequest.Refused refused) {
-            html(exchange, refused.status, Pages.error(refused.status, refused.getMessage(), session));
+            request.html(refused.status, Pages.error(refused.status, refused.getMessage(), session));
         } catch (IllegalArgumentException badInput) {
-            html(exchange, 400, Pages.error(400, badInput.getMessage(), session));
+            request.html(400, Pages.error(400, badInput.getMessage(), session));
         } catch (OutboxException database) {
-            html(exchange, 503, Pages.error(503, "the database did not answer: " + ServiceProbes.rootMessage(database),
+            request.html(503, Pages.error(503, "the database did not answer: " + ServiceProbes.rootMessage(database),
                     session));
-        } catch (RuntimeException | IOException | Error e) {
-            LOG.error("{} {} failed", exchange.getRequestMethod(), exchange.getRequestURI().getPath(), e);
-            html(exchange, 500, Pages.error(500, "internal error; the console's log has the details", session));
-        } finally {
-            exchange.close();
+        } catch (RuntimeException | Error e) {
+            LOG.error("{} {} failed", LogText.of(request.method), LogText.of(request.path), e);
+            request.html(500, Pages.error(500, "internal error; the console's log has the details", session));
         }
     }
 
     private void get(WebRequest request, Sessions.Session session) {
         String[] parts = request.path.substring(1).split("/", -1);
-        HttpExchange exchange = request.exchange;
         switch (parts[0]) {
-            case "" -> html(exchange, 200, Pages.overview(cards(true), config.stuckAfter().toString(), session));
+            case "" -> request.html(200, Pages.overview(cards(true), config.stuckAfter().toString(), session));
             case "sagas" -> {
                 if (parts.length == 1) {
                     sagaList(request, session);
@@ -226,7 +318,7 @@ public final class ConsoleServer implements AutoCloseable {
                     String service = service(parts[1]);
                     SagaDetail detail = databases.get(service).saga(uuid(parts[2]))
                             .orElseThrow(() -> new WebRequest.Refused(404, "no saga " + parts[2] + " in service " + service));
-                    html(exchange, 200, SagaPages.detail(service, detail, session));
+                    request.html(200, SagaPages.detail(service, detail, session));
                 } else {
                     throw notFound();
                 }
@@ -238,28 +330,38 @@ public final class ConsoleServer implements AutoCloseable {
                     if (!session.operator()) {
                         throw new WebRequest.Refused(403, "user " + session.user + " is a viewer: viewers cannot act");
                     }
-                    DeadLetterPages.ListForm form = deadLetterForm(request.query);
+                    DeadLetterPages.ListForm form = deadLetterForm(request.parameters());
                     DeadLetterAction action = DeadLetterAction.parse(String.valueOf(request.param("op")));
                     BulkPreview preview = databases.get(form.service()).previewBulk(form.filter(), action);
-                    html(exchange, 200, DeadLetterPages.bulkPreview(form, action, preview, session));
+                    request.html(200, DeadLetterPages.bulkPreview(form, action, preview, session));
                 } else if (parts.length == 3) {
                     String service = service(parts[1]);
                     long id = number(parts[2]);
                     DeadLetterDetail detail = databases.get(service).deadLetter(id)
                             .orElseThrow(() -> new WebRequest.Refused(404, "no dead letter " + id + " in service " + service));
-                    html(exchange, 200, DeadLetterPages.detail(service, detail, session));
+                    request.html(200, DeadLetterPages.detail(service, detail, session));
                 } else {
                     throw notFound();
                 }
             }
-            case "relays" -> html(exchange, 200, RelayPages.relays(cards(false), session));
-            case "audit" -> audit(request, session);
+            case "relays" -> request.html(200, RelayPages.relays(cards(false), session));
+            case "audit" -> {
+                if (parts.length == 1) {
+                    auditPage(request, session);
+                } else if (parts.length == 2) {
+                    AuditRunner.Job job = audits.job((int) Math.min(Integer.MAX_VALUE, number(parts[1])))
+                            .orElseThrow(() -> new WebRequest.Refused(404, "no audit " + parts[1] + " is kept"));
+                    request.html(200, AuditPages.job(job, session));
+                } else {
+                    throw notFound();
+                }
+            }
             default -> throw notFound();
         }
     }
 
-    /** The audit page: its form, and with {@code run=1} the report of the window it names. */
-    private void audit(WebRequest request, Sessions.Session session) {
+    /** The audit page: the form (operators) and the audits kept. */
+    private void auditPage(WebRequest request, Sessions.Session session) {
         String service = service(blank(request.param("service")) == null ? firstService() : request.param("service"));
         ServiceDatabase database = databases.get(service);
         RelayTables tables = database.relayTables(1);
@@ -268,30 +370,38 @@ public final class ConsoleServer implements AutoCloseable {
         List<String> consumers = new ArrayList<>(database.deadLetterCounts().keySet());
         config.service(service).consumers().stream().filter(c -> !consumers.contains(c)).forEach(consumers::add);
         Instant now = Instant.now().truncatedTo(ChronoUnit.SECONDS);
-        AuditPages.Form form = new AuditPages.Form(service,
-                blank(request.param("relay")) != null ? request.param("relay").strip() : relays.isEmpty() ? null : relays.get(0),
-                blank(request.param("consumer")), blank(request.param("from")) != null ? request.param("from").strip()
-                        : now.minus(Duration.ofHours(1)).toString(),
-                blank(request.param("to")) != null ? request.param("to").strip() : now.toString());
-        AuditReport report = null;
-        String failure = null;
-        if ("1".equals(request.param("run"))) {
-            try {
+        AuditPages.Form form = new AuditPages.Form(service, relays.isEmpty() ? null : relays.get(0), null,
+                now.minus(Duration.ofHours(1)).toString(), now.toString());
+        request.html(200, AuditPages.page(List.copyOf(databases.keySet()), relays, consumers, form, audits.jobs(), session));
+    }
+
+    /** An operator's POST of the audit form: starts the audit on its own thread and shows its page. */
+    private void startAudit(WebRequest request, Sessions.Session session) {
+        String service = service(request.field("service"));
+        String relay = blank(request.field("relay"));
+        if (relay == null) {
+            throw new IllegalArgumentException("name the relay whose topics to read");
+        }
+        AuditPages.Form form = new AuditPages.Form(service, relay.strip(), blank(request.field("consumer")),
+                String.valueOf(request.field("from")).strip(), String.valueOf(request.field("to")).strip());
+        Instant from = instant("from", form.from());
+        Instant to = instant("to", form.to());
+        ServiceDatabase database = databases.get(service);
+        try {
+            AuditRunner.Job job = audits.start(form, from, to, session.actor(), () -> {
                 ReconciliationAudit.Builder audit = ReconciliationAudit.builder().dataSource(database.dataSource())
                         .kafkaProperties(config.service(service).kafkaClientProperties()).patience(AUDIT_PATIENCE)
-                        .relay(Objects.requireNonNull(form.relay(), "name the relay whose topics to read"));
+                        .maxRows(config.auditMaxRows()).relay(form.relay());
                 if (form.consumer() != null) {
                     audit.consumer(form.consumer());
                 }
-                report = audit.build().run(instant("from", form.from()), instant("to", form.to()));
-                LOG.info("{} ran the audit of {} (relay {}, consumer {}) from {} to {}: {}", session.actor(), service,
-                        form.relay(), form.consumer(), form.from(), form.to(), report.verdict());
-            } catch (IllegalArgumentException | NullPointerException | IllegalStateException refused) {
-                failure = "The audit did not run: " + refused.getMessage();
-            }
+                return audit.build().run(from, to);
+            });
+            request.redirect("/audit/" + job.id);
+        } catch (IllegalStateException busy) {
+            session.flash.set("Refused: " + busy.getMessage());
+            request.redirect("/audit");
         }
-        html(request.exchange, 200, AuditPages.page(List.copyOf(databases.keySet()), relays, consumers, form, report, failure,
-                session));
     }
 
     private static Instant instant(String field, String text) {
@@ -313,12 +423,12 @@ public final class ConsoleServer implements AutoCloseable {
         String after = request.param("after");
         ServiceDatabase database = databases.get(service);
         SagaPage page = database.sagas(filter, after == null ? null : SagaCursor.parse(after), form.size());
-        html(request.exchange, 200, SagaPages.list(List.copyOf(databases.keySet()), form, database.sagaTypes(), page,
+        request.html(200, SagaPages.list(List.copyOf(databases.keySet()), form, database.sagaTypes(), page,
                 after == null, config.stuckAfter().toString(), session));
     }
 
     private void deadLetterList(WebRequest request, Sessions.Session session) {
-        DeadLetterPages.ListForm form = deadLetterForm(request.query);
+        DeadLetterPages.ListForm form = deadLetterForm(request.parameters());
         ServiceDatabase database = databases.get(form.service());
         String before = request.param("before");
         DeadLetterFilter filter = form.filter();
@@ -328,7 +438,7 @@ public final class ConsoleServer implements AutoCloseable {
         if (form.consumer() != null && !consumers.contains(form.consumer())) {
             consumers.add(form.consumer());
         }
-        html(request.exchange, 200, DeadLetterPages.list(List.copyOf(databases.keySet()), consumers, form, page,
+        request.html(200, DeadLetterPages.list(List.copyOf(databases.keySet()), consumers, form, page,
                 before == null, database.countDeadLetters(filter), session));
     }
 
@@ -360,6 +470,8 @@ public final class ConsoleServer implements AutoCloseable {
                     : database.discard(id, session.actor(), request.field("note")));
         } else if (parts.length == 2 && parts[0].equals("dead-letters") && parts[1].equals("bulk")) {
             bulk(request, session);
+        } else if (parts.length == 1 && parts[0].equals("audit")) {
+            startAudit(request, session);
         } else {
             throw notFound();
         }
@@ -378,11 +490,11 @@ public final class ConsoleServer implements AutoCloseable {
         } catch (IllegalStateException | IllegalArgumentException refused) {
             session.flash.set("Refused: " + refused.getMessage());
         }
-        redirect(request.exchange, page + "#audit");
+        request.redirect(page + "#audit");
     }
 
     private void bulk(WebRequest request, Sessions.Session session) {
-        DeadLetterPages.ListForm form = deadLetterForm(request.form);
+        DeadLetterPages.ListForm form = deadLetterForm(request.parameters());
         DeadLetterAction action = DeadLetterAction.parse(String.valueOf(request.field("op")));
         long maxId = number(String.valueOf(request.field("max_id")));
         ServiceDatabase database = databases.get(form.service());
@@ -400,7 +512,7 @@ public final class ConsoleServer implements AutoCloseable {
         } catch (IllegalStateException | IllegalArgumentException refused) {
             session.flash.set("Refused: " + refused.getMessage());
         }
-        redirect(request.exchange, "/dead-letters" + Html.rawQuery(form.parameters()));
+        request.redirect("/dead-letters" + Html.rawQuery(form.parameters()));
     }
 
     /** Who carries out an action: the saga type's orchestrator, or the consumer, of the service. */
@@ -419,99 +531,21 @@ public final class ConsoleServer implements AutoCloseable {
         };
     }
 
-    // ---------------------------------------------------------------------------------------------
-    // Login
-
-    private void login(WebRequest request) {
-        HttpExchange exchange = request.exchange;
-        if (request.method.equals("GET")) {
-            if (sessions.find(request.cookies.get(SESSION_COOKIE)).isPresent()) {
-                redirect(exchange, "/");
-                return;
-            }
-            loginForm(request, 200, safeNext(request.param("next")), null);
-            return;
-        }
-        if (!request.method.equals("POST")) {
-            throw new WebRequest.Refused(405, "method " + request.method + " is not served");
-        }
-        requireSameOrigin(request);
-        String expected = request.cookies.get(LOGIN_COOKIE);
-        String given = request.form.get("login_token");
-        if (expected == null || given == null || !MessageDigest.isEqual(expected.getBytes(StandardCharsets.UTF_8),
-                given.getBytes(StandardCharsets.UTF_8))) {
-            loginForm(request, 403, safeNext(request.field("next")), "The login form expired; please log in again.");
-            return;
-        }
-        String name = request.form.getOrDefault("username", "");
-        String password = request.form.getOrDefault("password", "");
-        String shown = name.replaceAll("\\p{Cntrl}", "?");
-        shown = shown.length() > 64 ? shown.substring(0, 64) + "..." : shown;
-        Duration wait = logins.wait(name);
-        if (!wait.isZero() && !wait.isNegative()) {
-            LOG.warn("console login for user name {} refused: {} failed logins in {}", shown, LoginThrottle.MAX_FAILURES,
-                    LoginThrottle.WINDOW);
-            loginForm(request, 429, safeNext(request.field("next")), "Too many failed logins for this user name; try "
-                    + "again in " + Math.max(1, (wait.toSeconds() + 59) / 60) + " minute(s).");
-            return;
-        }
-        ConsoleConfig.User user = config.users().get(name);
-        boolean matches = Passwords.matches(password, user == null ? decoyHash : user.passwordHash()) && user != null;
-        if (!matches) {
-            logins.failed(name);
-            LOG.warn("failed console login for user name {}", shown);
-            loginForm(request, 401, safeNext(request.field("next")), "Wrong user name or password.");
-            return;
-        }
-        logins.succeeded(name);
-        sessions.find(request.cookies.get(SESSION_COOKIE)).ifPresent(sessions::end);
-        Sessions.Session session = sessions.create(user.name(), user.role());
-        LOG.info("console login: {} ({})", user.name(), user.role().key());
-        // Behind a TLS-terminating proxy the browser must never send the cookie over plain HTTP.
-        String secure = "https".equalsIgnoreCase(request.header("X-Forwarded-Proto")) ? "; Secure" : "";
-        exchange.getResponseHeaders().add("Set-Cookie", SESSION_COOKIE + "=" + session.id + "; Path=/; HttpOnly; "
-                + "SameSite=Strict" + secure);
-        exchange.getResponseHeaders().add("Set-Cookie", LOGIN_COOKIE + "=; Path=/login; Max-Age=0; HttpOnly; SameSite=Strict");
-        redirect(exchange, safeNext(request.field("next")));
-    }
-
     /**
-     * The login form with a token that its POST must bring back in the login cookie too. A token the browser holds
-     * already is kept, so that a second login page (another tab, a stray request) does not spoil the first.
+     * A POST whose browser names another origin is refused; the CSRF token is the main defence, this a second. The
+     * origin must name the host and port the request was sent to (behind a trusted proxy, the forwarded ones).
      */
-    private void loginForm(WebRequest request, int status, String next, String error) {
-        String token = request.cookies.get(LOGIN_COOKIE);
-        if (token == null || !token.matches("[A-Za-z0-9_-]{43}")) {
-            token = Sessions.token();
-            request.exchange.getResponseHeaders().add("Set-Cookie", LOGIN_COOKIE + "=" + token
-                    + "; Path=/login; HttpOnly; SameSite=Strict");
-        }
-        html(request.exchange, status, Pages.login(token, next, error));
-    }
-
-    /** Only a path of this console: never another site ({@code //host}, {@code /\host}, {@code https:}). */
-    private static String safeNext(String next) {
-        if (next == null || !next.startsWith("/") || next.startsWith("//") || next.startsWith("/\\")
-                || next.chars().anyMatch(c -> c < 0x20)) {
-            return "/";
-        }
-        return next;
-    }
-
-    /** A POST whose browser names another origin is refused; the CSRF token is the main defence, this a second. */
-    private static void requireSameOrigin(WebRequest request) {
+    static void requireSameOrigin(WebRequest request) {
         String origin = request.header("Origin");
         if (origin == null) {
             return;
         }
-        String host = request.header("Host");
-        // Behind a reverse proxy the Host header may name this server and the forwarded one the public address.
-        String forwardedHost = request.header("X-Forwarded-Host");
         try {
             URI uri = URI.create(origin);
-            String authority = uri.getAuthority();
-            boolean same = authority != null && (authority.equalsIgnoreCase(host)
-                    || forwardedHost != null && authority.equalsIgnoreCase(forwardedHost.split(",")[0].trim()));
+            int port = uri.getPort() != -1 ? uri.getPort() : "https".equalsIgnoreCase(uri.getScheme()) ? 443 : 80;
+            boolean same = uri.getHost() != null && uri.getHost().equalsIgnoreCase(request.http.getServerName())
+                    && port == request.http.getServerPort()
+                    && String.valueOf(uri.getScheme()).equalsIgnoreCase(request.http.getScheme());
             if (!same) {
                 throw new WebRequest.Refused(403, "a form of another site (" + origin + ") was refused");
             }
@@ -570,7 +604,7 @@ public final class ConsoleServer implements AutoCloseable {
     // ---------------------------------------------------------------------------------------------
     // Parameters and responses
 
-    /** How long the audit page waits for a relay to pass the audit's snapshot; the page waits that long at most. */
+    /** How long an audit waits for a relay to pass the audit's snapshot. */
     private static final Duration AUDIT_PATIENCE = Duration.ofSeconds(10);
 
     private String firstService() {
@@ -626,41 +660,4 @@ public final class ConsoleServer implements AutoCloseable {
         return new WebRequest.Refused(404, "no such page");
     }
 
-    private static void html(HttpExchange exchange, int status, String page) {
-        respond(exchange, status, "text/html; charset=utf-8", page.getBytes(StandardCharsets.UTF_8));
-    }
-
-    private static void redirect(HttpExchange exchange, String location) {
-        exchange.getResponseHeaders().set("Location", location);
-        respond(exchange, 303, "text/plain; charset=utf-8", new byte[0]);
-    }
-
-    private static void respond(HttpExchange exchange, int status, String contentType, byte[] body) {
-        if (exchange.getResponseCode() != -1) {
-            return; // already answered; nothing more can be said
-        }
-        var headers = exchange.getResponseHeaders();
-        headers.set("Content-Type", contentType);
-        headers.set("Cache-Control", "no-store");
-        headers.set("Content-Security-Policy", CSP);
-        headers.set("X-Frame-Options", "DENY");
-        headers.set("X-Content-Type-Options", "nosniff");
-        headers.set("Referrer-Policy", "same-origin");
-        try {
-            exchange.sendResponseHeaders(status, body.length == 0 ? -1 : body.length);
-            if (body.length > 0) {
-                try (OutputStream out = exchange.getResponseBody()) {
-                    out.write(body);
-                }
-            }
-        } catch (IOException e) {
-            LOG.debug("could not answer {}: {}", exchange.getRequestURI().getPath(), e.toString());
-        }
-    }
-
-    private static Thread daemon(Runnable runnable, String name) {
-        Thread thread = new Thread(runnable, name);
-        thread.setDaemon(true);
-        return thread;
-    }
 }

@@ -20,8 +20,14 @@ final class Pages {
 
     /** A whole page: skip link, navigation (with access keys), the user and the logout button, then {@code body}. */
     static String layout(String title, String active, Sessions.Session session, String body) {
+        return layout(title, active, session, body, 0);
+    }
+
+    /** A whole page that the browser reloads every {@code refreshSeconds} (0: never), without script. */
+    static String layout(String title, String active, Sessions.Session session, String body, int refreshSeconds) {
         StringBuilder out = new StringBuilder(body.length() + 2048);
         out.append("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">")
+                .append(refreshSeconds > 0 ? "<meta http-equiv=\"refresh\" content=\"" + refreshSeconds + "\">" : "")
                 .append("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">")
                 .append("<title>").append(esc(title)).append(" · outbox-saga console</title>")
                 .append("<link rel=\"stylesheet\" href=\"/static/console.css\">")

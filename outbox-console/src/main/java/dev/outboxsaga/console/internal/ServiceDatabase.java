@@ -65,6 +65,11 @@ public final class ServiceDatabase implements AutoCloseable {
      * console from starting; each call then fails on its own.
      */
     public static ServiceDatabase open(ConsoleConfig.Service service) {
+        return open(service, Duration.ofSeconds(30));
+    }
+
+    /** As {@link #open(ConsoleConfig.Service)}, with queries cancelled after {@code statementTimeout}. */
+    public static ServiceDatabase open(ConsoleConfig.Service service, Duration statementTimeout) {
         HikariConfig config = new HikariConfig();
         config.setJdbcUrl(service.jdbcUrl());
         config.setUsername(service.username());
@@ -77,7 +82,7 @@ public final class ServiceDatabase implements AutoCloseable {
         config.addDataSourceProperty("ApplicationName", "outbox-console");
         config.addDataSourceProperty("connectTimeout", "3");
         // A list or bulk action that takes longer is a bug (a missing index), not something to wait for.
-        config.setConnectionInitSql("SET statement_timeout = 30000");
+        config.setConnectionInitSql("SET statement_timeout = " + statementTimeout.toMillis());
         HikariDataSource pool = new HikariDataSource(config);
         return new ServiceDatabase(service.name(), pool, pool, Clock.systemUTC());
     }

@@ -1,6 +1,8 @@
 package dev.outboxsaga.console.internal;
 
 import dev.outboxsaga.console.ConsoleConfig;
+import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpSession;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.SecureRandom;
@@ -8,18 +10,19 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Base64;
-import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
- * Logged-in users, in memory: a random 256-bit session id (the cookie) and a random 256-bit CSRF token per session,
- * ended after the configured idle time. A restart of the console logs everyone out.
+ * Who is logged in, kept in the web server's own sessions (Jetty's {@code SessionHandler} makes the ids, writes the
+ * cookie and ends a session after the idle timeout): this adds the user, role and a random 256-bit CSRF token per
+ * session, and the absolute lifetime after which a session ends however busy it is. A restart of the console logs
+ * everyone out.
  */
 final class Sessions {
 
     private static final SecureRandom RANDOM = new SecureRandom();
+    private static final String ATTRIBUTE = "outbox-console.user";
 
     /** One logged-in user. */
     static final class Session {
@@ -27,16 +30,16 @@ final class Sessions {
         final String user;
         final ConsoleConfig.Role role;
         final String csrfToken;
-        private volatile Instant lastSeen;
+        final Instant loggedInAt;
         /** A message for the next page this session sees (an action's outcome, a refusal). */
         final AtomicReference<String> flash = new AtomicReference<>();
 
-        Session(String id, String user, ConsoleConfig.Role role, String csrfToken, Instant now) {
+        Session(String id, String user, ConsoleConfig.Role role, String csrfToken, Instant loggedInAt) {
             this.id = id;
             this.user = user;
             this.role = role;
             this.csrfToken = csrfToken;
-            this.lastSeen = now;
+            this.loggedInAt = loggedInAt;
         }
 
         boolean operator() {
@@ -55,52 +58,58 @@ final class Sessions {
         }
     }
 
-    private final Map<String, Session> sessions = new ConcurrentHashMap<>();
-    private final Duration idleTimeout;
+    private final Duration lifetime;
     private final Clock clock;
 
-    Sessions(Duration idleTimeout, Clock clock) {
-        this.idleTimeout = idleTimeout;
+    Sessions(Duration lifetime, Clock clock) {
+        this.lifetime = lifetime;
         this.clock = clock;
     }
 
-    /** A new session for a user who just logged in. */
-    Session create(String user, ConsoleConfig.Role role) {
-        expire();
-        Session session = new Session(token(), user, role, token(), clock.instant());
-        sessions.put(session.id, session);
-        return session;
-    }
-
-    /** The live session of this cookie value, touched; empty when unknown or idle too long (then ended). */
-    Optional<Session> find(String id) {
-        if (id == null) {
+    /** The request's live session; empty without one, or when it is older than the lifetime (then ended). */
+    Optional<Session> find(HttpServletRequest request) {
+        HttpSession http = request.getSession(false);
+        if (http == null) {
             return Optional.empty();
         }
-        Session session = sessions.get(id);
-        if (session == null) {
+        Object value;
+        try {
+            value = http.getAttribute(ATTRIBUTE);
+        } catch (IllegalStateException invalidated) {
             return Optional.empty();
         }
-        Instant now = clock.instant();
-        if (session.lastSeen.plus(idleTimeout).isBefore(now)) {
-            sessions.remove(id);
+        if (!(value instanceof Session session)) {
             return Optional.empty();
         }
-        session.lastSeen = now;
+        if (!session.loggedInAt.plus(lifetime).isAfter(clock.instant())) {
+            end(request);
+            return Optional.empty();
+        }
         return Optional.of(session);
     }
 
-    void end(Session session) {
-        sessions.remove(session.id);
+    /**
+     * A session for a user who has just logged in: any session the browser brought is ended and a new id issued, so
+     * an id planted before the login (session fixation) is worth nothing after it.
+     */
+    Session create(HttpServletRequest request, String user, ConsoleConfig.Role role) {
+        end(request);
+        HttpSession http = request.getSession(true);
+        Session session = new Session(http.getId(), user, role, token(), clock.instant());
+        http.setAttribute(ATTRIBUTE, session);
+        return session;
     }
 
-    int size() {
-        return sessions.size();
-    }
-
-    private void expire() {
-        Instant limit = clock.instant().minus(idleTimeout);
-        sessions.values().removeIf(session -> session.lastSeen.isBefore(limit));
+    /** Ends the request's session, if it has one. */
+    void end(HttpServletRequest request) {
+        HttpSession http = request.getSession(false);
+        if (http != null) {
+            try {
+                http.invalidate();
+            } catch (IllegalStateException alreadyInvalid) {
+                // ended meanwhile by the idle timeout or another request
+            }
+        }
     }
 
     /** 256 random bits, URL-safe. */

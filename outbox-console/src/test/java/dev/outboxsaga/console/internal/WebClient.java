@@ -32,11 +32,11 @@ public final class WebClient {
         return send(HttpRequest.newBuilder(base.resolve(path)).GET(), null);
     }
 
-    HttpResponse<String> post(String path, Map<String, String> form) {
+    public HttpResponse<String> post(String path, Map<String, String> form) {
         return post(path, form, Map.of());
     }
 
-    HttpResponse<String> post(String path, Map<String, String> form, Map<String, String> headers) {
+    public HttpResponse<String> post(String path, Map<String, String> form, Map<String, String> headers) {
         String body = form.entrySet().stream()
                 .map(e -> URLEncoder.encode(e.getKey(), StandardCharsets.UTF_8) + "=" + URLEncoder.encode(e.getValue(),
                         StandardCharsets.UTF_8))
@@ -56,7 +56,7 @@ public final class WebClient {
     }
 
     /** The CSRF token of the session, read from a page. */
-    String csrf() {
+    public String csrf() {
         return token(CSRF, get("/").body());
     }
 
