@@ -32,6 +32,14 @@ class ConsoleConfigTest {
         assertThat(config.stuckAfter()).isEqualTo(Duration.ofMinutes(15));
         assertThat(config.sessionTimeout()).isEqualTo(Duration.ofMinutes(30));
         assertThat(config.actionWait()).isEqualTo(Duration.ofSeconds(5));
+        assertThat(config.sessionLifetime()).isEqualTo(Duration.ofHours(8));
+        assertThat(config.secureCookies()).isFalse();
+        assertThat(config.behindProxy()).isFalse();
+        assertThat(config.maxConnections()).isEqualTo(64);
+        assertThat(config.idleTimeout()).isEqualTo(Duration.ofSeconds(20));
+        assertThat(config.requestTimeout()).isEqualTo(Duration.ofSeconds(20));
+        assertThat(config.auditMaxWindow()).isEqualTo(Duration.ofHours(24));
+        assertThat(config.auditMaxRows()).isEqualTo(200_000);
         ConsoleConfig.Service orders = config.service("orders");
         assertThat(orders.password()).isEmpty();
         assertThat(orders.kafkaBootstrapServers()).isNull();
@@ -149,6 +157,17 @@ class ConsoleConfigTest {
         ConsoleConfig noUsers = ConsoleConfig.load(minimal(), Map.of());
         assertThatThrownBy(() -> OperatorConsole.start(noUsers)).isInstanceOf(IllegalArgumentException.class)
                 .hasMessageStartingWith("the console needs at least one user (no anonymous access)");
+    }
+
+    @Test
+    void theServersLimitsAreCheckedAtStartUp() {
+        assertRefused(ConsoleConfig.SESSION_LIFETIME, "PT10M", "console.session-lifetime (PT10M) must be at least "
+                + "console.session-timeout (PT30M)");
+        assertRefused(ConsoleConfig.SECURE_COOKIES, "yes", ConsoleConfig.SECURE_COOKIES);
+        assertRefused(ConsoleConfig.MAX_CONNECTIONS, "2", ConsoleConfig.MAX_CONNECTIONS);
+        assertRefused(ConsoleConfig.IDLE_TIMEOUT, "PT0S", ConsoleConfig.IDLE_TIMEOUT);
+        assertRefused(ConsoleConfig.REQUEST_TIMEOUT, "20s", ConsoleConfig.REQUEST_TIMEOUT);
+        assertRefused(ConsoleConfig.AUDIT_MAX_ROWS, "0", ConsoleConfig.AUDIT_MAX_ROWS);
     }
 
     private static void assertRefused(String key, String value, String message) {

@@ -112,6 +112,9 @@ final class AuditRunner implements AutoCloseable {
                     LOG.info("{} ran audit {} of {} (relay {}, consumer {}) from {} to {}: {}", LogText.of(actor), job.id,
                             form.service(), LogText.of(form.relay()), LogText.of(form.consumer()), from, to,
                             job.report.verdict());
+                } catch (IllegalArgumentException | IllegalStateException refused) {
+                    job.failure = "The audit did not run: " + refused.getMessage();
+                    LOG.info("audit {} by {} did not run: {}", job.id, LogText.of(actor), LogText.of(job.failure));
                 } catch (RuntimeException e) {
                     job.failure = "The audit did not run: " + ServiceProbes.rootMessage(e);
                     LOG.info("audit {} by {} did not run: {}", job.id, LogText.of(actor), LogText.of(job.failure));
