@@ -72,12 +72,11 @@ final class WebRequest {
             Map<String, String> values = new LinkedHashMap<>();
             try {
                 http.getParameterMap().forEach((key, value) -> values.put(key, value.length == 0 ? "" : value[0]));
-            } catch (IllegalStateException | IllegalArgumentException tooLargeOrMalformed) {
-                throw new Refused(tooLargeOrMalformed.getMessage() != null
-                        && tooLargeOrMalformed.getMessage().toLowerCase(Locale.ROOT).contains("too large")
-                        || http.getContentLengthLong() > MAX_FORM ? 413 : 400,
-                        http.getContentLengthLong() > MAX_FORM ? "the form is larger than " + MAX_FORM / 1024 + " KiB"
-                                : "malformed parameters");
+            } catch (RuntimeException unreadable) {
+                // Jetty refuses a form over the context's limit, or one it cannot decode.
+                throw http.getContentLengthLong() > MAX_FORM
+                        ? new Refused(413, "the form is larger than " + MAX_FORM / 1024 + " KiB")
+                        : new Refused(400, "malformed parameters");
             }
             parameters = values;
         }

@@ -7,6 +7,7 @@ import java.net.URLEncoder;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.time.Duration;
 import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -29,7 +30,12 @@ public final class WebClient {
     }
 
     public HttpResponse<String> get(String path) {
-        return send(HttpRequest.newBuilder(base.resolve(path)).GET(), null);
+        return get(path, Duration.ofSeconds(60));
+    }
+
+    /** A GET that fails with an {@link UncheckedIOException} when no answer comes within {@code timeout}. */
+    public HttpResponse<String> get(String path, Duration timeout) {
+        return send(HttpRequest.newBuilder(base.resolve(path)).timeout(timeout).GET(), null);
     }
 
     public HttpResponse<String> post(String path, Map<String, String> form) {
@@ -42,7 +48,7 @@ public final class WebClient {
                         StandardCharsets.UTF_8))
                 .collect(Collectors.joining("&"));
         HttpRequest.Builder request = HttpRequest.newBuilder(base.resolve(path))
-                .header("Content-Type", "application/x-www-form-urlencoded")
+                .header("Content-Type", "application/x-www-form-urlencoded").timeout(Duration.ofSeconds(60))
                 .POST(HttpRequest.BodyPublishers.ofString(body));
         headers.forEach(request::header);
         return send(request, body);
