@@ -179,8 +179,7 @@ final class SagaDiagram {
         List<String> lines = new ArrayList<>();
         switch (step.kind()) {
             case PARTICIPANT -> lines.add((step.commandType() == null ? "?" : step.commandType()) + " → "
-                    + (step.participant() == null ? "?" : "dynamic".equals(step.participant())
-                            ? "participant from the data" : step.participant()));
+                    + (step.participant() == null ? "?" : step.participant()));
             case LOCAL -> lines.add("local step");
             default -> lines.add("kind not seen in the history");
         }

@@ -205,7 +205,7 @@ final class SagaPages {
         out.append("<figure class=\"picture\">").append(SagaDiagram.svg(detail))
                 .append("<figcaption>Top to bottom, in order. A parallel group sends its branches at once and goes on ")
                 .append("when all have succeeded or were skipped. A dashed box runs only when its condition holds ")
-                .append("(<code>when</code>). A failed step is undone by the compensations of the steps before it, ")
+                .append("(<code>when</code>). A <i>dynamic</i> participant is chosen from the saga data. A failed step is undone by the compensations of the steps before it, ")
                 .append("last first. The counts are the sagas at that step now.</figcaption></figure>");
         out.append("<h2>Steps</h2><div class=\"scroll\"><table class=\"list steps\"><thead><tr>")
                 .append("<th scope=\"col\">#</th><th scope=\"col\">Step</th><th scope=\"col\">Parallel group</th>")

@@ -25,7 +25,8 @@ import java.util.regex.Matcher;
  * and each branch of a parallel group is a step of its own, so the step index pairs them. A hop still open when
  * another opens in its lane, when the saga is cancelled or passes its deadline (forward commands), parks or ends was
  * given up. Times are the entries' transaction times ({@code saga_event.at}, microseconds), so a fast saga's hops keep
- * their sub-second lengths.
+ * their sub-second lengths; an idle gap (no hop open, no entry) longer than a fifth of the chart's time, such as hours
+ * parked waiting for an operator, is cut short to a narrow break ({@link Scale}).
  */
 final class TimelineChart {
 
@@ -35,6 +36,8 @@ final class TimelineChart {
     static final int AXIS = 26;
     static final int LANE = 28;
     static final int BAR = 14;
+    /** The width of an idle gap cut short. */
+    static final int BREAK = 36;
 
     private TimelineChart() {
     }
@@ -199,10 +202,19 @@ final class TimelineChart {
         boolean anyOpen = chart.hops().stream().anyMatch(hop -> hop.ended() == null);
         Instant end = anyOpen && now != null && now.isAfter(last) ? now : last;
         long span = Math.max(micros(start, end), 1000);
+        List<long[]> busy = new ArrayList<>();
+        for (Hop hop : chart.hops()) {
+            busy.add(new long[] {micros(start, hop.sent()), micros(start, hop.ended() != null ? hop.ended() : end)});
+        }
+        for (Mark mark : chart.marks()) {
+            busy.add(new long[] {micros(start, mark.at()), micros(start, mark.at())});
+        }
+        busy.add(new long[] {span, span});
         List<Integer> laneOrder = new ArrayList<>(chart.lanes().keySet());
         int plotLeft = LABEL_WIDTH;
         int plotWidth = WIDTH - LABEL_WIDTH - RIGHT;
         int height = AXIS + laneOrder.size() * LANE + 8;
+        Scale scale = new Scale(start, span, busy, plotLeft, plotWidth);
         StringBuilder out = new StringBuilder();
         out.append("<svg class=\"timeline-chart\" xmlns=\"http://www.w3.org/2000/svg\" role=\"img\" ")
                 .append("aria-labelledby=\"timeline-title\" width=\"").append(WIDTH).append("\" height=\"").append(height)
@@ -226,31 +238,70 @@ final class TimelineChart {
             out.append("</text></g>");
         }
         // The time axis: about eight ticks of 1, 2 or 5 times a power of ten, in microseconds.
-        long step = tickStep(span);
+        long step = tickStep(scale.shown(span));
         out.append("<g class=\"axis\"><line x1=\"").append(plotLeft).append("\" y1=\"").append(AXIS - 4).append("\" x2=\"")
                 .append(plotLeft + plotWidth).append("\" y2=\"").append(AXIS - 4).append("\" stroke=\"#5b6576\"/>");
+        double lastLabel = Double.NEGATIVE_INFINITY;
         for (long tick = 0; tick <= span; tick += step) {
-            double x = plotLeft + plotWidth * (double) tick / span;
+            long[] cut = scale.cutAt(tick);
+            if (cut != null) {
+                // On to the first tick after the gap (a gap of hours is not walked in steps of milliseconds).
+                tick = (cut[1] + step - 1) / step * step - step;
+                continue;
+            }
+            double x = scale.x(start.plus(tick, ChronoUnit.MICROS));
+            if (x - lastLabel < 48) {
+                continue;
+            }
+            lastLabel = x;
             out.append("<line class=\"tick\" x1=\"").append(fmt(x)).append("\" y1=\"").append(AXIS - 8).append("\" x2=\"")
                     .append(fmt(x)).append("\" y2=\"").append(height - 8).append("\" stroke=\"#d9dde4\"/>")
                     .append("<text class=\"tick-label\" x=\"").append(fmt(x)).append("\" y=\"").append(AXIS - 11)
                     .append("\" text-anchor=\"middle\">+").append(esc(axisLabel(tick, step))).append("</text>");
         }
+        for (long[] cut : scale.cuts) {
+            double x1 = scale.x(start.plus(cut[0], ChronoUnit.MICROS)) + 4;
+            double x2 = scale.x(start.plus(cut[1], ChronoUnit.MICROS)) - 4;
+            out.append("<g class=\"break\"><title>").append(esc(millis(cut[1] - cut[0]) + " ms with nothing happening, "
+                    + "cut short")).append("</title><rect x=\"").append(fmt(x1)).append("\" y=\"").append(AXIS - 8)
+                    .append("\" width=\"").append(fmt(x2 - x1)).append("\" height=\"").append(height - AXIS)
+                    .append("\" fill=\"#eef1f5\"/><text class=\"break-label\" x=\"").append(fmt((x1 + x2) / 2))
+                    .append("\" y=\"").append(AXIS - 11).append("\" text-anchor=\"middle\">≈</text></g>");
+        }
         out.append("</g>");
         for (Wait wait : chart.waits()) {
-            double y = AXIS + laneOrder.indexOf(wait.stepIndex()) * LANE + LANE / 2.0;
-            out.append("<line class=\"wait\" x1=\"").append(fmt(x(start, wait.from(), span, plotLeft, plotWidth)))
+            // Below the bars, clear of their labels.
+            double y = AXIS + laneOrder.indexOf(wait.stepIndex()) * LANE + (LANE + BAR) / 2.0 + 2;
+            out.append("<line class=\"wait\" x1=\"").append(fmt(scale.x(wait.from())))
                     .append("\" y1=\"").append(fmt(y)).append("\" x2=\"")
-                    .append(fmt(x(start, wait.to(), span, plotLeft, plotWidth))).append("\" y2=\"").append(fmt(y))
+                    .append(fmt(scale.x(wait.to()))).append("\" y2=\"").append(fmt(y))
                     .append("\" stroke=\"#6a4fa3\" stroke-dasharray=\"3 3\"><title>")
                     .append(esc("retry wait " + millis(micros(wait.from(), wait.to())) + " ms: " + wait.detail()))
                     .append("</title></line>");
         }
-        for (Hop hop : chart.hops()) {
+        List<Hop> hops = chart.hops();
+        for (int h = 0; h < hops.size(); h++) {
+            Hop hop = hops.get(h);
             int laneTop = AXIS + laneOrder.indexOf(hop.stepIndex()) * LANE;
             Instant hopEnd = hop.ended() != null ? hop.ended() : end;
-            double x1 = x(start, hop.sent(), span, plotLeft, plotWidth);
-            double x2 = Math.max(x(start, hopEnd, span, plotLeft, plotWidth), x1 + 2);
+            double x1 = scale.x(hop.sent());
+            double x2 = Math.max(scale.x(hopEnd), x1 + 2);
+            // Room for the label up to the next hop in the lane (they never overlap: one awaited command per step).
+            double room = WIDTH - 4;
+            for (int later = h + 1; later < hops.size(); later++) {
+                if (hops.get(later).stepIndex() == hop.stepIndex()) {
+                    room = scale.x(hops.get(later).sent()) - 3;
+                    break;
+                }
+            }
+            double roomBefore = plotLeft;
+            for (int earlier = h - 1; earlier >= 0; earlier--) {
+                Hop previous = hops.get(earlier);
+                if (previous.stepIndex() == hop.stepIndex()) {
+                    roomBefore = scale.x(previous.ended() != null ? previous.ended() : end) + 3;
+                    break;
+                }
+            }
             long duration = micros(hop.sent(), hopEnd);
             String label = millis(duration) + " ms" + (hop.outcome() == Outcome.SUCCEEDED ? "" : " " + hop.outcome().label);
             out.append("<rect class=\"hop ").append(hop.kind().css()).append(hop.retry() ? " retry" : "").append(' ')
@@ -260,13 +311,23 @@ final class TimelineChart {
                     .append(fmt(x2 - x1)).append("\" height=\"").append(BAR).append("\" rx=\"2\" fill=\"")
                     .append(fill(hop)).append("\"><title>").append(esc(hop.kind().css() + " " + hop.what() + ": "
                             + label + (hop.why() == null ? "" : " (" + hop.why() + ")"))).append("</title></rect>");
-            boolean after = x2 + 6 + 7 * label.length() <= WIDTH;
-            out.append("<text class=\"hop-label\" x=\"").append(fmt(after ? x2 + 4 : x1 - 4)).append("\" y=\"")
-                    .append(laneTop + LANE / 2 + 4).append('"').append(after ? "" : " text-anchor=\"end\"").append('>')
-                    .append(esc(label)).append("</text>");
+            // After the bar when there is room before the lane's next hop, inside it when it is wide enough, before it
+            // when there is room after the lane's previous hop, else only on hover (the bar's title) and in data-ms.
+            double labelWidth = 6.2 * label.length();
+            if (x2 + 4 + labelWidth <= room) {
+                out.append("<text class=\"hop-label\" x=\"").append(fmt(x2 + 4)).append("\" y=\"")
+                        .append(laneTop + LANE / 2 + 4).append("\">").append(esc(label)).append("</text>");
+            } else if (x1 - 4 - labelWidth >= roomBefore) {
+                out.append("<text class=\"hop-label\" x=\"").append(fmt(x1 - 4)).append("\" y=\"")
+                        .append(laneTop + LANE / 2 + 4).append("\" text-anchor=\"end\">").append(esc(label))
+                        .append("</text>");
+            } else if (x2 - x1 >= labelWidth + 8) {
+                out.append("<text class=\"hop-label inside\" x=\"").append(fmt(x1 + 4)).append("\" y=\"")
+                        .append(laneTop + LANE / 2 + 4).append("\" fill=\"#ffffff\">").append(esc(label)).append("</text>");
+            }
         }
         for (Mark mark : chart.marks()) {
-            double cx = x(start, mark.at(), span, plotLeft, plotWidth);
+            double cx = scale.x(mark.at());
             double cy = AXIS + laneOrder.indexOf(mark.stepIndex()) * LANE + LANE / 2.0;
             out.append("<path class=\"mark ev-").append(esc(mark.event().toLowerCase(Locale.ROOT))).append("\" d=\"M ")
                     .append(fmt(cx)).append(' ').append(fmt(cy - 5)).append(" l 5 5 l -5 5 l -5 -5 z\" fill=\"#5b6576\">")
@@ -298,7 +359,10 @@ final class TimelineChart {
                 .append("<line class=\"wait\" x1=\"1\" y1=\"6\" x2=\"21\" y2=\"6\"/></svg>wait before a retry</li>")
                 .append("<li><svg class=\"swatch\" width=\"22\" height=\"12\" viewBox=\"0 0 22 12\" aria-hidden=\"true\">")
                 .append("<path class=\"mark\" d=\"M 11 1 l 5 5 l -5 5 l -5 -5 z\"/></svg>an entry: started, skipped, ")
-                .append("local work, cancelled, parked, late reply, end (hover for each)</li>");
+                .append("local work, cancelled, parked, late reply, end (hover for each)</li>")
+                .append("<li><svg class=\"swatch\" width=\"22\" height=\"12\" viewBox=\"0 0 22 12\" aria-hidden=\"true\">")
+                .append("<rect class=\"break-swatch\" x=\"1\" y=\"0\" width=\"20\" height=\"12\"/></svg>≈ a long ")
+                .append("wait with nothing happening, cut short</li>");
         return out.append("</ul>").toString();
     }
 
@@ -310,8 +374,62 @@ final class TimelineChart {
         };
     }
 
-    private static double x(Instant start, Instant at, long span, int plotLeft, int plotWidth) {
-        return plotLeft + plotWidth * (double) micros(start, at) / span;
+    /**
+     * Time to x: linear, except that each idle gap (no hop open, no entry) longer than a fifth of the chart's time is
+     * cut to {@link #BREAK} units, so that hours parked waiting for an operator do not squeeze the milliseconds of
+     * the hops before and after them into a sliver.
+     */
+    static final class Scale {
+        final Instant start;
+        final int left;
+        /** The cut gaps, in microseconds from the start: {from, to}, in order. */
+        final List<long[]> cuts = new ArrayList<>();
+        final double unit;
+
+        Scale(Instant start, long span, List<long[]> busy, int left, int width) {
+            this.start = start;
+            this.left = left;
+            List<long[]> sorted = new ArrayList<>(busy);
+            sorted.sort(java.util.Comparator.comparingLong(interval -> interval[0]));
+            long reached = 0;
+            long cut = 0;
+            for (long[] interval : sorted) {
+                if (interval[0] - reached > span / 5) {
+                    cuts.add(new long[] {reached, interval[0]});
+                    cut += interval[0] - reached;
+                }
+                reached = Math.max(reached, interval[1]);
+            }
+            this.unit = (width - cuts.size() * BREAK) / (double) Math.max(span - cut, 1);
+        }
+
+        double x(Instant at) {
+            long micros = micros(start, at);
+            long cutBefore = 0;
+            int breaks = 0;
+            for (long[] cut : cuts) {
+                if (micros >= cut[1]) {
+                    cutBefore += cut[1] - cut[0];
+                    breaks++;
+                } else if (micros > cut[0]) {
+                    return left + (cut[0] - cutBefore) * unit + breaks * BREAK
+                            + BREAK * (double) (micros - cut[0]) / (cut[1] - cut[0]);
+                } else {
+                    break;
+                }
+            }
+            return left + (micros - cutBefore) * unit + breaks * BREAK;
+        }
+
+        /** The cut gap a time lies in, or null. */
+        long[] cutAt(long micros) {
+            return cuts.stream().filter(cut -> micros > cut[0] && micros < cut[1]).findFirst().orElse(null);
+        }
+
+        /** The time shown: the span less the cut gaps. */
+        long shown(long span) {
+            return span - cuts.stream().mapToLong(cut -> cut[1] - cut[0]).sum();
+        }
     }
 
     static long micros(Instant from, Instant to) {
@@ -339,8 +457,18 @@ final class TimelineChart {
         }
     }
 
-    /** A tick's time since the start, in the unit its step reads best in. */
+    /**
+     * A tick's time since the start, in the unit its step reads best in; past a minute with finer steps (after a cut
+     * gap) as hours, minutes and seconds: {@code 2:00:00.015}.
+     */
     static String axisLabel(long micros, long step) {
+        if (micros >= 60_000_000 && step < 60_000_000) {
+            long seconds = micros / 1_000_000;
+            String fraction = step >= 1_000_000 ? "" : step >= 1000
+                    ? String.format(Locale.ROOT, ".%03d", micros % 1_000_000 / 1000)
+                    : String.format(Locale.ROOT, ".%06d", micros % 1_000_000);
+            return String.format(Locale.ROOT, "%d:%02d:%02d", seconds / 3600, seconds / 60 % 60, seconds % 60) + fraction;
+        }
         if (step < 1000) {
             return String.format(Locale.ROOT, "%.1f ms", micros / 1000.0);
         }
