@@ -250,7 +250,8 @@ final class TimelineChart {
                 continue;
             }
             double x = scale.x(start.plus(tick, ChronoUnit.MICROS));
-            if (x - lastLabel < 48) {
+            if (x - lastLabel < 48 || scale.cuts.stream().anyMatch(gap -> Math.abs(x
+                    - scale.x(start.plus((gap[0] + gap[1]) / 2, ChronoUnit.MICROS))) < 34)) {
                 continue;
             }
             lastLabel = x;
@@ -280,6 +281,8 @@ final class TimelineChart {
                     .append("</title></line>");
         }
         List<Hop> hops = chart.hops();
+        // Where the last label of each lane ends, so that a label before a bar keeps clear of the one after the last.
+        Map<Integer, Double> labelEnds = new LinkedHashMap<>();
         for (int h = 0; h < hops.size(); h++) {
             Hop hop = hops.get(h);
             int laneTop = AXIS + laneOrder.indexOf(hop.stepIndex()) * LANE;
@@ -314,9 +317,11 @@ final class TimelineChart {
             // After the bar when there is room before the lane's next hop, inside it when it is wide enough, before it
             // when there is room after the lane's previous hop, else only on hover (the bar's title) and in data-ms.
             double labelWidth = 6.2 * label.length();
+            roomBefore = Math.max(roomBefore, labelEnds.getOrDefault(hop.stepIndex(), roomBefore) + 6);
             if (x2 + 4 + labelWidth <= room) {
                 out.append("<text class=\"hop-label\" x=\"").append(fmt(x2 + 4)).append("\" y=\"")
                         .append(laneTop + LANE / 2 + 4).append("\">").append(esc(label)).append("</text>");
+                labelEnds.put(hop.stepIndex(), x2 + 4 + labelWidth);
             } else if (x1 - 4 - labelWidth >= roomBefore) {
                 out.append("<text class=\"hop-label\" x=\"").append(fmt(x1 - 4)).append("\" y=\"")
                         .append(laneTop + LANE / 2 + 4).append("\" text-anchor=\"end\">").append(esc(label))
@@ -344,6 +349,7 @@ final class TimelineChart {
             {"hop forward ok", "command, answered"},
             {"hop forward retry ok", "retry (attempt 2 or later)"},
             {"hop compensation ok", "compensation"},
+            {"hop compensation retry ok", "its retry"},
             {"hop abandon ok", "abandon"},
             {"hop forward failed", "refused or failed"},
             {"hop forward timed-out", "timed out"},
@@ -368,7 +374,7 @@ final class TimelineChart {
 
     private static String fill(Hop hop) {
         return switch (hop.kind()) {
-            case COMPENSATION -> "#b7791f";
+            case COMPENSATION -> hop.retry() ? "#7c4a03" : "#b7791f";
             case ABANDON -> "#7a6a58";
             case FORWARD -> hop.retry() ? "#6a4fa3" : "#1f5fbf";
         };

@@ -176,8 +176,27 @@ class TimelineChartTest {
         assertThat(Svg.number(hops.get(3), "x")).as("after the gap, cut to its break")
                 .isCloseTo(TimelineChart.LABEL_WIDTH + 12_000 * unit + TimelineChart.BREAK, org.assertj.core.data.Offset.offset(0.2));
         assertThat(hops.get(3).getAttribute("data-ms")).isEqualTo("8.0");
+        assertLabelsApart(svg);
         assertThat(svg.all("//g[@class='axis']/text[@class='tick-label']")).extracting(Element::getTextContent)
                 .containsExactly("+0 ms", "+5 ms", "+10 ms", "+2:00:00.015", "+2:00:00.020");
+    }
+
+    @Test
+    void aLabelBeforeABarKeepsClearOfTheLabelAfterTheBarBeforeIt() {
+        entry(0, 0, "debit", "COMMAND_SENT", "Debit to bank-a, attempt 1, id 11111111-0000-0000-0000-000000000001");
+        entry(400_000, 0, "debit", "SUCCEEDED", null);
+        entry(560_000, 0, "debit", "COMPENSATION_SENT", "Refund to bank-a, attempt 1, id 11111111-0000-0000-0000-000000000002");
+        entry(800_000, 0, "debit", "COMPENSATION_FAILED", "frozen");
+        entry(850_000, 0, "debit", "COMPENSATION_SENT", "Refund to bank-a, attempt 2, id 11111111-0000-0000-0000-000000000003");
+        entry(1_000_000, 0, "debit", "COMPENSATED", null);
+
+        Svg svg = Svg.parse(TimelineChart.svg(history, null));
+
+        assertThat(svg.withClasses("text", "hop-label")).extracting(Element::getTextContent)
+                .containsExactly("400 ms", "240 ms failed", "150 ms");
+        assertThat(svg.withClasses("text", "hop-label", "inside")).extracting(Element::getTextContent)
+                .containsExactly("240 ms failed");
+        assertLabelsApart(svg);
     }
 
     @Test
