@@ -111,6 +111,7 @@ class ConsoleBrowserTest {
     private final Set<String> frozenAccounts = ConcurrentHashMap.newKeySet();
     private final AtomicBoolean auditBroken = new AtomicBoolean(true);
     private SagaDefinition<Transfer> transfer;
+    private SagaDefinition<Transfer> checkedTransfer;
     private SagaOrchestrator orchestrator;
     private InboxConsumer audit;
     private OperatorConsole console;
@@ -154,8 +155,23 @@ class ConsoleBrowserTest {
                     .compensateWith("ReverseCredit", t -> new Movement(t.toAccount(), t.amount()))
                     .timeout(Duration.ofMinutes(10))
                 .build();
+        // A second type for the pictures: a parallel group of the two legs, then a conditional local step.
+        checkedTransfer = SagaDefinition.builder("checked-transfer", 1, Transfer.class)
+                .deadline(Duration.ofMinutes(5))
+                .parallel("legs", legs -> legs
+                    .step("debitA")
+                        .invoke("bank-a", "Debit", t -> new Movement(t.fromAccount(), t.amount()))
+                        .compensateWith("Refund", t -> new Movement(t.fromAccount(), t.amount()))
+                    .step("creditB")
+                        .invoke("bank-b", "Credit", t -> new Movement(t.toAccount(), t.amount()))
+                        .compensateWith("ReverseCredit", t -> new Movement(t.toAccount(), t.amount())))
+                .step("record")
+                    .local((connection, t) -> t)
+                    .when(t -> t.amount() > 0)
+                .build();
         SagaOrchestrator.Builder sagas = SagaOrchestrator.builder().service(SERVICE).dataSource(transfersDb.dataSource())
-                .bootstrapServers(kafka.bootstrapServers()).timerInterval(Duration.ofMillis(100)).definition(transfer);
+                .bootstrapServers(kafka.bootstrapServers()).timerInterval(Duration.ofMillis(100)).definition(transfer)
+                .definition(checkedTransfer);
         sagas.operatorActionPollInterval(Duration.ofMillis(200));
         orchestrator = sagas.build().start();
         closeables.add(orchestrator);
@@ -413,7 +429,89 @@ class ConsoleBrowserTest {
         logOut();
     }
 
+    @Test
+    @Order(6)
+    void theOverviewChartsTheSagaTypeDiagramHasANodePerStepAndTheTimelineChartABarPerHop() {
+        UUID checked = orchestrator.begin(transfersDb.dataSource(), checkedTransfer,
+                new Transfer("T-501", "bank-a", "A-1", "bank-b", "B-2", 7), "T-501");
+        await().atMost(WAIT).until(() -> state(checked).equals("COMPLETED"));
+        logIn("olivia", OPERATOR_PASSWORD);
+
+        // Every saga and dead letter of this test began within the last 3 hours: the bars add up to all of them.
+        WebElement card = driver.findElement(By.cssSelector("section[aria-labelledby='svc-transfers']"));
+        assertThat(card.findElements(By.cssSelector("svg.activity-chart"))).hasSize(2);
+        for (String state : List.of("COMPLETED", "COMPENSATED", "FAILED")) {
+            assertThat(barTotal(card, "rect.bar." + state.toLowerCase(java.util.Locale.ROOT))).as(state)
+                    .isEqualTo(count("SELECT count(*) FROM saga_instance WHERE state = '" + state + "'"));
+        }
+        assertThat(barTotal(card, "rect.bar.parked")).isEqualTo(count("SELECT count(*) FROM dead_letter")).isEqualTo(3);
+
+        // A fast saga: its two branches' hops, milliseconds long, each its own bar; times to the millisecond.
+        driver.get(console.url() + "sagas/" + SERVICE + "/" + checked);
+        List<WebElement> hops = driver.findElements(By.cssSelector("svg.timeline-chart rect.hop"));
+        assertThat(hops).hasSize((int) hopsOf(checked)).hasSize(2);
+        assertThat(hops).extracting(hop -> hop.getAttribute("data-step")).containsExactlyInAnyOrder("debitA", "creditB");
+        assertThat(hops).allSatisfy(hop -> assertThat(hop.getAttribute("class")).isEqualTo("hop forward ok"));
+        assertThat(driver.findElements(By.cssSelector("svg.timeline-chart g.lane"))).hasSize(3);
+        assertThat(driver.findElement(By.cssSelector("table.timeline time")).getText())
+                .matches("\\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2}:\\d{2}\\.\\d{3}");
+
+        // The repaired saga: refused, its compensation retried and parked, then retried by the operator.
+        driver.get(console.url() + "sagas/" + SERVICE + "/" + parkedForOperator);
+        assertThat(driver.findElements(By.cssSelector("svg.timeline-chart rect.hop"))).hasSize((int) hopsOf(parkedForOperator));
+        assertThat(driver.findElements(By.cssSelector("svg.timeline-chart rect.hop.forward.failed"))).hasSize(1);
+        assertThat(driver.findElements(By.cssSelector("svg.timeline-chart rect.hop.compensation.retry.failed"))).hasSize(1);
+        assertThat(driver.findElements(By.cssSelector("svg.timeline-chart rect.hop.compensation.ok"))).hasSize(1);
+        assertThat(driver.findElements(By.cssSelector("svg.timeline-chart line.wait"))).hasSize(1);
+        ((JavascriptExecutor) driver).executeScript("arguments[0].scrollIntoView()",
+                driver.findElement(By.xpath("//h2[text()='Timeline']")));
+        screenshot("console-saga-timeline.png");
+
+        // The type's diagram, from the saga page: a node per step, the group's branches side by side.
+        driver.get(console.url() + "sagas/" + SERVICE + "/" + checked);
+        clickAndWait(By.linkText("checked-transfer v1"));
+        List<WebElement> nodes = driver.findElements(By.cssSelector("svg.diagram g.step"));
+        assertThat(nodes).extracting(node -> node.getAttribute("data-step"))
+                .containsExactlyElementsOf(checkedTransfer.steps().stream().map(step -> step.name()).toList());
+        List<WebElement> branches = driver.findElements(By.cssSelector("svg.diagram g.group g.step rect.box"));
+        assertThat(branches).hasSize(2);
+        assertThat(branches.get(0).getRect().getY()).isEqualTo(branches.get(1).getRect().getY());
+        assertThat(branches.get(1).getRect().getX()).isGreaterThan(branches.get(0).getRect().getX()
+                + branches.get(0).getRect().getWidth());
+        assertThat(driver.findElements(By.cssSelector("svg.diagram g.step.conditional")))
+                .extracting(node -> node.getAttribute("data-step")).containsExactly("record");
+        assertThat(driver.findElement(By.cssSelector("svg.diagram")).getText()).contains("Debit → bank-a", "undo: Refund",
+                "saga deadline 5 min");
+        screenshot("console-saga-type.png");
+
+        // From the list, the first type's diagram; once its recorded shape is gone, derived from its sagas' history.
+        driver.get(console.url() + "sagas?service=" + SERVICE + "&type=transfer");
+        clickAndWait(By.cssSelector("table.list tbody tr td a[href^='/saga-types/']"));
+        assertThat(driver.findElements(By.cssSelector("svg.diagram g.step"))).extracting(node -> node.getAttribute("data-step"))
+                .containsExactly("debit", "credit");
+        assertThat(driver.findElement(By.cssSelector("svg.diagram")).getText()).contains("Debit → dynamic");
+        assertThat(driver.findElements(By.cssSelector(".notice"))).isEmpty();
+        transfersDb.execute("DELETE FROM saga_definition WHERE saga_type = 'transfer'");
+        refresh();
+        assertThat(driver.findElement(By.cssSelector(".notice")).getText()).startsWith("Derived from the history");
+        assertThat(driver.findElements(By.cssSelector("svg.diagram g.step"))).extracting(node -> node.getAttribute("data-step"))
+                .containsExactly("debit", "credit");
+        logOut();
+    }
+
     // ---------------------------------------------------------------------------------------------
+
+    /** The hops of a saga's history: each command, compensation or abandon it sent. */
+    private long hopsOf(UUID saga) {
+        return count("SELECT count(*) FROM saga_event WHERE saga_id = '" + saga + "' AND event IN ('COMMAND_SENT', "
+                + "'COMPENSATION_SENT', 'ABANDON_SENT')");
+    }
+
+    /** The counts of a chart's bars of one class. */
+    private static long barTotal(WebElement card, String bars) {
+        return card.findElements(By.cssSelector(bars)).stream().map(bar -> bar.getAttribute("data-count"))
+                .filter(java.util.Objects::nonNull).mapToLong(Long::parseLong).sum();
+    }
 
     private void logIn(String user, String password) {
         driver.get(console.url().toString());

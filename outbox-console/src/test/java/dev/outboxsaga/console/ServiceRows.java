@@ -55,15 +55,22 @@ public final class ServiceRows {
         }
     }
 
-    /** A saga history entry. */
+    /** A saga history entry, at the time of its insert. */
     public void event(UUID sagaId, int step, String stepName, String event, String detail) {
+        event(sagaId, step, stepName, event, detail, null);
+    }
+
+    /** A saga history entry at {@code at}, as if written by the orchestrator's transaction that began then. */
+    public void event(UUID sagaId, int step, String stepName, String event, String detail, Instant at) {
         try (Connection c = db.openConnection(); PreparedStatement ps = c.prepareStatement(
-                "INSERT INTO saga_event (saga_id, step_index, step_name, event, detail) VALUES (?, ?, ?, ?, ?)")) {
+                "INSERT INTO saga_event (saga_id, step_index, step_name, event, detail, at) "
+                        + "VALUES (?, ?, ?, ?, ?, coalesce(?::timestamptz, now()))")) {
             ps.setObject(1, sagaId);
             ps.setInt(2, step);
             ps.setString(3, stepName);
             ps.setString(4, event);
             ps.setString(5, detail);
+            ps.setObject(6, at == null ? null : at.atOffset(ZoneOffset.UTC));
             ps.executeUpdate();
         } catch (SQLException e) {
             throw new IllegalStateException(e);

@@ -31,7 +31,8 @@ public final class OutboxSchema {
             "V9__saga_conditional_steps.sql",
             "V10__saga_deadline.sql",
             "V11__saga_parallel_steps.sql",
-            "V12__saga_deferred_replies.sql");
+            "V12__saga_deferred_replies.sql",
+            "V13__saga_definition.sql");
 
     private static final String RESOURCE_FOLDER = "dev/outboxsaga/sql/";
     /** An arbitrary constant shared by every process that migrates: "outbox" in ASCII. */

@@ -1,6 +1,7 @@
 package dev.outboxsaga.saga;
 
 import dev.outboxsaga.core.RetryPolicy;
+import dev.outboxsaga.saga.internal.FixedParticipant;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -298,7 +299,7 @@ public final class SagaDefinition<D> {
         /** Commands {@code participant} with a command of {@code commandType} and payload {@code command(data)}. */
         public StepBuilder<D> invoke(String participant, String commandType, Function<D, Object> command) {
             SagaMessages.requireName("participant", participant);
-            return invoke(data -> participant, commandType, command);
+            return invoke(new FixedParticipant<>(participant), commandType, command);
         }
 
         /** As {@link #invoke(String, String, Function)}, with the participant chosen from the saga data. */

@@ -15,6 +15,7 @@ import dev.outboxsaga.saga.internal.Definitions;
 import dev.outboxsaga.saga.internal.SagaEngine;
 import dev.outboxsaga.saga.internal.SagaMicrometer;
 import dev.outboxsaga.saga.internal.SagaNotices;
+import dev.outboxsaga.saga.internal.SagaShapes;
 import dev.outboxsaga.saga.internal.SagaStore;
 import dev.outboxsaga.saga.internal.Transitions;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -129,7 +130,10 @@ public final class SagaOrchestrator implements AutoCloseable {
         return new Builder();
     }
 
-    /** Starts consuming replies and the timer. */
+    /**
+     * Starts consuming replies and the timer. The timer first records the static shape of each registered definition
+     * in {@code saga_definition} ({@code sql/V13__saga_definition.sql}), for the operator console's diagrams.
+     */
     public synchronized SagaOrchestrator start() {
         if (timer != null) {
             throw new IllegalStateException("saga orchestrator " + service + " was started already");
@@ -364,7 +368,11 @@ public final class SagaOrchestrator implements AutoCloseable {
     }
 
     private void runTimer() {
+        boolean shapesToRecord = true;
         while (closing.getCount() > 0) {
+            if (shapesToRecord) {
+                shapesToRecord = !recordShapes();
+            }
             try {
                 Batch batch;
                 do {
@@ -383,6 +391,33 @@ public final class SagaOrchestrator implements AutoCloseable {
                 Thread.currentThread().interrupt();
                 return;
             }
+        }
+    }
+
+    /**
+     * Records the shapes of this orchestrator's definitions for the operator console ({@code saga_definition},
+     * {@code sql/V13}), first thing on the timer thread, so that a database not reachable at start delays nothing.
+     *
+     * @return false when a transient failure leaves it for the next tick; true when done, or given up for good (a
+     *         schema without V13: the console then derives its diagrams from the sagas' history)
+     */
+    private boolean recordShapes() {
+        try {
+            Transactions.inTransaction(dataSource, connection -> {
+                SagaShapes.record(connection, definitions.all());
+                return null;
+            });
+            return true;
+        } catch (RuntimeException e) {
+            if (DatabaseFailures.isTransient(e)) {
+                LOG.debug("saga orchestrator {} will record its definitions' shapes on a later tick: {}", service,
+                        e.toString());
+                return false;
+            }
+            LOG.warn("saga orchestrator {} could not record its definitions' shapes for the console (is "
+                    + "sql/V13__saga_definition.sql applied?); the console derives their diagrams from the sagas' "
+                    + "history: {}", service, e.toString());
+            return true;
         }
     }
 

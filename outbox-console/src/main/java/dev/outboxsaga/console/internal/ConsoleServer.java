@@ -310,7 +310,20 @@ public final class ConsoleServer implements AutoCloseable {
     private void get(WebRequest request, Sessions.Session session) {
         String[] parts = request.path.substring(1).split("/", -1);
         switch (parts[0]) {
-            case "" -> request.html(200, Pages.overview(cards(true), config.stuckAfter().toString(), session));
+            case "" -> {
+                var activity = ServiceActivity.readAll(databases, ServiceActivity.window(request.param("hours")), gathering);
+                request.html(200, Pages.overview(cards(true), activity.join(), config.stuckAfter().toString(), session));
+            }
+            case "saga-types" -> {
+                if (parts.length != 4) {
+                    throw notFound();
+                }
+                String service = service(parts[1]);
+                SagaTypeDetail type = databases.get(service).sagaType(parts[2], (int) number(parts[3]))
+                        .orElseThrow(() -> new WebRequest.Refused(404, "no saga type " + parts[2] + " v" + parts[3]
+                                + " in service " + service));
+                request.html(200, SagaPages.sagaType(service, type, session));
+            }
             case "sagas" -> {
                 if (parts.length == 1) {
                     sagaList(request, session);

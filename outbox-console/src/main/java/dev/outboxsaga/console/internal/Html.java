@@ -16,6 +16,10 @@ import java.util.Map;
 final class Html {
 
     private static final DateTimeFormatter UTC = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss").withZone(ZoneOffset.UTC);
+    private static final DateTimeFormatter UTC_MILLIS = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss.SSS")
+            .withZone(ZoneOffset.UTC);
+    private static final DateTimeFormatter UTC_MICROS = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss.SSSSSS")
+            .withZone(ZoneOffset.UTC);
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private Html() {
@@ -60,6 +64,19 @@ final class Html {
         String utc = UTC.format(instant);
         return "<time datetime=\"" + esc(instant.truncatedTo(ChronoUnit.MILLIS)) + "\" title=\"UTC " + utc + "\">" + utc
                 + " UTC</time>";
+    }
+
+    /**
+     * As {@link #time(Instant)} to the millisecond (the browser's text too), with the microseconds on hover: for saga
+     * histories, whose entries are often milliseconds apart.
+     */
+    static String timeMillis(Instant instant) {
+        if (instant == null) {
+            return "<span class=\"none\">–</span>";
+        }
+        String utc = UTC_MILLIS.format(instant);
+        return "<time class=\"ms\" datetime=\"" + esc(instant.truncatedTo(ChronoUnit.MILLIS)) + "\" title=\"UTC "
+                + UTC_MICROS.format(instant) + "\">" + utc + " UTC</time>";
     }
 
     /** {@code ?a=1&b=2} from the non-empty values, URL-encoded and escaped for an href. */

@@ -99,14 +99,35 @@ final class Pages {
     // Overview
 
     static String overview(List<ServiceCard> cards, String stuckAfter, Sessions.Session session) {
-        StringBuilder body = new StringBuilder("<h1>Overview</h1><div class=\"cards\">");
+        return overview(cards, Map.of(), stuckAfter, session);
+    }
+
+    /**
+     * The overview; each card with its service's {@code activity} (sagas ended and dead letters parked per minute), when
+     * there is an entry for it.
+     */
+    static String overview(List<ServiceCard> cards, Map<String, ServiceActivity> activity, String stuckAfter,
+            Sessions.Session session) {
+        StringBuilder body = new StringBuilder("<h1>Overview</h1>");
+        activity.values().stream().findFirst().ifPresent(any -> {
+            long hours = any.window().toHours();
+            body.append("<nav class=\"windows\" aria-label=\"Activity window\">Activity over the last ");
+            for (int i = 0; i < ServiceActivity.WINDOW_HOURS.size(); i++) {
+                int offered = ServiceActivity.WINDOW_HOURS.get(i);
+                body.append(i == 0 ? "" : " · ").append("<a href=\"/").append(offered == ServiceActivity.DEFAULT_WINDOW_HOURS
+                        ? "" : "?hours=" + offered).append('"').append(offered == hours ? " aria-current=\"page\"" : "")
+                        .append('>').append(offered).append(" h</a>");
+            }
+            body.append("</nav>");
+        });
+        body.append("<div class=\"cards\">");
         for (ServiceCard card : cards) {
-            serviceCard(body, card, stuckAfter);
+            serviceCard(body, card, activity.get(card.name()), stuckAfter);
         }
         return layout("Overview", "Overview", session, body.append("</div>").toString());
     }
 
-    private static void serviceCard(StringBuilder out, ServiceCard card, String stuckAfter) {
+    private static void serviceCard(StringBuilder out, ServiceCard card, ServiceActivity activity, String stuckAfter) {
         String service = card.name();
         out.append("<section class=\"card").append(card.failures().isEmpty() ? "" : " failing")
                 .append("\" aria-labelledby=\"svc-").append(esc(service)).append("\"><h2 id=\"svc-").append(esc(service))
@@ -159,6 +180,9 @@ final class Pages {
                 });
                 out.append("</tbody></table>");
             }
+        }
+        if (activity != null) {
+            out.append(ActivityCharts.charts(service, activity));
         }
         out.append("<h3>Relays</h3>");
         if (card.relays().isEmpty() && (card.relayTables() == null || card.relayTables().leases().isEmpty())) {

@@ -5,6 +5,7 @@ import static dev.outboxsaga.console.internal.Html.esc;
 import static dev.outboxsaga.console.internal.Html.query;
 import static dev.outboxsaga.console.internal.Pages.params;
 
+import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 
@@ -69,8 +70,10 @@ final class SagaPages {
                     .append("<th scope=\"col\">Updated</th><th scope=\"col\">Last error</th></tr></thead><tbody>");
             for (SagaRow row : page.rows()) {
                 out.append("<tr><td class=\"id\"><a href=\"/sagas/").append(Html.url(form.service())).append('/')
-                        .append(row.id()).append("\">").append(row.id()).append("</a></td><td>").append(esc(row.type()))
-                        .append("</td><td class=\"num\">").append(row.version()).append("</td><td>").append(badge(row.state()))
+                        .append(row.id()).append("\">").append(row.id()).append("</a></td><td><a href=\"")
+                        .append(typeHref(form.service(), row.type(), row.version())).append("\" title=\"the diagram of ")
+                        .append(esc(row.type())).append(" v").append(row.version()).append("\">").append(esc(row.type()))
+                        .append("</a></td><td class=\"num\">").append(row.version()).append("</td><td>").append(badge(row.state()))
                         .append("</td><td class=\"num\">").append(row.stepIndex())
                         .append(row.attempt() > 1 ? " <span class=\"muted\">#" + row.attempt() + "</span>" : "")
                         .append("</td><td>").append(Html.shortened(row.key(), 24)).append("</td><td>")
@@ -93,13 +96,20 @@ final class SagaPages {
     }
 
     static String detail(String service, SagaDetail detail, Sessions.Session session) {
+        return detail(service, detail, session, Instant.now());
+    }
+
+    /** The saga page; {@code now} is where the timeline chart's hops still awaiting a reply end. */
+    static String detail(String service, SagaDetail detail, Sessions.Session session, Instant now) {
         SagaRow saga = detail.saga();
         StringBuilder out = new StringBuilder("<p class=\"crumbs\"><a href=\"/sagas")
                 .append(query(params("service", service))).append("\">Sagas of ").append(esc(service))
                 .append("</a></p><h1>Saga <span class=\"id\">").append(saga.id()).append("</span> ")
                 .append(badge(saga.state())).append("</h1>");
         out.append("<dl class=\"facts\"><dt>Service</dt><dd>").append(esc(service)).append("</dd><dt>Type</dt><dd>")
-                .append(esc(saga.type())).append(" v").append(saga.version()).append("</dd><dt>Business key</dt><dd>")
+                .append("<a href=\"").append(typeHref(service, saga.type(), saga.version()))
+                .append("\" title=\"the saga type's diagram\">").append(esc(saga.type())).append(" v")
+                .append(saga.version()).append("</a></dd><dt>Business key</dt><dd>")
                 .append(saga.key() == null ? "<span class=\"none\">–</span>" : esc(saga.key()))
                 .append("</dd><dt>Step in hand</dt><dd>").append(saga.stepIndex())
                 .append(detail.stepName() == null ? "" : " (" + esc(detail.stepName()) + ")").append(", attempt ")
@@ -125,11 +135,21 @@ final class SagaPages {
             }
             out.append("</tbody></table>");
         }
-        out.append("<h2>Timeline</h2><table class=\"timeline\"><thead><tr><th scope=\"col\">When</th>")
-                .append("<th scope=\"col\">Step</th><th scope=\"col\">Event</th><th scope=\"col\">Detail</th></tr></thead><tbody>");
+        out.append("<h2>Timeline</h2>");
+        if (!detail.history().isEmpty()) {
+            out.append("<figure class=\"picture\">")
+                    .append(TimelineChart.svg(detail.history(), saga.endedAt() == null ? now : null))
+                    .append("<figcaption>").append(TimelineChart.legend()).append("</figcaption></figure>");
+        }
+        out.append("<table class=\"timeline\"><thead><tr><th scope=\"col\">When</th>")
+                .append("<th scope=\"col\">Since start</th><th scope=\"col\">Step</th><th scope=\"col\">Event</th>")
+                .append("<th scope=\"col\">Detail</th></tr></thead><tbody>");
+        Instant started = detail.history().isEmpty() ? null : detail.history().get(0).at();
         for (SagaHistoryEntry entry : detail.history()) {
             out.append("<tr class=\"ev-").append(esc(entry.event().toLowerCase(java.util.Locale.ROOT))).append("\"><td>")
-                    .append(Html.time(entry.at())).append("</td><td>").append(entry.stepIndex())
+                    .append(Html.timeMillis(entry.at())).append("</td><td class=\"num\">+")
+                    .append(TimelineChart.millis(TimelineChart.micros(started, entry.at()))).append(" ms</td><td>")
+                    .append(entry.stepIndex())
                     .append(entry.stepName() == null ? "" : " " + esc(entry.stepName())).append("</td><td>")
                     .append(esc(entry.event())).append("</td><td>").append(esc(entry.detail())).append("</td></tr>");
         }
@@ -137,6 +157,90 @@ final class SagaPages {
         out.append(Pages.actions(detail.actions(), "service " + service + "'s orchestrator (saga type " + saga.type() + ")"));
         out.append("<h2>Data</h2><pre class=\"data\">").append(Html.prettyJson(detail.data())).append("</pre>");
         return Pages.layout("Saga " + saga.id(), "Sagas", session, out.toString());
+    }
+
+    /** The page of a saga type's diagram. */
+    static String typeHref(String service, String type, int version) {
+        return "/saga-types/" + Html.url(service) + "/" + Html.url(type) + "/" + version;
+    }
+
+    /**
+     * A saga type's page: its diagram (steps, parallel groups, compensations, conditions, timeouts, the deadline, and
+     * its sagas at each step now), where the shape came from, and the same as a table.
+     */
+    static String sagaType(String service, SagaTypeDetail detail, Sessions.Session session) {
+        SagaShape shape = detail.shape();
+        String type = shape.type();
+        int version = shape.version();
+        StringBuilder out = new StringBuilder("<p class=\"crumbs\"><a href=\"/sagas")
+                .append(query(params("service", service))).append("\">Sagas of ").append(esc(service))
+                .append("</a></p><h1>Saga type <span class=\"id\">").append(esc(type)).append("</span> v")
+                .append(version).append("</h1>");
+        if (detail.derived()) {
+            out.append("<p class=\"notice\" role=\"note\">Derived from the history of the latest ")
+                    .append(detail.sagasRead()).append(detail.sagasRead() == 1 ? " saga" : " sagas").append(" of this type: ")
+                    .append("its orchestrator recorded no shape (it is older than <code>sql/V13__saga_definition.sql</code>). ")
+                    .append("Steps those sagas never reached, timeouts, attempts, compensations never run, conditions ")
+                    .append("that always held and the saga deadline are not known, and a parallel group shows only where ")
+                    .append("its branches were sent together.</p>");
+        } else {
+            out.append("<p class=\"muted\">As recorded by its orchestrator at ").append(Html.time(detail.recordedAt()))
+                    .append(".</p>");
+        }
+        long running = detail.inFlight().values().stream().mapToLong(SagaTypeDetail.InFlight::running).sum();
+        long compensating = detail.inFlight().values().stream().mapToLong(SagaTypeDetail.InFlight::compensating).sum();
+        long parked = detail.inFlight().values().stream().mapToLong(SagaTypeDetail.InFlight::parked).sum();
+        Map<String, Object> list = params("service", service, "type", type, "version", version);
+        out.append("<p><a href=\"/sagas").append(query(list)).append("\">Its sagas</a> · now ");
+        long[] counts = {running, compensating, parked};
+        String[] states = {"RUNNING", "COMPENSATING", "PARKED"};
+        for (int i = 0; i < states.length; i++) {
+            Map<String, Object> filtered = params("service", service, "type", type, "version", version, "state",
+                    states[i]);
+            out.append(i == 0 ? "" : ", ").append("<a href=\"/sagas").append(query(filtered)).append('"')
+                    .append(i == 2 && counts[i] > 0 ? " class=\"warn\"" : "").append('>').append(counts[i]).append(' ')
+                    .append(states[i].toLowerCase(java.util.Locale.ROOT)).append("</a>");
+        }
+        out.append("</p>");
+        out.append("<figure class=\"picture\">").append(SagaDiagram.svg(detail))
+                .append("<figcaption>Top to bottom, in order. A parallel group sends its branches at once and goes on ")
+                .append("when all have succeeded or were skipped. A dashed box runs only when its condition holds ")
+                .append("(<code>when</code>). A <i>dynamic</i> participant is chosen from the saga data. A failed step is undone by the compensations of the steps before it, ")
+                .append("last first. The counts are the sagas at that step now.</figcaption></figure>");
+        out.append("<h2>Steps</h2><div class=\"scroll\"><table class=\"list steps\"><thead><tr>")
+                .append("<th scope=\"col\">#</th><th scope=\"col\">Step</th><th scope=\"col\">Parallel group</th>")
+                .append("<th scope=\"col\">Does</th><th scope=\"col\">Undone by</th><th scope=\"col\">Timeout</th>")
+                .append("<th scope=\"col\">Attempts</th><th scope=\"col\">Condition</th><th scope=\"col\">Running</th>")
+                .append("<th scope=\"col\">Compensating</th><th scope=\"col\">Parked</th></tr></thead><tbody>");
+        for (SagaShape.Element element : shape.elements()) {
+            List<SagaShape.Step> steps = element instanceof SagaShape.Group group ? group.branches()
+                    : List.of((SagaShape.Step) element);
+            String group = element instanceof SagaShape.Group g ? g.name() : null;
+            for (SagaShape.Step step : steps) {
+                List<String> lines = SagaDiagram.lines(step);
+                SagaTypeDetail.InFlight here = detail.at(step.index());
+                out.append("<tr><td class=\"num\">").append(step.index()).append("</td><td>").append(esc(step.name()))
+                        .append("</td><td>").append(group == null ? "<span class=\"none\">–</span>" : esc(group))
+                        .append("</td><td>").append(esc(lines.get(0))).append("</td><td>").append(esc(lines.get(1)))
+                        .append("</td><td class=\"num\">")
+                        .append(step.timeout() == null ? "<span class=\"none\">–</span>"
+                                : esc(SagaDiagram.duration(step.timeout())))
+                        .append("</td><td class=\"num\">").append(step.retryAttempts() == null
+                                ? "<span class=\"none\">–</span>" : step.retryAttempts())
+                        .append("</td><td>").append(step.conditional() == null ? "<span class=\"none\">not known</span>"
+                                : step.conditional() ? "when …" : "always")
+                        .append("</td><td class=\"num\">").append(here.running()).append("</td><td class=\"num\">")
+                        .append(here.compensating()).append("</td><td class=\"num\">")
+                        .append(here.parked() > 0 ? "<span class=\"warn\">" + here.parked() + "</span>" : "0")
+                        .append("</td></tr>");
+            }
+        }
+        out.append("</tbody></table></div>");
+        if (!detail.derived()) {
+            out.append("<p class=\"muted\">Saga deadline: ").append(shape.deadline() == null ? "none"
+                    : esc(SagaDiagram.duration(shape.deadline())) + " after a saga begins").append(".</p>");
+        }
+        return Pages.layout("Saga type " + type + " v" + version, "Sagas", session, out.toString());
     }
 
     private static String actionForms(String service, SagaDetail detail, Sessions.Session session) {

@@ -222,6 +222,123 @@ public final class ServiceDatabase implements AutoCloseable {
         });
     }
 
+    /** How many of a type's latest sagas a shape derived from history reads. */
+    static final int DERIVED_FROM_SAGAS = 100;
+
+    /**
+     * A saga type and version's shape, as its orchestrator recorded it ({@code saga_definition}, sql/V13) or, when it
+     * recorded none (older than V13), derived from the history of the type's latest {@value #DERIVED_FROM_SAGAS}
+     * sagas; with how many of its sagas are at each step now.
+     *
+     * @return empty when there is neither a recorded shape nor a saga of that type and version
+     */
+    public Optional<SagaTypeDetail> sagaType(String type, int version) {
+        Objects.requireNonNull(type, "type");
+        return read(connection -> {
+            SagaShape shape = null;
+            Instant recordedAt = null;
+            int sagasRead = 0;
+            boolean recorded;
+            try (PreparedStatement ps = connection.prepareStatement(Sql.SAGA_DEFINITION_TABLE);
+                    ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                recorded = rs.getBoolean(1);
+            }
+            if (recorded) {
+                try (PreparedStatement ps = connection.prepareStatement(Sql.SAGA_DEFINITION_FIND)) {
+                    ps.setString(1, type);
+                    ps.setInt(2, version);
+                    try (ResultSet rs = ps.executeQuery()) {
+                        if (rs.next()) {
+                            shape = SagaShape.parse(rs.getString(1));
+                            recordedAt = instant(rs, 2);
+                        }
+                    }
+                }
+            }
+            if (shape == null) {
+                Map<UUID, List<SagaHistoryEntry>> histories = new LinkedHashMap<>();
+                try (PreparedStatement ps = connection.prepareStatement(Sql.SAGA_TYPE_HISTORY)) {
+                    ps.setString(1, type);
+                    ps.setInt(2, version);
+                    ps.setInt(3, DERIVED_FROM_SAGAS);
+                    try (ResultSet rs = ps.executeQuery()) {
+                        while (rs.next()) {
+                            histories.computeIfAbsent(rs.getObject(1, UUID.class), id -> new ArrayList<>())
+                                    .add(new SagaHistoryEntry(rs.getLong(2), rs.getInt(3), rs.getString(4),
+                                            rs.getString(5), rs.getString(6), instant(rs, 7)));
+                        }
+                    }
+                }
+                if (histories.isEmpty()) {
+                    return Optional.empty();
+                }
+                shape = DerivedShape.derive(type, version, histories.values());
+                sagasRead = histories.size();
+            }
+            Map<Integer, SagaTypeDetail.InFlight> inFlight = new TreeMap<>();
+            try (PreparedStatement ps = connection.prepareStatement(Sql.SAGA_TYPE_IN_FLIGHT)) {
+                ps.setString(1, type);
+                ps.setInt(2, version);
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        inFlight.merge(rs.getInt(1), SagaTypeDetail.InFlight.NONE.plus(rs.getString(2), rs.getLong(3)),
+                                (a, b) -> new SagaTypeDetail.InFlight(a.running() + b.running(),
+                                        a.compensating() + b.compensating(), a.parked() + b.parked()));
+                    }
+                }
+            }
+            return Optional.of(new SagaTypeDetail(shape, recordedAt, sagasRead, inFlight));
+        });
+    }
+
+    /**
+     * The sagas ended and the dead letters parked per minute over the last {@code window}, up to the current minute:
+     * each one grouped range of a V13 index, so the cost follows what happened in the window, not the tables' size.
+     *
+     * @param window whole minutes, at most a day
+     */
+    public ServiceActivity activity(Duration window) {
+        if (window.isNegative() || window.isZero() || window.compareTo(Duration.ofDays(1)) > 0
+                || window.toSecondsPart() != 0 || window.toNanosPart() != 0) {
+            throw new IllegalArgumentException("window must be whole minutes up to a day, but was " + window);
+        }
+        Instant to = clock.instant().truncatedTo(java.time.temporal.ChronoUnit.MINUTES).plus(Duration.ofMinutes(1));
+        Instant from = to.minus(window);
+        return read(connection -> {
+            TreeMap<Instant, ServiceActivity.Ended> ended = new TreeMap<>();
+            try (PreparedStatement ps = connection.prepareStatement(Sql.SAGAS_ENDED_PER_MINUTE)) {
+                ps.setObject(1, Sql.timestamp(from));
+                ps.setObject(2, Sql.timestamp(to));
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        ended.merge(instant(rs, 1), ServiceActivity.Ended.NONE.plus(rs.getString(2), rs.getLong(3)),
+                                ServiceActivity.Ended::plus);
+                    }
+                }
+            }
+            TreeMap<Instant, Long> parked = new TreeMap<>();
+            try (PreparedStatement ps = connection.prepareStatement(Sql.DEAD_LETTERS_PARKED_PER_MINUTE)) {
+                ps.setObject(1, Sql.timestamp(from));
+                ps.setObject(2, Sql.timestamp(to));
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        parked.merge(instant(rs, 1), rs.getLong(2), Long::sum);
+                    }
+                }
+            }
+            return new ServiceActivity(from, to, ended, parked, null);
+        });
+    }
+
+    /** The statements {@link #activity} runs with their parameters, for EXPLAIN in tests. */
+    List<Sql.Statement> activityStatements(Duration window) {
+        Instant to = clock.instant().truncatedTo(java.time.temporal.ChronoUnit.MINUTES).plus(Duration.ofMinutes(1));
+        List<Object> range = List.of(Sql.timestamp(to.minus(window)), Sql.timestamp(to));
+        return List.of(new Sql.Statement(Sql.SAGAS_ENDED_PER_MINUTE, range),
+                new Sql.Statement(Sql.DEAD_LETTERS_PARKED_PER_MINUTE, range));
+    }
+
     /**
      * Queues {@code action} on a saga for its service's orchestrator, which carries it out and records the outcome.
      *

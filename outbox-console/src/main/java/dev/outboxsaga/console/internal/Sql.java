@@ -9,8 +9,9 @@ import java.util.UUID;
 
 /**
  * Every SQL statement of the console and the CLI (the reconciliation audit keeps its own). The tables come from
- * {@code sql/V3} (dead letters), {@code V4} and {@code V6} (relays), {@code V5} and {@code V7} (sagas) and
- * {@code V8} (operator actions and the indexes the saga list pages through).
+ * {@code sql/V3} (dead letters), {@code V4} and {@code V6} (relays), {@code V5} and {@code V7} (sagas),
+ * {@code V8} (operator actions and the indexes the saga list pages through) and {@code V13} (saga shapes, and the
+ * indexes of the overview's per-minute counts).
  */
 public final class Sql {
 
@@ -118,6 +119,45 @@ public final class Sql {
         parameters.add(limit);
         return new Statement(sql, parameters);
     }
+
+    // ---------------------------------------------------------------------------------------------
+    // Saga types (sql/V13): their shapes, and where their sagas are
+
+    /** Whether the service's schema has sql/V13's table: older services' sagas have only their history. */
+    static final String SAGA_DEFINITION_TABLE = "SELECT to_regclass('saga_definition') IS NOT NULL";
+
+    static final String SAGA_DEFINITION_FIND = "SELECT shape::text, recorded_at FROM saga_definition "
+            + "WHERE saga_type = ? AND saga_version = ?";
+
+    /**
+     * The histories of a type's latest {@code ?} sagas, for a shape derived from them: a page of
+     * saga_instance_type_created_idx, then saga_event_saga_idx per saga, so it costs the same at any table size.
+     */
+    static final String SAGA_TYPE_HISTORY = "SELECT e.saga_id, e.seq, e.step_index, e.step_name, e.event, e.detail, "
+            + "e.at FROM (SELECT id FROM saga_instance WHERE saga_type = ? AND saga_version = ? "
+            + "ORDER BY created_at DESC, id DESC LIMIT ?) s JOIN saga_event e ON e.saga_id = s.id ORDER BY e.saga_id, e.seq";
+
+    /**
+     * A type's sagas not ended, by step and state: a running saga with a parallel group in hand counts at each branch
+     * it awaits (V11's branches), any other at its step in hand. Through saga_instance_state_idx: sagas in flight only.
+     */
+    static final String SAGA_TYPE_IN_FLIGHT = "SELECT coalesce((b.branch ->> 'step')::int, s.step_index), s.state, "
+            + "count(*) FROM saga_instance s LEFT JOIN LATERAL jsonb_array_elements(CASE WHEN s.state = 'RUNNING' "
+            + "THEN s.branches END) AS b(branch) ON b.branch ->> 'status' IN ('PENDING', 'RETRY_DUE') "
+            + "WHERE s.state IN ('RUNNING', 'COMPENSATING', 'PARKED') AND s.saga_type = ? AND s.saga_version = ? "
+            + "GROUP BY 1, 2";
+
+    // ---------------------------------------------------------------------------------------------
+    // The overview's activity: per minute, bounded by time, each a range of a V13 index
+
+    /** Through saga_instance_ended_idx (ended_at, state), which holds ended sagas only: an index-only range. */
+    static final String SAGAS_ENDED_PER_MINUTE = "SELECT date_trunc('minute', ended_at), state, count(*) "
+            + "FROM saga_instance WHERE ended_at >= ? AND ended_at < ? AND state IN ('COMPLETED', 'COMPENSATED', "
+            + "'FAILED') GROUP BY 1, 2";
+
+    /** Through dead_letter_parked_idx: every letter parked in the window, whatever became of it since. */
+    static final String DEAD_LETTERS_PARKED_PER_MINUTE = "SELECT date_trunc('minute', parked_at), count(*) "
+            + "FROM dead_letter WHERE parked_at >= ? AND parked_at < ? GROUP BY 1";
 
     // ---------------------------------------------------------------------------------------------
     // Operator actions (sql/V8): the audit trail, and the actions waiting for a service

@@ -3,6 +3,7 @@ package dev.outboxsaga.saga.internal;
 import dev.outboxsaga.saga.SagaDefinition;
 import dev.outboxsaga.saga.SagaException;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
@@ -41,6 +42,12 @@ public final class Definitions {
         return byType.entrySet().stream()
                 .flatMap(e -> e.getValue().keySet().stream().map(v -> e.getKey() + ":" + v))
                 .toArray(String[]::new);
+    }
+
+    /** Every registered definition, by type, then version. */
+    public List<SagaDefinition<?>> all() {
+        return byType.entrySet().stream().sorted(Map.Entry.comparingByKey())
+                .flatMap(e -> e.getValue().values().stream()).toList();
     }
 
     /** The registered saga types. */

@@ -3,7 +3,8 @@ package dev.outboxsaga.saga.internal;
 /**
  * Every SQL statement of the saga module; the tables come from {@code sql/V5__saga.sql}, {@code sql/V7__saga_guards.sql},
  * {@code sql/V9__saga_conditional_steps.sql}, {@code sql/V10__saga_deadline.sql} and
- * {@code sql/V11__saga_parallel_steps.sql} and {@code sql/V12__saga_deferred_replies.sql}.
+ * {@code sql/V11__saga_parallel_steps.sql}, {@code sql/V12__saga_deferred_replies.sql} and
+ * {@code sql/V13__saga_definition.sql}.
  */
 final class Sql {
 
@@ -73,6 +74,14 @@ final class Sql {
 
     static final String HISTORY = "SELECT seq, saga_id, step_index, step_name, event, detail, at FROM saga_event "
             + "WHERE saga_id = ? ORDER BY seq";
+
+    /**
+     * A definition's shape for the console (sql/V13): inserted, or replaced when it differs; no row when it was stored
+     * as it is. The one column says whether the row is new ({@code xmax = 0}: no earlier version of it was updated).
+     */
+    static final String UPSERT_DEFINITION = "INSERT INTO saga_definition AS d (saga_type, saga_version, shape) "
+            + "VALUES (?, ?, ?::jsonb) ON CONFLICT (saga_type, saga_version) DO UPDATE SET shape = EXCLUDED.shape, "
+            + "recorded_at = now() WHERE d.shape IS DISTINCT FROM EXCLUDED.shape RETURNING xmax = 0";
 
     // A participant's replies with what a deferred one needs (sql/V12): ParticipantReplies.
 
