@@ -1,5 +1,6 @@
 package dev.outboxsaga.console;
 
+import dev.outboxsaga.console.internal.Redaction;
 import dev.outboxsaga.core.internal.Settings;
 import java.io.IOException;
 import java.io.InputStream;
@@ -32,7 +33,10 @@ import java.util.regex.Pattern;
  *   <li>{@value #PORT} (8089, 0 for a free port), {@value #BIND} (127.0.0.1), {@value #STUCK_AFTER} (PT15M: a saga
  *       not ended that has not changed for this long is stuck), {@value #SESSION_TIMEOUT} (PT30M idle),
  *       {@value #ACTION_WAIT} (PT5S: how long the console waits for a service to carry out a queued action before
- *       it shows it as waiting);</li>
+ *       it shows it as waiting), {@value #REDACT_HEADERS} (comma-separated header name patterns, {@code *} for any
+ *       characters, case-insensitive: the dead letter headers whose values the console and the CLI show as
+ *       {@code ****}; default {@code authorization,proxy-authorization,cookie,set-cookie,*token*,*secret*,*password*,
+ *       *api-key*,*apikey*,*api_key*});</li>
  *   <li>the web server and its logins: {@value #SESSION_LIFETIME} (PT8H: a session ends this long after its login,
  *       however busy), {@value #SECURE_COOKIES} (false; true sends cookies only over HTTPS and names the session cookie
  *       with the {@code __Host-} prefix), {@value #BEHIND_PROXY} (false; true trusts the {@code X-Forwarded-*} headers
@@ -67,6 +71,13 @@ public final class ConsoleConfig {
     public static final String SESSION_TIMEOUT = "console.session-timeout";
     /** How long an action waits for its service to carry it out before the page shows it as waiting; default PT5S. */
     public static final String ACTION_WAIT = "console.action-wait";
+    /**
+     * Comma-separated patterns of header names ({@code *} for any characters, case-insensitive) whose values the
+     * console and the CLI mask as {@code ****} on dead letters, the names kept; default
+     * {@code authorization,proxy-authorization,cookie,set-cookie,*token*,*secret*,*password*,*api-key*,*apikey*,
+     * *api_key*}. Setting it replaces the default. Payloads are never masked.
+     */
+    public static final String REDACT_HEADERS = "console.redact-headers";
 
     /** A session ends this long after its login, whatever its activity; default PT8H. */
     public static final String SESSION_LIFETIME = "console.session-lifetime";
@@ -114,7 +125,7 @@ public final class ConsoleConfig {
     private static final Settings.Keys KEYS = Settings
             .keys("OUTBOX_CONSOLE_", Set.of(PORT, BIND, STUCK_AFTER, SESSION_TIMEOUT, ACTION_WAIT, SESSION_LIFETIME,
                     SECURE_COOKIES, BEHIND_PROXY, MAX_CONNECTIONS, IDLE_TIMEOUT, REQUEST_TIMEOUT, AUDIT_MAX_WINDOW,
-                    AUDIT_MAX_ROWS))
+                    AUDIT_MAX_ROWS, REDACT_HEADERS))
             .withFamily(SERVICE_PREFIX, List.of(JDBC_URL, USERNAME, PASSWORD, KAFKA_BOOTSTRAP_SERVERS, RELAYS, CONSUMERS,
                     POOL_SIZE), KAFKA_PREFIX)
             .withFamily(USER_PREFIX, List.of(PASSWORD_HASH, ROLE));
@@ -147,14 +158,18 @@ public final class ConsoleConfig {
      * @param relays                the {@code /health} URLs of its relay processes
      * @param consumers             consumer group ids whose lag to show
      * @param poolSize              most connections the console holds
+     * @param redactHeaders         header name patterns whose values are masked ({@value #REDACT_HEADERS}, the same
+     *                              for every service)
      */
     public record Service(String name, String jdbcUrl, String username, String password, String kafkaBootstrapServers,
-            Map<String, String> kafkaProperties, List<URI> relays, List<String> consumers, int poolSize) {
+            Map<String, String> kafkaProperties, List<URI> relays, List<String> consumers, int poolSize,
+            List<String> redactHeaders) {
 
         public Service {
             kafkaProperties = Collections.unmodifiableMap(new TreeMap<>(kafkaProperties));
             relays = List.copyOf(relays);
             consumers = List.copyOf(consumers);
+            redactHeaders = List.copyOf(redactHeaders);
         }
 
         /**
@@ -230,6 +245,7 @@ public final class ConsoleConfig {
     private final Duration requestTimeout;
     private final Duration auditMaxWindow;
     private final int auditMaxRows;
+    private final List<String> redactHeaders;
     private final Map<String, Service> services;
     private final Map<String, User> users;
 
@@ -258,9 +274,10 @@ public final class ConsoleConfig {
         this.requestTimeout = in.duration(REQUEST_TIMEOUT, Duration.ofSeconds(20), Duration.ofSeconds(1));
         this.auditMaxWindow = in.duration(AUDIT_MAX_WINDOW, Duration.ofHours(24), Duration.ofSeconds(1));
         this.auditMaxRows = in.integer(AUDIT_MAX_ROWS, 200_000, 1, 10_000_000);
+        this.redactHeaders = redactHeaders(in.optional(REDACT_HEADERS, String.join(",", Redaction.DEFAULT_PATTERNS)));
         Map<String, Service> services = new TreeMap<>();
         for (String name : in.names(SERVICE_PREFIX)) {
-            services.put(name, readService(in, name));
+            services.put(name, readService(in, name, redactHeaders));
         }
         Map<String, User> users = new TreeMap<>();
         for (String name : in.names(USER_PREFIX)) {
@@ -378,6 +395,11 @@ public final class ConsoleConfig {
         return auditMaxRows;
     }
 
+    /** Patterns of the header names whose values the console and the CLI mask on dead letters. */
+    public List<String> redactHeaders() {
+        return redactHeaders;
+    }
+
     /** The services by name, sorted. */
     public Map<String, Service> services() {
         return services;
@@ -419,12 +441,23 @@ public final class ConsoleConfig {
         shown.put(REQUEST_TIMEOUT, requestTimeout);
         shown.put(AUDIT_MAX_WINDOW, auditMaxWindow);
         shown.put(AUDIT_MAX_ROWS, auditMaxRows);
+        shown.put(REDACT_HEADERS, redactHeaders);
         shown.put("services", services.values());
         shown.put("users", users.values());
         return "ConsoleConfig" + shown;
     }
 
-    private static Service readService(Settings in, String name) {
+    private static List<String> redactHeaders(String value) {
+        List<String> patterns = list(value);
+        try {
+            Redaction.of(patterns);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(REDACT_HEADERS + " " + e.getMessage());
+        }
+        return List.copyOf(patterns);
+    }
+
+    private static Service readService(Settings in, String name, List<String> redactHeaders) {
         if (!SERVICE_NAME.matcher(name).matches()) {
             throw new IllegalArgumentException("service name '" + name + "' (in " + SERVICE_PREFIX + name
                     + ".*) must be 1 to 64 letters, digits, _ or -");
@@ -460,7 +493,7 @@ public final class ConsoleConfig {
         }
         int poolSize = in.integer(prefix + POOL_SIZE, 3, 1, 50);
         return new Service(name, jdbcUrl, username, password, bootstrap.isEmpty() ? null : bootstrap, kafka, relays,
-                consumers, poolSize);
+                consumers, poolSize, redactHeaders);
     }
 
     private static User readUser(Settings in, String name) {

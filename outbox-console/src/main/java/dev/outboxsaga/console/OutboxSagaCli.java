@@ -78,15 +78,17 @@ public final class OutboxSagaCli implements Cli.Root {
     /** Runs one command line with the given environment and output streams; returns its exit code. */
     static int execute(Map<String, String> environment, PrintWriter out, PrintWriter err, String... args) {
         CommandLine commandLine = new CommandLine(new OutboxSagaCli(environment));
-        commandLine.setOut(out);
-        commandLine.setErr(err);
+        // Nothing a command prints can drive the terminal; so the help is without colours, which are control codes too.
+        commandLine.setColorScheme(CommandLine.Help.defaultColorScheme(CommandLine.Help.Ansi.OFF));
+        commandLine.setOut(Cli.terminalSafe(out));
+        commandLine.setErr(Cli.terminalSafe(err));
         commandLine.setExecutionExceptionHandler(Cli::handle);
         commandLine.setCaseInsensitiveEnumValuesAllowed(true);
         commandLine.registerConverter(java.time.Duration.class, Cli::duration);
         commandLine.registerConverter(java.time.Instant.class, Cli::instant);
         int code = commandLine.execute(args);
-        out.flush();
-        err.flush();
+        commandLine.getOut().flush();
+        commandLine.getErr().flush();
         return code;
     }
 

@@ -127,6 +127,28 @@ class ConsoleConfigTest {
     }
 
     @Test
+    void theRedactedHeadersHaveADocumentedDefaultThatAConfiguredListReplaces() {
+        ConsoleConfig defaults = ConsoleConfig.load(minimal(), Map.of());
+        assertThat(defaults.redactHeaders()).containsExactly("authorization", "proxy-authorization", "cookie",
+                "set-cookie", "*token*", "*secret*", "*password*", "*api-key*", "*apikey*", "*api_key*");
+        assertThat(defaults.service("orders").redactHeaders()).isEqualTo(defaults.redactHeaders());
+
+        Properties p = minimal();
+        p.setProperty("console.redact-headers", " x-internal-* , *pin ");
+        ConsoleConfig custom = ConsoleConfig.load(p, Map.of());
+        assertThat(custom.redactHeaders()).containsExactly("x-internal-*", "*pin");
+        assertThat(custom.service("orders").redactHeaders()).containsExactly("x-internal-*", "*pin");
+        assertThat(custom.toString()).contains("console.redact-headers=[x-internal-*, *pin]");
+        assertThat(ConsoleConfig.load(minimal(), Map.of("OUTBOX_CONSOLE_CONSOLE_REDACT_HEADERS", "cookie")).redactHeaders())
+                .containsExactly("cookie");
+
+        assertRefused("console.redact-headers", "", "console.redact-headers must list at least one header name pattern");
+        assertRefused("console.redact-headers", " , ", "console.redact-headers must list at least one header name pattern");
+        assertRefused("console.redact-headers", "cookie,x token", "console.redact-headers must list header names, "
+                + "* for any characters, separated by commas, but has 'x token'");
+    }
+
+    @Test
     void readsAFileAndNamesAMissingOne(@TempDir Path dir) throws Exception {
         Path file = dir.resolve("console.properties");
         Files.writeString(file, "service.orders.jdbc-url=jdbc:postgresql://db/orders\nservice.orders.username=c\n");

@@ -285,6 +285,95 @@ class OutboxSagaCliTest {
                 + "AND note = 'database was down' AND actor = 'cli:alice'", consumer)).isEqualTo(3L);
     }
 
+    @Test
+    void deadLettersShowMasksSecretHeadersInTextAndJson() throws Exception {
+        long id = rows.deadLetter("secrets-" + suffix, "orders", "java.lang.IllegalStateException", "no such account", T0,
+                true, secretHeaders(), "{\"amount\":5}");
+
+        Run shown = run("dead-letters", "show", String.valueOf(id), "-s", "orders");
+        assertThat(shown.code()).as(shown.err()).isZero();
+        assertThat(shown.out()).doesNotContain("s3cr3t", "tok-9f2kQ", "pw-Hq77x")
+                .contains("  Authorization: ****", "  X-Api-Token: ****", "  db_password: ****", "  trace-id: trace-4b1e0c");
+
+        Run json = run("dead-letters", "show", String.valueOf(id), "-s", "orders", "--json");
+        assertThat(json.out()).doesNotContain("s3cr3t", "tok-9f2kQ", "pw-Hq77x");
+        JsonNode headers = json.json().get("headers");
+        assertThat(headers.findValuesAsText("key")).containsExactly("Authorization", "X-Api-Token", "db_password",
+                "trace-id");
+        assertThat(headers.findValuesAsText("text")).containsExactly("****", "****", "****", "trace-4b1e0c");
+        assertThat(headers.findValues("redacted")).extracting(JsonNode::asBoolean).containsExactly(true, true, true, false);
+
+        // A configured list replaces the default one.
+        Path custom = config.resolveSibling("redact-trace.properties");
+        Files.writeString(custom, Files.readString(config) + "console.redact-headers=trace-*\n");
+        StringWriter out = new StringWriter();
+        int code = OutboxSagaCli.execute(Map.of(), new PrintWriter(out), new PrintWriter(new StringWriter()), "--config",
+                custom.toString(), "dead-letters", "show", String.valueOf(id), "-s", "orders");
+        assertThat(code).isZero();
+        assertThat(out.toString()).contains("  Authorization: Bearer s3cr3t", "  trace-id: ****").doesNotContain("trace-4b1e0c");
+    }
+
+    /**
+     * ESC ] 0;title BEL retitles the window, ESC [2J clears the screen, CSI (one C1 character for ESC [) sets colours, a
+     * lone CR returns to the start of the line; no NUL, which PostgreSQL's text columns refuse.
+     */
+    private static final String HOSTILE = "\u001b]0;evil\u0007 \u001b[2J \u009b31m \u007f \rhidden \u0085";
+
+    @Test
+    void humanOutputCarriesNoTerminalControlCharacters() {
+        String consumer = "hostile-" + suffix;
+        long id = rows.deadLetter(consumer, "orders", "java.lang.IllegalStateException", "bad " + HOSTILE, T0, true,
+                Map.of("trace-id", "t " + HOSTILE), "{\"note\": \"" + HOSTILE + "\u0000\",\n\t\"amount\": 5}");
+        UUID saga = rows.saga("hostile-" + suffix, 1, "PARKED", T0, "key " + HOSTILE);
+        rows.event(saga, 1, "debit", "COMPENSATION_FAILED", "refused " + HOSTILE);
+
+        List<Run> runs = List.of(run("dead-letters", "show", String.valueOf(id), "-s", "orders"),
+                run("dead-letters", "list", "-s", "orders", "--consumer", consumer),
+                run("sagas", "show", saga.toString(), "-s", "orders"),
+                run("sagas", "list", "-s", "orders", "--type", "hostile-" + suffix),
+                run("sagas", "show", "\u001b[2J", "-s", "orders"));
+
+        for (Run run : runs) {
+            assertThat(controlCharacters(run.out() + run.err())).as(run.out() + run.err()).isEmpty();
+        }
+        assertThat(runs.get(0).out()).contains("{\"note\": \"?]0;evil? ?[2J ?31m ? ?hidden ??\",\n\t\"amount\": 5}")
+                .contains("bad ?]0;evil?", "trace-id: t ?]0;evil?");
+        assertThat(runs.get(1).out()).contains("bad ?]0;evil?");
+        assertThat(runs.get(2).out()).contains("key ?]0;evil?", "refused ?]0;evil?");
+        assertThat(runs.get(4).err()).contains("'?[2J' is not a saga id");
+    }
+
+    @Test
+    void jsonOutputEscapesControlCharactersAndReadsBackExactly() {
+        String payload = "{\"note\": \"" + HOSTILE + "\u0000\"}";
+        long id = rows.deadLetter("json-" + suffix, "orders", "java.lang.IllegalStateException", "bad " + HOSTILE, T0, true,
+                Map.of("trace-id", HOSTILE), payload);
+
+        Run shown = run("dead-letters", "show", String.valueOf(id), "-s", "orders", "--json");
+
+        assertThat(shown.code()).as(shown.err()).isZero();
+        assertThat(controlCharacters(shown.out().replace("\n", ""))).as(shown.out()).isEmpty();
+        assertThat(shown.out()).contains("\\u001B]0;evil\\u0007 \\u001B[2J \\u009B31m \\u007F \\rhidden \\u0085");
+        JsonNode json = shown.json();
+        assertThat(json.get("payload").asText()).isEqualTo(payload);
+        assertThat(json.get("deadLetter").get("errorMessage").asText()).isEqualTo("bad " + HOSTILE);
+        assertThat(json.get("headers").get(0).get("text").asText()).isEqualTo(HOSTILE);
+    }
+
+    private static Map<String, String> secretHeaders() {
+        Map<String, String> headers = new java.util.LinkedHashMap<>();
+        headers.put("Authorization", "Bearer s3cr3t");
+        headers.put("X-Api-Token", "tok-9f2kQ");
+        headers.put("db_password", "pw-Hq77x");
+        headers.put("trace-id", "trace-4b1e0c");
+        return headers;
+    }
+
+    /** The terminal control characters in {@code text}, as code points: C0 but line feed and tab, DEL, C1. */
+    private static List<Integer> controlCharacters(String text) {
+        return text.chars().filter(c -> c < 0x20 && c != '\n' && c != '\t' || c >= 0x7f && c <= 0x9f).boxed().toList();
+    }
+
     // ---------------------------------------------------------------------------------------------
     // relays, configuration, passwords
 

@@ -1,5 +1,7 @@
 package dev.outboxsaga.console;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import dev.outboxsaga.testkit.TestDatabase;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
@@ -10,10 +12,14 @@ import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.temporal.ChronoUnit;
 import java.util.Base64;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.UUID;
 
 /** Rows of a service's tables written by hand as its orchestrator and consumers write them, for the console's tests. */
 public final class ServiceRows {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
 
     private final TestDatabase db;
 
@@ -80,9 +86,21 @@ public final class ServiceRows {
     /** A dead letter as an inbox consumer parks it, with a message id unless {@code withMessageId} is false. */
     public long deadLetter(String consumer, String topic, String errorClass, String message, Instant parkedAt,
             boolean withMessageId) {
-        String headers = "[{\"key\": \"id\", \"value\": \""
-                + Base64.getEncoder().encodeToString("m-1".getBytes(StandardCharsets.UTF_8))
-                + "\"}, {\"key\": \"empty\", \"value\": null}]";
+        Map<String, String> headers = new LinkedHashMap<>();
+        headers.put("id", "m-1");
+        headers.put("empty", null);
+        return deadLetter(consumer, topic, errorClass, message, parkedAt, withMessageId, headers, "{\"amount\":5}");
+    }
+
+    /**
+     * A dead letter with these headers (in order, a null value for a header without one) and this payload, stored as
+     * an inbox consumer stores them (sql/V3: a JSON array of names and base64 values; the payload's UTF-8 bytes).
+     */
+    public long deadLetter(String consumer, String topic, String errorClass, String message, Instant parkedAt,
+            boolean withMessageId, Map<String, String> headers, String payload) {
+        ArrayNode stored = JSON.createArrayNode();
+        headers.forEach((name, value) -> stored.addObject().put("key", name).put("value", value == null ? null
+                : Base64.getEncoder().encodeToString(value.getBytes(StandardCharsets.UTF_8))));
         try (Connection c = db.openConnection(); PreparedStatement ps = c.prepareStatement(
                 "INSERT INTO dead_letter (consumer, message_id, topic, kafka_partition, kafka_offset, record_key, "
                         + "record_value, record_headers, error_class, error_message, error_stack, attempts, parked_at) "
@@ -91,8 +109,8 @@ public final class ServiceRows {
             ps.setObject(2, withMessageId ? UUID.randomUUID() : null);
             ps.setString(3, topic);
             ps.setBytes(4, "acc-1".getBytes(StandardCharsets.UTF_8));
-            ps.setBytes(5, "{\"amount\":5}".getBytes(StandardCharsets.UTF_8));
-            ps.setString(6, headers);
+            ps.setBytes(5, payload.getBytes(StandardCharsets.UTF_8));
+            ps.setString(6, stored.toString());
             ps.setString(7, errorClass);
             ps.setString(8, message);
             ps.setString(9, errorClass + ": " + message + "\n\tat Handler.handle(Handler.java:12)");

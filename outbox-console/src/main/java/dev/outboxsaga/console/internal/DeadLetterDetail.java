@@ -9,7 +9,7 @@ import java.util.List;
  * @param row            the dead letter
  * @param key            the original record key, or null
  * @param value          the original record value (the payload), or null
- * @param headers        the original headers, in order
+ * @param headers        the original headers, in order, secret ones masked ({@link Redaction})
  * @param errorStack     the last failure's stack trace, or null
  * @param resolutionNote the note it was resolved with, or null
  * @param actions        the operator actions on it, newest first
@@ -22,8 +22,19 @@ public record DeadLetterDetail(DeadLetterRow row, byte[] key, byte[] value, List
         actions = List.copyOf(actions);
     }
 
-    /** One original record header; {@code text} is its value as UTF-8, or null when it had none. */
-    public record Header(String key, String text) {
+    /**
+     * One original record header.
+     *
+     * @param key      its name
+     * @param text     its value as UTF-8, null when it had none, or {@value Redaction#MASK} when it is redacted
+     * @param redacted whether its name looks secret, so its value is masked ({@link Redaction})
+     */
+    public record Header(String key, String text, boolean redacted) {
+
+        /** A header shown as it is. */
+        public Header(String key, String text) {
+            this(key, text, false);
+        }
     }
 
     /** The key as UTF-8 text, or null. */

@@ -134,7 +134,9 @@ final class DeadLetterPages {
                     .append("</thead><tbody>");
             for (DeadLetterDetail.Header header : detail.headers()) {
                 out.append("<tr><td>").append(esc(header.key())).append("</td><td><code>")
-                        .append(header.text() == null ? "<span class=\"none\">null</span>" : esc(header.text()))
+                        .append(header.redacted() ? "<span class=\"none\" title=\"hidden: the name looks secret "
+                                + "(console.redact-headers)\">" + esc(header.text()) + "</span>"
+                                : header.text() == null ? "<span class=\"none\">null</span>" : esc(header.text()))
                         .append("</code></td></tr>");
             }
             out.append("</tbody></table>");

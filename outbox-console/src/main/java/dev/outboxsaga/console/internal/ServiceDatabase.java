@@ -1,5 +1,6 @@
 package dev.outboxsaga.console.internal;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.zaxxer.hikari.HikariConfig;
@@ -52,17 +53,21 @@ public final class ServiceDatabase implements AutoCloseable {
     private final DataSource dataSource;
     private final HikariDataSource ownPool;
     private final Clock clock;
+    private final Redaction redaction;
 
-    private ServiceDatabase(String name, DataSource dataSource, HikariDataSource ownPool, Clock clock) {
+    private ServiceDatabase(String name, DataSource dataSource, HikariDataSource ownPool, Clock clock,
+            Redaction redaction) {
         this.name = name;
         this.dataSource = dataSource;
         this.ownPool = ownPool;
         this.clock = clock;
+        this.redaction = redaction;
     }
 
     /**
      * A pool on the service's database. It connects on first use, so a service that is down does not stop the
-     * console from starting; each call then fails on its own.
+     * console from starting; each call then fails on its own. Dead letters' headers are masked as the service's
+     * {@link ConsoleConfig.Service#redactHeaders()} say.
      */
     public static ServiceDatabase open(ConsoleConfig.Service service) {
         return open(service, Duration.ofSeconds(30));
@@ -84,13 +89,16 @@ public final class ServiceDatabase implements AutoCloseable {
         // A list or bulk action that takes longer is a bug (a missing index), not something to wait for.
         config.setConnectionInitSql("SET statement_timeout = " + statementTimeout.toMillis());
         HikariDataSource pool = new HikariDataSource(config);
-        return new ServiceDatabase(service.name(), pool, pool, Clock.systemUTC());
+        return new ServiceDatabase(service.name(), pool, pool, Clock.systemUTC(), Redaction.of(service.redactHeaders()));
     }
 
-    /** Over a data source the caller owns (and closes), e.g. an embedding service's own pool. */
+    /**
+     * Over a data source the caller owns (and closes), e.g. an embedding service's own pool; dead letters' headers are
+     * masked as {@link Redaction#DEFAULT} says.
+     */
     public static ServiceDatabase over(String name, DataSource dataSource) {
         return new ServiceDatabase(Objects.requireNonNull(name, "name"), Objects.requireNonNull(dataSource, "dataSource"),
-                null, Clock.systemUTC());
+                null, Clock.systemUTC(), Redaction.DEFAULT);
     }
 
     /** The service's database, for the reconciliation audit; owned by this object when {@link #open} made it. */
@@ -493,7 +501,7 @@ public final class ServiceDatabase implements AutoCloseable {
         });
     }
 
-    /** One dead letter with its record, failure and the operator actions on it. */
+    /** One dead letter with its record, failure and the operator actions on it; secret headers masked. */
     public Optional<DeadLetterDetail> deadLetter(long id) {
         return read(connection -> {
             DeadLetterRow row;
@@ -516,7 +524,7 @@ public final class ServiceDatabase implements AutoCloseable {
                     note = rs.getString(17);
                 }
             }
-            return Optional.of(new DeadLetterDetail(row, key, value, headers(headers), stack, note,
+            return Optional.of(new DeadLetterDetail(row, key, value, redaction.apply(headers(headers)), stack, note,
                     actionsOn(connection, OperatorAction.DEAD_LETTER, Long.toString(id))));
         });
     }
@@ -793,6 +801,9 @@ public final class ServiceDatabase implements AutoCloseable {
                         : new String(Base64.getDecoder().decode(value.asText()), StandardCharsets.UTF_8);
                 headers.add(new DeadLetterDetail.Header(header.path("key").asText(), text));
             }
+        } catch (JsonProcessingException e) {
+            // Not getMessage(): it quotes the text around the fault, which may be a secret header's value.
+            headers.add(new DeadLetterDetail.Header("(unreadable headers)", e.getOriginalMessage()));
         } catch (IOException | IllegalArgumentException e) {
             headers.add(new DeadLetterDetail.Header("(unreadable headers)", e.getMessage()));
         }

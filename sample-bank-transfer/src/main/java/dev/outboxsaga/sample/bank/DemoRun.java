@@ -54,6 +54,22 @@ public final class DemoRun implements AutoCloseable {
      */
     static final int CANCEL_WITHIN_MILLIS = 400;
 
+    /**
+     * Most connections each service's pool holds, by database: with the relays' and the console's, the demo holds at
+     * most 39 (see the sample's README), so a PostgreSQL with the default {@code max_connections=100} runs it beside
+     * other clients. A consumer's handler thread holds one for its transaction (a bank has 3 consumers of 4 threads, the
+     * orchestrator too), a request one to begin a saga; a bank's late reply holds its one for longer than the step
+     * timeout, so the banks need as many as the transfer service: with 4 each, the default run took about a tenth longer.
+     */
+    static final Map<String, Integer> POOL_SIZES = Map.of("transfers", 6, "bank_a", 6, "bank_b", 6, "notifications", 2);
+    /** Most connections the console holds to each service with {@code --console}: one operator's pages, one at a time. */
+    static final int CONSOLE_POOL_SIZE = 1;
+    /**
+     * What each relay holds: its replication connection, the three JDBC connections of Debezium's PostgreSQL connector
+     * and its lease's.
+     */
+    static final int RELAY_CONNECTIONS = 5;
+
     private final DemoOptions options;
     private final PrintStream out;
     private final String runId = UUID.randomUUID().toString().substring(0, 6);
@@ -179,9 +195,19 @@ public final class DemoRun implements AutoCloseable {
             duplicator.start();
             closeables.add(duplicator);
         }
-        out.printf("services and relays started in %.1f s (run %s, faults %s)%n", (System.nanoTime() - started) / 1e9,
-                runId, options.faults());
+        out.printf("services and relays started in %.1f s (run %s, faults %s; at most %d connections to PostgreSQL, "
+                + "%d with the console)%n", (System.nanoTime() - started) / 1e9, runId, options.faults(), maxConnections(),
+                maxConnections() + databases.size() * CONSOLE_POOL_SIZE);
         return this;
+    }
+
+    /**
+     * The most connections to PostgreSQL the run holds at once, the console's aside: its pools' maximum sizes and its
+     * relays' connections ({@value #RELAY_CONNECTIONS} each), wherever they run.
+     */
+    int maxConnections() {
+        return pools.stream().mapToInt(HikariDataSource::getMaximumPoolSize).sum()
+                + (relays.size() + launchedRelays.size()) * RELAY_CONNECTIONS;
     }
 
     /** Transfers start once every relay reads its WAL, so that no saga times out on a relay still starting. */
@@ -202,6 +228,7 @@ public final class DemoRun implements AutoCloseable {
     }
 
     private final Map<String, TestDatabase> databases = new HashMap<>();
+    private final List<HikariDataSource> pools = new ArrayList<>();
 
     private DataSource database(String name) {
         TestDatabase database = TestDatabase.create(postgres);
@@ -210,9 +237,10 @@ public final class DemoRun implements AutoCloseable {
         config.setJdbcUrl(database.jdbcUrl());
         config.setUsername(database.username());
         config.setPassword(database.password());
-        config.setMaximumPoolSize(Math.min(40, options.concurrency() + 6));
+        config.setMaximumPoolSize(POOL_SIZES.get(name));
         config.setPoolName(name);
         HikariDataSource pool = new HikariDataSource(config);
+        pools.add(pool);
         // Closed in reverse: the pool before its database is dropped.
         closeables.add(0, pool);
         closeables.add(0, database);
@@ -233,6 +261,7 @@ public final class DemoRun implements AutoCloseable {
             TestDatabase db = databases.get(database);
             String service = database.replace('_', '-');
             config.service(service, db.jdbcUrl(), db.username(), db.password())
+                    .set(ConsoleConfig.SERVICE_PREFIX + service + "." + ConsoleConfig.POOL_SIZE, CONSOLE_POOL_SIZE)
                     .set(ConsoleConfig.SERVICE_PREFIX + service + "." + ConsoleConfig.KAFKA_BOOTSTRAP_SERVERS,
                             kafka.bootstrapServers())
                     .set(ConsoleConfig.SERVICE_PREFIX + service + "." + ConsoleConfig.CONSUMERS, consumer);
@@ -292,6 +321,13 @@ public final class DemoRun implements AutoCloseable {
         properties.put(TRANSFERS_KAFKA, kafka.bootstrapServers());
         properties.put(TRANSFERS_STEP_TIMEOUT_MS, Long.toString(options.stepTimeout().toMillis()));
         return properties;
+    }
+
+    /** The names of the run's databases on the server, by service database: transfers, bank_a, bank_b, notifications. */
+    Map<String, String> databaseNames() {
+        Map<String, String> names = new java.util.TreeMap<>();
+        databases.forEach((service, database) -> names.put(service, database.name()));
+        return names;
     }
 
     /** The transfer service's database (transfers and the saga tables), for tests that read the history. */

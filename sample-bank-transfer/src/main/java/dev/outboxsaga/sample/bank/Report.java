@@ -184,7 +184,9 @@ final class Report {
         long max = Math.max(1, latencies.get(latencies.size() - 1));
         int[] counts = new int[buckets];
         for (long latency : latencies) {
-            counts[(int) Math.min(buckets - 1, latency * buckets / (max + 1))]++;
+            // Can be below zero (seen once, on a loaded machine): a saga's ended_at is the now() of the transaction that
+            // ended it, the time that transaction began.
+            counts[(int) Math.min(buckets - 1, Math.max(0, latency) * buckets / (max + 1))]++;
         }
         int highest = 1;
         for (int count : counts) {

@@ -1,6 +1,10 @@
 package dev.outboxsaga.console.internal.cli;
 
+import com.fasterxml.jackson.core.JsonFactoryBuilder;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.SerializableString;
+import com.fasterxml.jackson.core.io.CharacterEscapes;
+import com.fasterxml.jackson.core.io.SerializedString;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.module.SimpleModule;
@@ -49,13 +53,45 @@ public final class Cli {
     static final int NOT_FOUND = 4;
     static final int UNREACHABLE = 5;
 
-    private static final ObjectMapper JSON = new ObjectMapper()
+    private static final ObjectMapper JSON = new ObjectMapper(new JsonFactoryBuilder()
+            .characterEscapes(new ControlEscapes()).build())
             .registerModule(new SimpleModule().addSerializer(Instant.class, ToStringSerializer.instance))
             .enable(SerializationFeature.INDENT_OUTPUT);
 
     private static final Pattern SHORT_DURATION = Pattern.compile("(\\d+)(ms|s|m|h|d)");
 
     private Cli() {
+    }
+
+    /**
+     * JSON's own escapes, and DEL and the C1 controls (U+0080 to U+009F) escaped as well: JSON allows them raw, and a
+     * terminal obeys them. So JSON output holds no control character but the line breaks of its indentation, and its
+     * strings read back exactly.
+     */
+    private static final class ControlEscapes extends CharacterEscapes {
+        private final int[] ascii = standardAsciiEscapesForJSON();
+
+        ControlEscapes() {
+            ascii[0x7f] = ESCAPE_STANDARD;
+        }
+
+        @Override
+        public int[] getEscapeCodesForAscii() {
+            return ascii;
+        }
+
+        @Override
+        public SerializableString getEscapeSequence(int c) {
+            return c >= 0x80 && c <= 0x9f ? new SerializedString(String.format(Locale.ROOT, "\\u%04X", c)) : null;
+        }
+    }
+
+    /**
+     * What a command writes to the operator's terminal: {@code out} with every terminal control character replaced
+     * ({@link TerminalSafeWriter}).
+     */
+    public static PrintWriter terminalSafe(PrintWriter out) {
+        return new PrintWriter(new TerminalSafeWriter(out), true);
     }
 
     /** Turns a command's failure into a message on stderr (never a stack trace for an expected one) and an exit code. */
