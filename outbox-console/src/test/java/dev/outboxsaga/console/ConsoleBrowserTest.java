@@ -58,12 +58,13 @@ import org.openqa.selenium.By;
 import org.openqa.selenium.JavascriptExecutor;
 import org.openqa.selenium.Keys;
 import org.openqa.selenium.OutputType;
+import org.openqa.selenium.StaleElementReferenceException;
 import org.openqa.selenium.TakesScreenshot;
+import org.openqa.selenium.WebDriverException;
 import org.openqa.selenium.WebElement;
 import org.openqa.selenium.chrome.ChromeDriver;
 import org.openqa.selenium.chrome.ChromeDriverService;
 import org.openqa.selenium.chrome.ChromeOptions;
-import org.openqa.selenium.support.ui.ExpectedConditions;
 import org.openqa.selenium.support.ui.Select;
 import org.openqa.selenium.support.ui.WebDriverWait;
 
@@ -276,7 +277,7 @@ class ConsoleBrowserTest {
         driver.findElement(By.id("q")).sendKeys("T-301");
         WebElement page = driver.findElement(By.tagName("html"));
         driver.findElement(By.id("q")).sendKeys(Keys.ENTER);
-        new WebDriverWait(driver, WAIT).until(ExpectedConditions.stalenessOf(page));
+        awaitGone(page);
         List<WebElement> rows = driver.findElements(By.cssSelector("table.list tbody tr"));
         assertThat(rows).hasSize(1);
         clickAndWait(rows.get(0).findElement(By.linkText(parkedForOperator.toString())));
@@ -540,13 +541,33 @@ class ConsoleBrowserTest {
     private void clickAndWait(WebElement element) {
         WebElement page = driver.findElement(By.tagName("html"));
         element.click();
-        new WebDriverWait(driver, WAIT).until(ExpectedConditions.stalenessOf(page));
+        awaitGone(page);
     }
 
     private void refresh() {
         WebElement page = driver.findElement(By.tagName("html"));
         driver.navigate().refresh();
-        new WebDriverWait(driver, WAIT).until(ExpectedConditions.stalenessOf(page));
+        awaitGone(page);
+    }
+
+    /**
+     * Waits until the old page's root is gone. While the new document replaces it, ChromeDriver may report the old
+     * node as "does not belong to the document" rather than stale; both mean the old page is gone.
+     */
+    private void awaitGone(WebElement page) {
+        new WebDriverWait(driver, WAIT).until(ignored -> {
+            try {
+                page.isEnabled();
+                return false;
+            } catch (StaleElementReferenceException stale) {
+                return true;
+            } catch (WebDriverException replaced) {
+                if (String.valueOf(replaced.getMessage()).contains("does not belong to the document")) {
+                    return true;
+                }
+                throw replaced;
+            }
+        });
     }
 
     private void screenshot(String name) {
