@@ -1,6 +1,5 @@
 package dev.outboxsaga.console.internal;
 
-import dev.outboxsaga.console.AuditReport;
 import dev.outboxsaga.console.ConsoleConfig;
 import dev.outboxsaga.console.ReconciliationAudit;
 import dev.outboxsaga.core.OutboxException;
