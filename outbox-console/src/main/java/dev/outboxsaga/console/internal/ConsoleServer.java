@@ -272,7 +272,7 @@ public final class ConsoleServer implements AutoCloseable {
             }
             if (request.method.equals("POST")) {
                 requireSameOrigin(request);
-                if (!session.csrfMatches(request.field("csrf"))) {
+                if (!session.csrfMatches(request.param("csrf"))) {
                     throw new WebRequest.Refused(403, "the form's security token is missing or out of date; reload the "
                             + "page and try again");
                 }
@@ -389,13 +389,13 @@ public final class ConsoleServer implements AutoCloseable {
 
     /** An operator's POST of the audit form: starts the audit on its own thread and shows its page. */
     private void startAudit(WebRequest request, Sessions.Session session) {
-        String service = service(request.field("service"));
-        String relay = blank(request.field("relay"));
+        String service = service(request.param("service"));
+        String relay = blank(request.param("relay"));
         if (relay == null) {
             throw new IllegalArgumentException("name the relay whose topics to read");
         }
-        AuditPages.Form form = new AuditPages.Form(service, relay.strip(), blank(request.field("consumer")),
-                String.valueOf(request.field("from")).strip(), String.valueOf(request.field("to")).strip());
+        AuditPages.Form form = new AuditPages.Form(service, relay.strip(), blank(request.param("consumer")),
+                String.valueOf(request.param("from")).strip(), String.valueOf(request.param("to")).strip());
         Instant from = instant("from", form.from());
         Instant to = instant("to", form.to());
         ServiceDatabase database = databases.get(service);
@@ -468,8 +468,8 @@ public final class ConsoleServer implements AutoCloseable {
             UUID id = uuid(parts[2]);
             String page = "/sagas/" + Html.url(service) + "/" + id;
             act(request, session, service, page, () -> {
-                SagaAction action = SagaAction.parse(String.valueOf(request.field("action")));
-                return databases.get(service).queueSagaAction(id, action, session.actor(), request.field("note"));
+                SagaAction action = SagaAction.parse(String.valueOf(request.param("action")));
+                return databases.get(service).queueSagaAction(id, action, session.actor(), request.param("note"));
             });
         } else if (parts.length == 4 && parts[0].equals("dead-letters")
                 && (parts[3].equals("replay") || parts[3].equals("discard"))) {
@@ -478,8 +478,8 @@ public final class ConsoleServer implements AutoCloseable {
             String page = "/dead-letters/" + Html.url(service) + "/" + id;
             ServiceDatabase database = databases.get(service);
             act(request, session, service, page, () -> parts[3].equals("replay")
-                    ? database.queueReplay(id, session.actor(), request.field("note"))
-                    : database.discard(id, session.actor(), request.field("note")));
+                    ? database.queueReplay(id, session.actor(), request.param("note"))
+                    : database.discard(id, session.actor(), request.param("note")));
         } else if (parts.length == 2 && parts[0].equals("dead-letters") && parts[1].equals("bulk")) {
             bulk(request, session);
         } else if (parts.length == 1 && parts[0].equals("audit")) {
@@ -507,15 +507,15 @@ public final class ConsoleServer implements AutoCloseable {
 
     private void bulk(WebRequest request, Sessions.Session session) {
         DeadLetterPages.ListForm form = deadLetterForm(request.parameters());
-        DeadLetterAction action = DeadLetterAction.parse(String.valueOf(request.field("op")));
-        long maxId = number(String.valueOf(request.field("max_id")));
+        DeadLetterAction action = DeadLetterAction.parse(String.valueOf(request.param("op")));
+        long maxId = number(String.valueOf(request.param("max_id")));
         ServiceDatabase database = databases.get(form.service());
         try {
             int done = action == DeadLetterAction.REPLAY
-                    ? database.replayAll(form.filter(), maxId, session.actor(), request.field("note"))
-                    : database.discardAll(form.filter(), maxId, session.actor(), request.field("note"));
+                    ? database.replayAll(form.filter(), maxId, session.actor(), request.param("note"))
+                    : database.discardAll(form.filter(), maxId, session.actor(), request.param("note"));
             LOG.info("{} asked for a bulk {} of {} dead letters of service {}", session.actor(), action, done, form.service());
-            String expected = request.field("expected");
+            String expected = request.param("expected");
             String difference = expected != null && !expected.equals(Integer.toString(done))
                     ? " (the preview counted " + expected + "; the others were resolved or queued meanwhile)" : "";
             session.flash.set(action == DeadLetterAction.REPLAY

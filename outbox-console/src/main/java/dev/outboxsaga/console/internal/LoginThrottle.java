@@ -86,24 +86,19 @@ final class LoginThrottle {
     /** The attempt's password was right: its address and name start afresh, and the address gets its count back. */
     synchronized void succeeded(Attempt attempt) {
         byName.remove(attempt.nameKey());
-        giveBack(attempt.addressKey());
+        uncount(byAddress.get(attempt.addressKey()), FREE_PER_ADDRESS);
     }
 
     /** The attempt never checked a password (the console was too busy): it is not counted. */
     synchronized void abandoned(Attempt attempt) {
-        Record perName = byName.get(attempt.nameKey());
-        if (perName != null) {
-            perName.failures = Math.max(0, perName.failures - 1);
-            perName.notBefore = notBefore(perName, FREE_PER_NAME);
-        }
-        giveBack(attempt.addressKey());
+        uncount(byName.get(attempt.nameKey()), FREE_PER_NAME);
+        uncount(byAddress.get(attempt.addressKey()), FREE_PER_ADDRESS);
     }
 
-    private void giveBack(String addressKey) {
-        Record perAddress = byAddress.get(addressKey);
-        if (perAddress != null) {
-            perAddress.failures = Math.max(0, perAddress.failures - 1);
-            perAddress.notBefore = notBefore(perAddress, FREE_PER_ADDRESS);
+    private static void uncount(Record record, int free) {
+        if (record != null) {
+            record.failures = Math.max(0, record.failures - 1);
+            record.notBefore = notBefore(record, free);
         }
     }
 

@@ -60,9 +60,9 @@ final class Logins {
             throw new WebRequest.Refused(405, "method " + request.method + " is not served");
         }
         ConsoleServer.requireSameOrigin(request);
-        String next = WebRequest.localPath(request.field("next"));
+        String next = WebRequest.localPath(request.param("next"));
         String expected = request.cookie(loginCookie);
-        String given = request.field("login_token");
+        String given = request.param("login_token");
         if (expected == null || given == null || !MessageDigest.isEqual(expected.getBytes(StandardCharsets.UTF_8),
                 given.getBytes(StandardCharsets.UTF_8))) {
             form(request, 403, next, "The login form expired; please log in again.");

@@ -88,11 +88,6 @@ final class WebRequest {
         return SagaFilter.blankToNull(parameters().get(name));
     }
 
-    /** A form field of a POST, blank as null. */
-    String field(String name) {
-        return param(name);
-    }
-
     String header(String name) {
         return http.getHeader(name);
     }

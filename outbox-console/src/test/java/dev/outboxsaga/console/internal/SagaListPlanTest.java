@@ -126,19 +126,6 @@ class SagaListPlanTest {
     }
 
     private String explain(Sql.Statement statement) throws SQLException {
-        try (Connection c = db.openConnection();
-                PreparedStatement ps = c.prepareStatement("EXPLAIN " + statement.sql())) {
-            int index = 1;
-            for (Object parameter : statement.parameters()) {
-                ps.setObject(index++, parameter);
-            }
-            StringBuilder plan = new StringBuilder();
-            try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
-                    plan.append(rs.getString(1)).append('\n');
-                }
-            }
-            return plan.toString();
-        }
+        return QueryPlans.explain(db, statement);
     }
 }

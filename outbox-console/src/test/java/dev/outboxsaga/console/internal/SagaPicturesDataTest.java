@@ -14,9 +14,6 @@ import dev.outboxsaga.testkit.OutboxSagaExtension;
 import dev.outboxsaga.testkit.TestDatabase;
 import dev.outboxsaga.testkit.TestInfrastructure;
 import dev.outboxsaga.testkit.TestKafka;
-import java.sql.Connection;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
@@ -288,18 +285,6 @@ class SagaPicturesDataTest {
     }
 
     private String explain(Sql.Statement statement) throws SQLException {
-        try (Connection c = db.openConnection(); PreparedStatement ps = c.prepareStatement("EXPLAIN " + statement.sql())) {
-            int index = 1;
-            for (Object parameter : statement.parameters()) {
-                ps.setObject(index++, parameter);
-            }
-            StringBuilder plan = new StringBuilder();
-            try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
-                    plan.append(rs.getString(1)).append('\n');
-                }
-            }
-            return plan.toString();
-        }
+        return QueryPlans.explain(db, statement);
     }
 }
